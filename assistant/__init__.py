@@ -1,0 +1,1 @@
+"""memchat's short-term memory and generation: the memory-network reader, the LSTM generator, the assistant."""
