@@ -1,0 +1,80 @@
+"""Typed, frozen configuration of the store and of its decay policy, with documented defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DAY = 86_400.0  # seconds
+
+
+@dataclass(frozen=True)
+class DecayConfig:
+    """How facts fade and how recall strengthens them. Times are in days."""
+
+    model: Literal["fsrs", "actr"] = "fsrs"  # forgetting curve: FSRS power law, or ACT-R base level
+    # FSRS power law R(t, S) = (1 + factor * t / S) ** -exponent; with these values R(S) = 0.9.
+    factor: float = 19 / 81
+    exponent: float = 0.5
+    # Importance in [0, 1] sets the initial stability, geometrically between these bounds.
+    min_stability: float = 0.5  # days, importance 0
+    max_stability: float = 30.0  # days, importance 1
+    # A recall multiplies stability by 1 + gain * S**-saturation * (exp(spacing * (1 - R)) - 1):
+    # nothing when recalled at R = 1, more when recalled close to forgetting (the spacing effect),
+    # and relatively less for facts that are already stable.
+    gain: float = 2.0
+    saturation: float = 0.2
+    spacing: float = 1.5
+    max_stability_cap: float = 36_500.0  # days: stability never grows past a century
+    # ACT-R base level (Anderson & Schooler; Petrov 2006's hybrid approximation of the sum of traces):
+    # B = ln(t_last**-d + (n-1) * (L**(1-d) - t_last**(1-d)) / ((1-d) * (L - t_last))) + boost * importance,
+    # R = 1 / (1 + exp((tau - B) / noise)).
+    actr_decay: float = 0.5
+    actr_tau: float = -1.5
+    actr_noise: float = 0.4
+    actr_importance_boost: float = 2.0
+    # Lifecycle: below this retention an unpinned fact becomes dormant (hidden, restorable) ...
+    dormant_below: float = 0.5
+    # ... and a dormant or soft-forgotten fact is purged (erased) after this many days.
+    purge_after: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.model not in ("fsrs", "actr"):
+            raise ValueError(f"decay model must be 'fsrs' or 'actr', not {self.model!r}")
+        if not 0.0 < self.dormant_below < 1.0:
+            raise ValueError("dormant_below must lie strictly between 0 and 1")
+        if not 0.0 < self.min_stability <= self.max_stability:
+            raise ValueError("need 0 < min_stability <= max_stability")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """The FAISS index: exact search while a user's memory is small, HNSW once it is large."""
+
+    hnsw_threshold: int = 20_000  # active facts of one user at which search switches to HNSW
+    hnsw_m: int = 32  # graph degree
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 128  # raised to 2 * candidates when more are asked for; see bench/
+    tombstone_ratio: float = 0.2  # rebuild an HNSW index once this share of its entries is removed
+    build_threads: int = 0  # OpenMP threads for bulk adds; 0 = all cores. Searches use one thread.
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The store's behaviour. Build it at the edge (the CLI, the caller) and pass it in."""
+
+    decay: DecayConfig = field(default_factory=DecayConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    max_text_chars: int = 2_000  # longer facts are refused, not truncated
+    duplicate_threshold: float = 0.95  # cosine at or above which a new fact reinforces an old one
+    forget_threshold: float = 0.55  # cosine at or above which forget_matching forgets a fact
+    # Ranking: score = similarity * (1 - retention_weight + retention_weight * retention)
+    retention_weight: float = 0.3
+    candidates: int = 4  # search fetches k * candidates (at least k + 16) neighbours before ranking
+    default_importance: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.retention_weight <= 1.0:
+            raise ValueError("retention_weight must lie in [0, 1]")
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            raise ValueError("duplicate_threshold must lie in (0, 1]")

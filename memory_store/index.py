@@ -1,0 +1,184 @@
+"""One user's FAISS index over fact vectors: exact while small, HNSW once large; saved with a checked header.
+
+The index is derived data. SQLite holds every vector; the store reconciles an index against SQLite
+when it loads it and rebuilds it from there when it is missing, stale or corrupt.
+
+Inner product on unit-length vectors is cosine similarity. An exact index (`IndexFlatIP`) removes
+entries in place. HNSW (Malkov & Yashunin 2018) cannot remove graph nodes, so removed entries become
+tombstones that searches skip through an `IDSelector`; an erased entry's vector is also zeroed in
+place so nothing of it survives in a saved file. The store rebuilds an index once too many
+tombstones pile up, or when the user's size crosses the exact/HNSW threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from memory_store.config import IndexConfig
+from memory_store.errors import IndexCorrupt
+
+MAGIC = b"MEMCHAT-INDEX 1\n"
+
+
+def choose_kind(count: int, config: IndexConfig) -> str:
+    """The index kind for a user with `count` active facts."""
+    return "hnsw" if count >= config.hnsw_threshold else "flat"
+
+
+class VectorIndex:
+    """A FAISS index mapping fact ids to unit vectors, with tombstones for HNSW removals."""
+
+    def __init__(self, dim: int, kind: str, config: IndexConfig):
+        self.dim, self.kind, self.config = dim, kind, config
+        if kind == "flat":
+            inner = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(dim, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = config.hnsw_ef_construction
+        else:
+            raise ValueError(f"unknown index kind {kind!r}")
+        self._index = faiss.IndexIDMap2(inner)
+        self.tombstones: set[int] = set()
+
+    @classmethod
+    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray, config: IndexConfig) -> VectorIndex:
+        index = cls(dim, choose_kind(len(ids), config), config)
+        index.add(ids, vectors)
+        return index
+
+    # -- contents ---------------------------------------------------------------------------------
+    @property
+    def live_count(self) -> int:
+        return self._index.ntotal - len(self.tombstones)
+
+    def ids(self) -> np.ndarray:
+        """Every id in the index, tombstones included."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def live_ids(self) -> np.ndarray:
+        ids = self.ids()
+        if not self.tombstones:
+            return ids
+        return ids[~np.isin(ids, np.fromiter(self.tombstones, dtype=np.int64))]
+
+    def needs_rebuild(self, active_count: int) -> bool:
+        """True when the kind no longer fits the size (with hysteresis) or tombstones pile up."""
+        threshold = self.config.hnsw_threshold
+        if self.kind == "flat" and active_count >= threshold:
+            return True
+        if self.kind == "hnsw" and active_count < threshold // 2:
+            return True
+        total = max(self._index.ntotal, 1)
+        return len(self.tombstones) / total > self.config.tombstone_ratio
+
+    # -- changes ----------------------------------------------------------------------------------
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under fact ids. A tombstoned id whose vector is kept comes back to life."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        revived = [i for i in ids.tolist() if i in self.tombstones]
+        if revived:
+            self.tombstones.difference_update(revived)
+            keep = ~np.isin(ids, np.array(revived, dtype=np.int64))
+            ids, vectors = ids[keep], vectors[keep]
+        if len(ids):
+            faiss.omp_set_num_threads(self.config.build_threads or os.cpu_count() or 1)
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
+    def remove(self, ids: np.ndarray, erase: bool = False) -> None:
+        """Remove ids. Exact: in place. HNSW: tombstone; with `erase`, also zero the stored vector."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        present = set(self.ids().tolist())
+        ids = np.array([i for i in ids.tolist() if i in present], dtype=np.int64)
+        self.tombstones.update(ids.tolist())
+        if erase and len(ids):
+            self._zero(ids)  # an erased fact's id is never reused, so its tombstone stays
+
+    def _zero(self, ids: np.ndarray) -> None:
+        storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
+        xb = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim).reshape(storage.ntotal, self.dim)
+        positions = np.nonzero(np.isin(self.ids(), ids))[0]
+        xb[positions] = 0.0
+
+    # -- search -----------------------------------------------------------------------------------
+    def search(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n (similarities, ids) per query row; -1 ids pad missing results. Tombstones skipped."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        n = max(1, min(n, self._index.ntotal))
+        faiss.omp_set_num_threads(1 if len(queries) == 1 else (self.config.build_threads or os.cpu_count() or 1))
+        selector = None
+        if self.tombstones:
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, dtype=np.int64)))
+        if self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.hnsw_ef_search, 2 * n))
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector is not None else None
+        sims, ids = self._index.search(queries, n, params=params)
+        return sims, ids
+
+    # -- persistence ------------------------------------------------------------------------------
+    def save(self, path: Path, embedder: str) -> None:
+        """Write atomically: a header line (JSON, with a CRC of the payload), then FAISS's bytes."""
+        payload = faiss.serialize_index(self._index).tobytes()
+        header = {
+            "embedder": embedder,
+            "dim": self.dim,
+            "kind": self.kind,
+            "count": int(self._index.ntotal),
+            "tombstones": sorted(self.tombstones),
+            "bytes": len(payload),
+            "crc32": zlib.crc32(payload),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + json.dumps(header).encode() + b"\n" + payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, embedder: str, dim: int, config: IndexConfig) -> VectorIndex:
+        """Read and check a saved index; raise IndexCorrupt for anything unexpected."""
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise IndexCorrupt(f"cannot read {path}: {e}") from e
+        if not data.startswith(MAGIC):
+            raise IndexCorrupt(f"{path} is not a memchat index file")
+        end = data.find(b"\n", len(MAGIC))
+        try:
+            header = json.loads(data[len(MAGIC):end])
+            payload = memoryview(data)[end + 1:]
+            ok = (
+                header["embedder"] == embedder
+                and header["dim"] == dim
+                and header["bytes"] == len(payload)
+                and header["crc32"] == zlib.crc32(payload)
+                and header["kind"] in ("flat", "hnsw")
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise IndexCorrupt(f"{path} has an unreadable header: {e}") from e
+        if not ok:
+            raise IndexCorrupt(f"{path} is truncated, corrupt, or was made for another embedder")
+        index = cls(dim, header["kind"], config)
+        try:
+            index._index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+        except RuntimeError as e:
+            raise IndexCorrupt(f"FAISS could not read {path}: {e}") from e
+        if index._index.ntotal != header["count"] or index._index.d != dim:
+            raise IndexCorrupt(f"{path} does not match its header")
+        index.tombstones = set(header["tombstones"])
+        return index

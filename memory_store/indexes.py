@@ -1,0 +1,169 @@
+"""The store's per-user indexes: loaded when first needed, reconciled against SQLite, saved, rebuilt.
+
+SQLite is the source of truth. An index file is trusted only after its header checks out and its id
+set has been compared with the user's active facts: missing facts are added, extra entries removed.
+A missing, corrupt or mismatched file is rebuilt from the vectors in SQLite, with a logged warning.
+Commits by other processes are noticed through `PRAGMA data_version` and reconciled the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from memory_store.config import IndexConfig
+from memory_store.errors import IndexCorrupt
+from memory_store.index import VectorIndex, choose_kind
+
+log = logging.getLogger(__name__)
+
+
+class IndexSet:
+    """One `VectorIndex` per user, kept consistent with the facts table."""
+
+    def __init__(self, db: sqlite_utils.Database, directory: Path, embedder: str, dim: int, config: IndexConfig):
+        self.db, self.directory, self.embedder, self.dim, self.config = db, directory, embedder, dim, config
+        self._loaded: dict[int, VectorIndex] = {}
+        self._dirty: set[int] = set()
+        self._data_version = self._current_data_version()
+
+    def path(self, user_id: int) -> Path:
+        return self.directory / f"user-{user_id}.faiss"
+
+    def _current_data_version(self) -> int:
+        return self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # -- access -----------------------------------------------------------------------------------
+    def get(self, user_id: int) -> VectorIndex:
+        """The user's index, consistent with everything committed so far by any process."""
+        version = self._current_data_version()
+        if version != self._data_version:
+            self._data_version = version
+            for uid in list(self._loaded):
+                self._reconcile(uid, self._loaded[uid])
+        if user_id not in self._loaded:
+            self._loaded[user_id] = self._load(user_id)
+        return self._loaded[user_id]
+
+    def loaded(self, user_id: int) -> VectorIndex | None:
+        return self._loaded.get(user_id)
+
+    def changed(self, user_id: int) -> None:
+        """Record that this process changed the user's index (saved on `save_all`)."""
+        self._dirty.add(user_id)
+        index = self._loaded.get(user_id)
+        if index is not None and index.needs_rebuild(self._active_count(user_id)):
+            self._loaded[user_id] = self.rebuild(user_id)
+
+    def forget_loaded(self, user_id: int) -> None:
+        """Drop the in-memory index (after a rolled-back write); it is reloaded and reconciled when next needed."""
+        self._loaded.pop(user_id, None)
+        self._dirty.discard(user_id)
+
+    # -- load, reconcile, rebuild -----------------------------------------------------------------
+    def _load(self, user_id: int) -> VectorIndex:
+        path = self.path(user_id)
+        if not path.exists():
+            if self._active_count(user_id):
+                log.warning("index for user %d is missing; rebuilding it from SQLite", user_id)
+            return self.rebuild(user_id)
+        try:
+            index = VectorIndex.load(path, self.embedder, self.dim, self.config)
+        except IndexCorrupt as e:
+            log.warning("%s; rebuilding the index from SQLite", e)
+            return self.rebuild(user_id)
+        return self._reconcile(user_id, index)
+
+    def _reconcile(self, user_id: int, index: VectorIndex) -> VectorIndex:
+        active = self._active_ids(user_id)
+        live = index.live_ids()
+        missing = np.setdiff1d(active, live, assume_unique=True)
+        extra = np.setdiff1d(live, active, assume_unique=True)
+        if len(missing) or len(extra):
+            log.warning(
+                "index for user %d was stale (%d missing, %d extra); reconciled with SQLite",
+                user_id, len(missing), len(extra),
+            )
+            gone = np.setdiff1d(extra, self._existing_ids(extra), assume_unique=True)
+            index.remove(extra)
+            index.remove(gone, erase=True)  # erased facts leave no vector behind in the index
+            index.add(missing, self.vectors(missing))
+            self._dirty.add(user_id)
+        if index.needs_rebuild(len(active)):
+            return self.rebuild(user_id)
+        self._loaded[user_id] = index
+        return index
+
+    def rebuild(self, user_id: int) -> VectorIndex:
+        """A fresh index from the user's active facts in SQLite."""
+        rows = self.db.conn.execute(
+            "SELECT id, vector FROM facts WHERE user_id = ? AND status = 'active' ORDER BY id", (user_id,)
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = self._stack([r[1] for r in rows])
+        log.info("building a %s index of %d facts for user %d", choose_kind(len(ids), self.config), len(ids), user_id)
+        index = VectorIndex.build(self.dim, ids, vectors, self.config)
+        self._loaded[user_id] = index
+        self._dirty.add(user_id)
+        return index
+
+    def rebuild_all(self, user_ids: list[int]) -> None:
+        for uid in user_ids:
+            self.rebuild(uid)
+        self.save_all()
+
+    # -- persistence ------------------------------------------------------------------------------
+    def save(self, user_id: int) -> None:
+        index = self._loaded.get(user_id)
+        if index is not None:
+            index.save(self.path(user_id), self.embedder)
+        self._dirty.discard(user_id)
+
+    def save_all(self) -> None:
+        for uid in list(self._dirty):
+            self.save(uid)
+
+    def delete_file(self, user_id: int) -> None:
+        self.path(user_id).unlink(missing_ok=True)
+
+    # -- SQLite reads -----------------------------------------------------------------------------
+    def _active_ids(self, user_id: int) -> np.ndarray:
+        rows = self.db.conn.execute(
+            "SELECT id FROM facts WHERE user_id = ? AND status = 'active' ORDER BY id", (user_id,)
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def _existing_ids(self, ids: np.ndarray) -> np.ndarray:
+        rows = self.db.conn.execute(
+            "SELECT id FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),)
+        ).fetchall()
+        return np.array(sorted(r[0] for r in rows), dtype=np.int64)
+
+    def _active_count(self, user_id: int) -> int:
+        return self.db.conn.execute(
+            "SELECT count(*) FROM facts WHERE user_id = ? AND status = 'active'", (user_id,)
+        ).fetchone()[0]
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these fact ids, in the same order."""
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        found = dict(
+            self.db.conn.execute(
+                "SELECT id, vector FROM facts WHERE id IN (SELECT value FROM json_each(?))",
+                (_json_ids(ids),),
+            ).fetchall()
+        )
+        return self._stack([found[int(i)] for i in ids])
+
+    def _stack(self, blobs: list[bytes]) -> np.ndarray:
+        if not blobs:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
+
+
+def _json_ids(ids) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"

@@ -1,0 +1,102 @@
+"""The store's results: small frozen dataclasses for facts, search hits, events, explanations and stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Status = Literal["active", "dormant", "forgotten"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One remembered statement and its memory state. Times are timezone-aware UTC datetimes."""
+
+    id: int
+    user: str
+    text: str
+    created_at: datetime
+    importance: float  # in [0, 1]; sets the initial stability
+    pinned: bool  # pinned facts never fade
+    stability: float  # days; how slowly retention falls
+    last_review: datetime  # when the fact was stored or last recalled
+    recall_count: int
+    status: Status  # active: searchable; dormant: faded; forgotten: forgotten by the user
+    status_at: datetime  # when the status last changed
+    superseded_by: int | None = None  # the fact that replaced this one, if any
+    source: dict[str, Any] | None = None  # provenance, e.g. {"session": "...", "turn": 3}
+    reinforced: bool = False  # set on what add() returns when it reinforced this existing fact
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: ranked by score = similarity * (1 - w + w * retention)."""
+
+    fact: Fact
+    similarity: float  # cosine similarity of the query and the fact, in [-1, 1]
+    retention: float  # the fact's retention at the time of the search, in [0, 1]
+    score: float
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the append-only event log. It never holds a fact's text."""
+
+    id: int
+    fact_id: int | None
+    user: str
+    kind: str  # add, reinforce, recall, decay, forget, restore, purge, erase, supersede, import, pin
+    at: datetime
+    retention: float | None  # the fact's retention at that moment, where it applies
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a fact is where it is: retention now, stability, its history and when it will fade."""
+
+    fact: Fact
+    now: datetime
+    retention: float
+    fades_at: datetime | None  # when retention falls below the dormant threshold; None if never
+    purge_at: datetime | None  # when a dormant or forgotten fact will be erased
+    forecast: list[tuple[float, float]]  # (days from now, retention) points
+    events: list[Event]
+
+
+@dataclass(frozen=True)
+class DecayReport:
+    """What one pass of forgetting did (or, in a dry run, would do)."""
+
+    now: datetime
+    dormant: list[tuple[Fact, float]]  # facts that became dormant, with their retention
+    purged: list[Fact]  # facts erased after their grace period
+    checked: int  # facts examined
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class UserStats:
+    user: str
+    active: int
+    dormant: int
+    forgotten: int
+    index_kind: str  # "flat", "hnsw", or "none" before the first search
+
+
+@dataclass(frozen=True)
+class Stats:
+    path: str
+    embedder: str
+    dim: int
+    schema_version: int
+    users: list[UserStats]
+    events: int
+    db_bytes: int
+    index_bytes: int
+
+    @property
+    def facts(self) -> int:
+        return sum(u.active + u.dormant + u.forgotten for u in self.users)

@@ -1,0 +1,583 @@
+"""The MemoryStore: facts in SQLite (the source of truth), searched through derived FAISS indexes.
+
+A store is a directory holding `memory.db` and `index/user-<id>.faiss`. Every multi-step write is one
+`BEGIN IMMEDIATE` transaction, so several processes can share a store. Time is always an argument
+(`now`, a timezone-aware datetime); when it is None the store's clock is read once, at the boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from memory_store import decay as policy
+from memory_store import transfer
+from memory_store.config import DAY, StoreConfig
+from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
+from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
+from memory_store.indexes import IndexSet, _json_ids
+from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
+from memory_store.schema import LATEST, connect, migrate
+from memory_store.duplicates import find_duplicates
+from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
+
+log = logging.getLogger(__name__)
+
+FACT_COLUMNS = (
+    "f.id, u.name, f.text, f.created_at, f.importance, f.pinned, f.stability, f.last_review, "
+    "f.recall_count, f.status, f.status_at, f.superseded_by, f.source"
+)
+FACT_FROM = "facts f JOIN users u ON u.id = f.user_id"
+
+
+def _dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def fact_from_row(row: Sequence[Any]) -> Fact:
+    return Fact(
+        id=row[0], user=row[1], text=row[2], created_at=_dt(row[3]), importance=row[4], pinned=bool(row[5]),
+        stability=row[6], last_review=_dt(row[7]), recall_count=row[8], status=row[9], status_at=_dt(row[10]),
+        superseded_by=row[11], source=json.loads(row[12]) if row[12] else None,
+    )
+
+
+class MemoryStore:
+    """Long-term memory: add, search, recall, decay, forget and restore facts, per user."""
+
+    def __init__(self, path: Path, db, embedder: Embedder, config: StoreConfig, clock: Callable[[], float]):
+        self.path, self.db, self.embedder, self.config, self._clock = path, db, embedder, config, clock
+        self.indexes = IndexSet(db, path / "index", embedder.name, embedder.dim, config.index)
+
+    # -- opening and closing ----------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        embedder: Embedder | None = None,
+        config: StoreConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> MemoryStore:
+        """Open the store in directory `path`, creating it if missing.
+
+        `embedder` defaults to the bundled all-MiniLM-L6-v2 (loaded only when something is embedded).
+        A store made with another embedder or dimension raises EmbedderMismatch naming both.
+        """
+        path = Path(path).expanduser()
+        embedder = embedder or MiniLMEmbedder()
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            db = connect(str(path / "memory.db"))
+            migrate(db)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreUnavailable(f"cannot open a memory store at {path}: {e}") from e
+        store = cls(path, db, embedder, config or StoreConfig(), clock)
+        store._check_embedder()
+        return store
+
+    def _check_embedder(self) -> None:
+        meta = dict(self.db.conn.execute("SELECT key, value FROM meta").fetchall())
+        if "embedder" not in meta:
+            with self._write():
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                    [("embedder", self.embedder.name), ("dim", str(self.embedder.dim))],
+                )
+            meta = dict(self.db.conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta["embedder"] != self.embedder.name or int(meta["dim"]) != self.embedder.dim:
+            self.db.conn.close()
+            raise EmbedderMismatch(
+                f"the store at {self.path} was made with embedder {meta['embedder']!r} (dimension {meta['dim']}), "
+                f"but {self.embedder.name!r} (dimension {self.embedder.dim}) was given; "
+                "open it with the same embedder, or export it and import into a new store"
+            )
+
+    def close(self) -> None:
+        """Save changed indexes and close the database."""
+        try:
+            self.indexes.save_all()
+        finally:
+            self.db.conn.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _now(self, now: datetime | None) -> float:
+        if now is None:
+            return self._clock()
+        if now.tzinfo is None:
+            raise InvalidInput("`now` must be timezone-aware (e.g. datetime.now(timezone.utc))")
+        return now.timestamp()
+
+    @contextmanager
+    def _write(self, user_id: int | None = None) -> Iterator[None]:
+        """One write transaction. On failure, the user's in-memory index is dropped (it may be ahead)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            if user_id is not None:
+                self.indexes.forget_loaded(user_id)
+            raise
+
+    def _user_id(self, user: str, create: bool = False) -> int | None:
+        user = check_user(user)
+        row = self.db.conn.execute("SELECT id FROM users WHERE name = ?", (user,)).fetchone()
+        if row:
+            return row[0]
+        if not create:
+            return None
+        cur = self.db.conn.execute("INSERT INTO users (name, created_at) VALUES (?, ?)", (user, self._clock()))
+        return cur.lastrowid
+
+    def _log(self, rows: list[tuple]) -> None:
+        """Append events: (fact_id, user_id, kind, at, retention, reason, detail)."""
+        self.db.conn.executemany(
+            "INSERT INTO events (fact_id, user_id, kind, at, retention, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*r[:6], json.dumps(r[6]) if r[6] else None) for r in rows],
+        )
+
+    def _fetch(self, where: str, params: Sequence[Any] = ()) -> list[Fact]:
+        rows = self.db.conn.execute(f"SELECT {FACT_COLUMNS} FROM {FACT_FROM} WHERE {where}", params).fetchall()
+        return [fact_from_row(r) for r in rows]
+
+    def _retention(self, fact: Fact, at: float) -> float:
+        return policy.retention(fact, _dt(at), self.config.decay)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts with the store's embedder: unit-length float32 rows."""
+        return checked_vectors(self.embedder.embed(list(texts)), len(texts), self.embedder.dim, self.embedder.name)
+
+    # -- adding -----------------------------------------------------------------------------------
+    def add(
+        self,
+        text: str,
+        user: str = "default",
+        importance: float | None = None,
+        pinned: bool = False,
+        now: datetime | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> Fact:
+        """Remember one fact. A near-duplicate of an active fact reinforces it instead (`fact.reinforced`)."""
+        return self.add_many([text], user=user, importance=importance, pinned=pinned, now=now, source=source)[0]
+
+    def add_many(
+        self,
+        texts: Sequence[str],
+        user: str = "default",
+        importance: float | None = None,
+        pinned: bool = False,
+        now: datetime | None = None,
+        source: dict[str, Any] | None = None,
+        vectors: np.ndarray | None = None,
+        dedupe: bool = True,
+    ) -> list[Fact]:
+        """Remember many facts: one embedding pass, one transaction. Returns one Fact per text, in order.
+
+        `vectors` skips embedding (rows must come from this store's embedder). With `dedupe`, a text
+        whose cosine with an active fact (or an earlier text of the batch) reaches
+        `config.duplicate_threshold` reinforces that fact instead of being stored again.
+        """
+        texts = [check_text(t, self.config.max_text_chars) for t in texts]
+        importance = check_importance(self.config.default_importance if importance is None else importance)
+        at = self._now(now)
+        check_user(user)
+        if not texts:
+            return []
+        if vectors is None:
+            vectors = self.embed(texts)
+        else:
+            vectors = checked_vectors(vectors, len(texts), self.embedder.dim, "vectors argument")
+        stability = float(policy.initial_stability(importance, self.config.decay))
+        row = (at, importance, int(pinned), stability, at, at, json.dumps(source) if source else None)
+        uid = self._user_id(user)
+        with self._write(uid):
+            uid = self._user_id(user, create=True)
+            index = self.indexes.get(uid)
+            threshold = self.config.duplicate_threshold
+            duplicate_of = find_duplicates(index, vectors, threshold) if dedupe else [None] * len(texts)
+            fact_ids: list[int] = []
+            new_rows: list[int] = []
+            for i, text in enumerate(texts):
+                dup = duplicate_of[i]
+                if dup is not None:
+                    fact_ids.append(dup[1] if dup[0] == "fact" else fact_ids[dup[1]])
+                    continue
+                cur = self.db.conn.execute(
+                    "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, "
+                    "last_review, status_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uid, text, vectors[i].tobytes(), *row),
+                )
+                fact_ids.append(cur.lastrowid)
+                new_rows.append(i)
+            new_ids = [fact_ids[i] for i in new_rows]
+            self._log([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
+            reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
+            self._reinforce(reinforced, uid, at, importance, pinned)
+            index.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])
+        self.indexes.changed(uid)
+        facts = {f.id: f for f in self._by_ids(sorted(set(fact_ids)))}
+        return [
+            replace(facts[fid], reinforced=duplicate_of[i] is not None) for i, fid in enumerate(fact_ids)
+        ]
+
+    def _reinforce(self, ids: list[int], uid: int, at: float, importance: float, pinned: bool) -> None:
+        """A fact told again: a recall that may also raise its importance or pin it."""
+        for fact in self._by_ids(ids):
+            r = self._retention(fact, at)
+            new_s = policy.reinforce(fact.stability, r, self.config.decay)
+            self.db.conn.execute(
+                "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1, "
+                "importance = max(importance, ?), pinned = max(pinned, ?) WHERE id = ?",
+                (new_s, at, importance, int(pinned), fact.id),
+            )
+            self._log([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
+
+    def _by_ids(self, ids: Sequence[int]) -> list[Fact]:
+        if not len(ids):
+            return []
+        return self._fetch("f.id IN (SELECT value FROM json_each(?)) ORDER BY f.id", (_json_ids(ids),))
+
+    # -- reading ----------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
+        """The user's k best active facts for `query`, ranked by score (similarity weighted by retention)."""
+        query = check_query(query, self.config.max_text_chars)
+        check_k(k)
+        if self._user_id(user) is None:
+            return []
+        return self.search_vector(self.embed([query])[0], k=k, user=user, now=now)
+
+    def search_vector(
+        self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None
+    ) -> list[Hit]:
+        """`search` for a query that is already embedded (a unit-length row of this store's embedder)."""
+        check_k(k)
+        at = self._now(now)
+        uid = self._user_id(user)
+        if uid is None:
+            return []
+        index = self.indexes.get(uid)
+        if not index.live_count:
+            return []
+        n = max(k * self.config.candidates, k + 16)
+        sims, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
+        similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+        facts = self._fetch(
+            "f.id IN (SELECT value FROM json_each(?)) AND f.status = 'active' AND f.user_id = ?",
+            (_json_ids(similarity), uid),
+        )
+        w = self.config.retention_weight
+        hits = []
+        for fact in facts:
+            r = self._retention(fact, at)
+            sim = similarity[fact.id]
+            hits.append(Hit(fact=fact, similarity=sim, retention=r, score=sim * (1.0 - w + w * r)))
+        hits.sort(key=lambda h: (-h.score, h.fact.id))
+        return hits[:k]
+
+    def get(self, fact_id: int) -> Fact:
+        facts = self._fetch("f.id = ?", (int(fact_id),))
+        if not facts:
+            raise FactNotFound(fact_id)
+        return facts[0]
+
+    def facts(self, user: str = "default", include_dormant: bool = False) -> list[Fact]:
+        """The user's facts in the order they were added: active only, or with dormant and forgotten ones."""
+        uid = self._user_id(user)
+        if uid is None:
+            return []
+        where = "f.user_id = ?" + ("" if include_dormant else " AND f.status = 'active'")
+        return self._fetch(where + " ORDER BY f.id", (uid,))
+
+    def users(self) -> list[str]:
+        return [r[0] for r in self.db.conn.execute("SELECT name FROM users ORDER BY id")]
+
+    # -- recall and forgetting --------------------------------------------------------------------
+    def mark_recalled(self, fact_ids: Sequence[int], now: datetime | None = None) -> list[Fact]:
+        """Reinforce facts that were actually used: stability grows, more so when retention was low."""
+        at = self._now(now)
+        ids = sorted({int(i) for i in fact_ids})
+        facts = self._by_ids(ids)
+        if len(facts) != len(ids):
+            raise FactNotFound(sorted(set(ids) - {f.id for f in facts})[0])
+        with self._write():
+            for fact in facts:
+                if fact.status != "active":
+                    continue
+                r = self._retention(fact, at)
+                new_s = policy.reinforce(fact.stability, r, self.config.decay)
+                self.db.conn.execute(
+                    "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1 WHERE id = ?",
+                    (new_s, at, fact.id),
+                )
+                self._log([(fact.id, self._uid_of(fact), "recall", at, r, "used in a reply",
+                            {"stability": [fact.stability, new_s]})])
+        return self._by_ids(ids)
+
+    def _uid_of(self, fact: Fact) -> int:
+        return self._user_id(fact.user)
+
+    def forget(self, fact_id: int, hard: bool = False, now: datetime | None = None, reason: str = "asked by the user") -> Fact:
+        """Forget a fact. Soft: hidden from search, restorable. Hard: erased from every file of the store."""
+        fact = self.get(fact_id)
+        at = self._now(now)
+        uid = self._uid_of(fact)
+        if hard:
+            self._erase([fact], uid, at, "erase", reason)
+            return fact
+        if fact.status != "forgotten":
+            self._set_status([fact], uid, "forgotten", at, "forget", reason)
+        return self.get(fact_id)
+
+    def matching(self, query: str, user: str = "default", threshold: float | None = None) -> list[Hit]:
+        """Active facts that `query` names: cosine >= threshold, or every content word of the query in the text."""
+        query = check_query(query, self.config.max_text_chars)
+        threshold = self.config.forget_threshold if threshold is None else threshold
+        uid = self._user_id(user)
+        if uid is None:
+            return []
+        index = self.indexes.get(uid)
+        if not index.live_count:
+            return []
+        vector = self.embed([query])[0]
+        facts = self.facts(user)
+        sims = self.indexes.vectors(np.array([f.id for f in facts], dtype=np.int64)) @ vector
+        words = content_words(query)
+        hits = []
+        for fact, sim in zip(facts, sims.tolist()):
+            lexical = bool(words) and words <= content_words(fact.text)
+            if sim >= threshold or lexical:
+                hits.append(Hit(fact=fact, similarity=sim, retention=1.0, score=sim))
+        hits.sort(key=lambda h: -h.similarity)
+        return hits
+
+    def forget_matching(
+        self, query: str, user: str = "default", hard: bool = False, threshold: float | None = None,
+        now: datetime | None = None,
+    ) -> list[Fact]:
+        """Forget every active fact `matching(query)`. Returns what was forgotten."""
+        at = self._now(now)
+        facts = [h.fact for h in self.matching(query, user=user, threshold=threshold)]
+        if facts:
+            uid = self._user_id(user)
+            reason = f"matched {query!r}"
+            if hard:
+                self._erase(facts, uid, at, "erase", reason)
+            else:
+                self._set_status(facts, uid, "forgotten", at, "forget", reason)
+        return facts
+
+    def restore(self, fact_id: int, now: datetime | None = None) -> Fact:
+        """Bring back a dormant or forgotten fact: searchable again, its retention renewed."""
+        fact = self.get(fact_id)
+        at = self._now(now)
+        if fact.status == "active":
+            return fact
+        uid = self._uid_of(fact)
+        with self._write(uid):
+            self.db.conn.execute(
+                "UPDATE facts SET status = 'active', status_at = ?, last_review = ?, superseded_by = NULL WHERE id = ?",
+                (at, at, fact.id),
+            )
+            self._log([(fact.id, uid, "restore", at, self._retention(fact, at), f"was {fact.status}", None)])
+            index = self.indexes.get(uid)
+            index.add(np.array([fact.id], dtype=np.int64), self.indexes.vectors(np.array([fact.id])))
+        self.indexes.changed(uid)
+        return self.get(fact_id)
+
+    def supersede(self, old_id: int, new_id: int, now: datetime | None = None) -> Fact:
+        """Mark `old_id` as replaced by `new_id` (an update): the old fact goes dormant, linked to the new."""
+        old, new = self.get(old_id), self.get(new_id)
+        if old.user != new.user or old.id == new.id:
+            raise InvalidInput("a fact can only be superseded by another fact of the same user")
+        at = self._now(now)
+        uid = self._uid_of(old)
+        self._set_status([old], uid, "dormant", at, "supersede", f"replaced by fact {new.id}")
+        with self._write(uid):
+            self.db.conn.execute("UPDATE facts SET superseded_by = ? WHERE id = ?", (new.id, old.id))
+        return self.get(old_id)
+
+    def pin(self, fact_id: int, pinned: bool = True, now: datetime | None = None) -> Fact:
+        """Pin a fact (it never fades) or unpin it."""
+        fact = self.get(fact_id)
+        at = self._now(now)
+        uid = self._uid_of(fact)
+        with self._write(uid):
+            self.db.conn.execute("UPDATE facts SET pinned = ?, last_review = ? WHERE id = ?", (int(pinned), at, fact.id))
+            self._log([(fact.id, uid, "pin" if pinned else "unpin", at, self._retention(fact, at), "asked by the user", None)])
+        return self.get(fact_id)
+
+    def _set_status(self, facts: list[Fact], uid: int, status: str, at: float, kind: str, reason: str,
+                    retentions: list[float] | None = None) -> None:
+        retentions = retentions or [self._retention(f, at) for f in facts]
+        ids = np.array([f.id for f in facts], dtype=np.int64)
+        with self._write(uid):
+            self.db.conn.executemany(
+                "UPDATE facts SET status = ?, status_at = ? WHERE id = ?", [(status, at, int(i)) for i in ids]
+            )
+            self._log([(f.id, uid, kind, at, r, reason, None) for f, r in zip(facts, retentions)])
+            index = self.indexes.loaded(uid)
+            if index is not None:
+                index.remove(ids)
+        self.indexes.changed(uid)
+
+    def _erase(self, facts: list[Fact], uid: int, at: float, kind: str, reason: str) -> None:
+        """Delete facts everywhere: row (secure delete), index entry (zeroed, saved), WAL (truncated)."""
+        ids = np.array([f.id for f in facts], dtype=np.int64)
+        with self._write(uid):
+            self._log([(f.id, uid, kind, at, self._retention(f, at), reason, {"was": f.status}) for f in facts])
+            self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),))
+            index = self.indexes.get(uid)
+            index.remove(ids, erase=True)
+        self.indexes.changed(uid)
+        self.indexes.save(uid)
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so no old page image survives."""
+        for _ in range(50):
+            busy = self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.1)
+        log.warning("WAL checkpoint stayed busy (another process is reading); erased text may linger in the WAL")
+
+    def decay(self, now: datetime | None = None, dry_run: bool = False) -> DecayReport:
+        """Apply forgetting at `now`: faded facts go dormant; dormant and forgotten facts past grace are purged."""
+        at = self._now(now)
+        cfg = self.config.decay
+        rows = self.db.conn.execute(
+            "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
+            "WHERE status = 'active' AND pinned = 0"
+        ).fetchall()
+        faded: list[tuple[int, float]] = []
+        if rows:
+            cols = np.array(rows, dtype=np.float64)
+            r = policy.retention_of(
+                created_at=cols[:, 1], last_review=cols[:, 2], stability=cols[:, 3], recall_count=cols[:, 4],
+                importance=cols[:, 5], pinned=cols[:, 6], now=at, config=cfg,
+            )
+            r = np.atleast_1d(r)
+            faded = [(int(cols[i, 0]), float(r[i])) for i in np.nonzero(r < cfg.dormant_below)[0]]
+        facts = {f.id: f for f in self._by_ids([i for i, _ in faded])}
+        dormant = [(facts[i], r) for i, r in faded]
+        purge = self._fetch(
+            "f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id", (at - cfg.purge_after * DAY,)
+        )
+        if not dry_run:
+            for uid, group in _by_user(dormant, self._user_id).items():
+                self._set_status([f for f, _ in group], uid, "dormant", at, "decay",
+                                 f"retention fell below {cfg.dormant_below:.2f}", [r for _, r in group])
+            for uid, group in _by_user([(f, 0.0) for f in purge], self._user_id).items():
+                self._erase([f for f, _ in group], uid, at, "purge",
+                            f"{group[0][0].status} for more than {cfg.purge_after:g} days")
+        return DecayReport(now=_dt(at), dormant=dormant, purged=purge, checked=len(rows), dry_run=dry_run)
+
+    # -- inspection -------------------------------------------------------------------------------
+    def explain(self, fact_id: int, now: datetime | None = None) -> Explanation:
+        """Retention now, stability, history, and when the fact will fade (or be purged)."""
+        fact = self.get(fact_id)
+        at = self._now(now)
+        when = _dt(at)
+        cfg = self.config.decay
+        fades = policy.fades_in_days(fact, when, cfg) if fact.status == "active" else None
+        purge_at = _dt(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
+        return Explanation(
+            fact=fact, now=when, retention=self._retention(fact, at),
+            fades_at=None if fades is None else _dt(at + fades * DAY), purge_at=purge_at,
+            forecast=policy.forecast(fact, when, cfg), events=self.history(fact_id),
+        )
+
+    def history(self, fact_id: int | None = None, user: str | None = None, limit: int | None = None) -> list[Event]:
+        """The event log, oldest first: of one fact, of one user, or all of it (the last `limit` entries)."""
+        where, params = [], []
+        if fact_id is not None:
+            where.append("e.fact_id = ?")
+            params.append(int(fact_id))
+        if user is not None:
+            where.append("u.name = ?")
+            params.append(user)
+        sql = (
+            "SELECT e.id, e.fact_id, u.name, e.kind, e.at, e.retention, e.reason, e.detail "
+            "FROM events e JOIN users u ON u.id = e.user_id"
+            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.id DESC"
+            + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        rows = self.db.conn.execute(sql, params).fetchall()
+        return [
+            Event(id=r[0], fact_id=r[1], user=r[2], kind=r[3], at=_dt(r[4]), retention=r[5], reason=r[6],
+                  detail=json.loads(r[7]) if r[7] else {})
+            for r in reversed(rows)
+        ]
+
+    def stats(self) -> Stats:
+        counts: dict[str, dict[str, int]] = {}
+        for name, status, n in self.db.conn.execute(
+            "SELECT u.name, f.status, count(*) FROM users u LEFT JOIN facts f ON f.user_id = u.id GROUP BY u.id, f.status"
+        ):
+            counts.setdefault(name, {"active": 0, "dormant": 0, "forgotten": 0})
+            if status:
+                counts[name][status] = n
+        users = []
+        for name, c in counts.items():
+            uid = self._user_id(name)
+            index = self.indexes.loaded(uid)
+            kind = index.kind if index is not None else ("saved" if self.indexes.path(uid).exists() else "none")
+            users.append(UserStats(user=name, index_kind=kind, **c))
+        index_dir = self.path / "index"
+        return Stats(
+            path=str(self.path), embedder=self.embedder.name, dim=self.embedder.dim, schema_version=LATEST,
+            users=users, events=self.db.conn.execute("SELECT count(*) FROM events").fetchone()[0],
+            db_bytes=sum(p.stat().st_size for p in self.path.glob("memory.db*")),
+            index_bytes=sum(p.stat().st_size for p in index_dir.glob("*.faiss")) if index_dir.exists() else 0,
+        )
+
+    def reindex(self) -> Stats:
+        """Rebuild every user's index from SQLite and save it."""
+        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM users ORDER BY id")]
+        self.indexes.rebuild_all(ids)
+        return self.stats()
+
+    # -- export and import ------------------------------------------------------------------------
+    def export_jsonl(self, path: str | Path, user: str | None = None) -> int:
+        """Write every fact (all users, or one) as JSON lines, vectors left out. Returns the count."""
+        return transfer.export_jsonl(self, Path(path), user)
+
+    def import_jsonl(self, path: str | Path, now: datetime | None = None) -> transfer.ImportReport:
+        """Read an export: checked whole before anything is written, then one transaction per user."""
+        return transfer.import_jsonl(self, Path(path), self._now(now))
+
+
+def _by_user(items: list[tuple[Fact, float]], user_id: Callable[[str], int | None]) -> dict[int, list[tuple[Fact, float]]]:
+    groups: dict[int, list[tuple[Fact, float]]] = {}
+    for fact, r in items:
+        groups.setdefault(user_id(fact.user), []).append((fact, r))
+    return groups
+
+
+STOPWORDS = frozenset(
+    "a an the my me i i'm im you your is are was were be been to of in on at for about and or that this "
+    "everything anything all what who where when which it its do does did have has had with from".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of a text, less common function words: for lexical matching."""
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS}

@@ -1,0 +1,66 @@
+"""Shared fixtures. The whole suite runs with network sockets blocked and the model hub offline."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from fakes import HashEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class NetworkBlocked(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Any attempt to open an internet socket fails the test. Unix sockets stay allowed."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise NetworkBlocked(f"a test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked(str(a))))
+
+
+@pytest.fixture
+def embedder():
+    return HashEmbedder()
+
+
+@pytest.fixture
+def store(tmp_path, embedder):
+    from memory_store import MemoryStore
+
+    s = MemoryStore.open(tmp_path / "store", embedder=embedder)
+    yield s
+    try:
+        s.close()
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real all-MiniLM-L6-v2 embedder (installed offline with the package)."""
+    from memory_store import MiniLMEmbedder
+
+    e = MiniLMEmbedder()
+    e.embed(["warm up"])
+    return e
