@@ -52,7 +52,10 @@ def actr_retention(
     last = np.maximum(since_last_days, 1.0 / 1440.0)
     life = np.maximum(age_days, last + 1e-9)
     older = np.maximum(presentations - 1, 0)
-    tail = older * (life ** (1 - d) - last ** (1 - d)) / ((1 - d) * (life - last))
+    gap = life - last
+    # Where the gap vanishes, the difference quotient is replaced by its limit, last**-d.
+    spread = np.where(gap > 1e-4, (life ** (1 - d) - last ** (1 - d)) / ((1 - d) * gap), last**-d)
+    tail = older * spread
     base = np.log(last**-d + tail) + config.actr_importance_boost * importance
     return 1.0 / (1.0 + np.exp((config.actr_tau - base) / config.actr_noise))
 
@@ -80,19 +83,25 @@ def retention_of(
 
 
 def retention(fact: Fact, now: datetime, config: DecayConfig) -> float:
-    """The retention of `fact` at `now`: 1.0 for pinned facts, else falling with time."""
-    return float(
-        retention_of(
-            created_at=fact.created_at.timestamp(),
-            last_review=fact.last_review.timestamp(),
-            stability=fact.stability,
-            recall_count=fact.recall_count,
-            importance=fact.importance,
-            pinned=fact.pinned,
-            now=now.timestamp(),
-            config=config,
-        )
-    )
+    """The retention of `fact` at `now`: 1.0 for pinned facts, else falling with time.
+
+    The same curve as `retention_of`, in scalar arithmetic: search calls it for every hit, and numpy's
+    per-call overhead on scalars would dominate a sub-millisecond query.
+    """
+    if fact.pinned:
+        return 1.0
+    since_last = max((now - fact.last_review).total_seconds() / DAY, 0.0)
+    if config.model == "fsrs":
+        return (1.0 + config.factor * since_last / fact.stability) ** -config.exponent
+    d = config.actr_decay
+    last = max(since_last, 1.0 / 1440.0)
+    life = max((now - fact.created_at).total_seconds() / DAY, last + 1e-9)
+    gap = life - last
+    spread = (life ** (1 - d) - last ** (1 - d)) / ((1 - d) * gap) if gap > 1e-4 else last**-d
+    tail = fact.recall_count * spread
+    base = math.log(last**-d + tail) + config.actr_importance_boost * fact.importance
+    z = (config.actr_tau - base) / config.actr_noise
+    return 0.0 if z > 700 else 1.0 / (1.0 + math.exp(z))
 
 
 def reinforce(stability: float, retention_at_recall: float, config: DecayConfig) -> float:

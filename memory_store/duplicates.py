@@ -1,6 +1,14 @@
-"""Near-duplicate detection for new facts: against a user's index, and within the batch being added."""
+"""Near-duplicate detection for new facts: against a user's index, and within the batch being added.
+
+Two texts are near-duplicates when their cosine reaches the threshold AND they name the same
+numbers and proper nouns: "I have 2 cats" and "I have 3 cats" embed almost identically, but the
+second is an update, not a repetition.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Callable
 
 import numpy as np
 
@@ -13,18 +21,42 @@ BLOCK = 256  # rows compared at once
 WINDOW = 4096  # earlier new rows of the batch that a row is compared with
 
 
-def find_duplicates(index: VectorIndex, vectors: np.ndarray, threshold: float) -> list[Duplicate | None]:
-    """For each row, the fact or earlier row it duplicates (cosine >= threshold), or None if it is new."""
+class KeyTokens:
+    """A text's words (lower-cased), its numbers, and its names (capitalised words after the first)."""
+
+    def __init__(self, text: str):
+        words = re.findall(r"[\w'-]+", text)
+        self.words = frozenset(w.lower() for w in words)
+        self.numbers = frozenset(w for w in self.words if any(c.isdigit() for c in w))
+        self.names = frozenset(w.lower() for pos, w in enumerate(words) if pos and w[:1].isupper())
+
+    def agrees_with(self, other: KeyTokens) -> bool:
+        """Same numbers, and each text's names appear (in any case) in the other."""
+        return self.numbers == other.numbers and self.names <= other.words and other.names <= self.words
+
+
+def find_duplicates(
+    index: VectorIndex,
+    vectors: np.ndarray,
+    texts: list[str],
+    threshold: float,
+    stored_texts: Callable[[list[int]], dict[int, str]],
+) -> list[Duplicate | None]:
+    """For each row, the fact or earlier row it duplicates, or None if it is new."""
     out: list[Duplicate | None] = [None] * len(vectors)
     if index.live_count and len(vectors):
         sims, ids = index.search(vectors, 1)
-        for i in np.nonzero((sims[:, 0] >= threshold) & (ids[:, 0] >= 0))[0]:
-            out[int(i)] = ("fact", int(ids[i, 0]))
-    _within_batch(vectors, threshold, out)
+        close = [int(i) for i in np.nonzero((sims[:, 0] >= threshold) & (ids[:, 0] >= 0))[0]]
+        known = stored_texts([int(ids[i, 0]) for i in close])
+        for i in close:
+            fact_id = int(ids[i, 0])
+            if fact_id in known and KeyTokens(known[fact_id]).agrees_with(KeyTokens(texts[i])):
+                out[i] = ("fact", fact_id)
+    _within_batch(vectors, [KeyTokens(t) for t in texts], threshold, out)
     return out
 
 
-def _within_batch(vectors: np.ndarray, threshold: float, out: list[Duplicate | None]) -> None:
+def _within_batch(vectors: np.ndarray, keys: list[KeyTokens], threshold: float, out: list[Duplicate | None]) -> None:
     kept: list[int] = []  # rows that will be stored as new facts
     for start in range(0, len(vectors), BLOCK):
         block = vectors[start:start + BLOCK]
@@ -38,12 +70,13 @@ def _within_batch(vectors: np.ndarray, threshold: float, out: list[Duplicate | N
                 continue
             match = None
             if earlier is not None:
-                j = int(np.argmax(earlier[offset]))
-                if earlier[offset, j] >= threshold:
-                    match = previous[j]
+                for j in np.nonzero(earlier[offset] >= threshold)[0]:
+                    if keys[previous[j]].agrees_with(keys[i]):
+                        match = previous[j]
+                        break
             if match is None:
                 for o in kept_here:
-                    if inner[offset, o] >= threshold:
+                    if inner[offset, o] >= threshold and keys[start + o].agrees_with(keys[i]):
                         match = start + o
                         break
             if match is None:

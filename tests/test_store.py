@@ -1,0 +1,317 @@
+"""The store's behaviour through its public API, on a real SQLite file and a real FAISS index."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from conftest import T0
+from memory_store import (
+    FactNotFound,
+    ImportFormatError,
+    IndexConfig,
+    InvalidInput,
+    MemoryStore,
+    StoreConfig,
+)
+
+
+def days(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def test_add_returns_the_stored_fact_with_its_memory_state(store):
+    fact = store.add("My sister Ana lives in Lisbon.", importance=0.8, now=T0)
+    assert fact.id > 0 and fact.user == "default" and fact.status == "active"
+    assert fact.text == "My sister Ana lives in Lisbon."
+    assert fact.created_at == T0 and fact.importance == 0.8 and not fact.reinforced
+    assert store.get(fact.id) == fact
+
+
+def test_text_is_stripped_and_kept_verbatim(store):
+    fact = store.add("  Ünïcödé facts survive: 日本語 🙂  \n", now=T0)
+    assert store.get(fact.id).text == "Ünïcödé facts survive: 日本語 🙂"
+
+
+def test_near_duplicate_reinforces_instead_of_copying(store):
+    first = store.add("My dog is called Rex.", now=T0)
+    again = store.add("my dog is called rex", now=days(10))
+    assert again.id == first.id and again.reinforced
+    assert again.recall_count == 1 and again.stability > first.stability
+    assert len(store.facts()) == 1
+    assert [e.kind for e in store.history(first.id)] == ["add", "reinforce"]
+
+
+def test_a_changed_number_or_name_is_not_a_duplicate(store):
+    store.add("I have 2 cats.", now=T0)
+    store.add("I have 3 cats.", now=T0)
+    store.add("My sister Ana lives in Lisbon.", now=T0)
+    store.add("My sister Ana lives in Porto.", now=T0)
+    assert len(store.facts()) == 4
+
+
+def test_duplicates_within_one_batch_are_stored_once(store):
+    facts = store.add_many(["I like tea.", "I like green tea.", "i like tea", "I like tea."], now=T0)
+    assert facts[0].id == facts[2].id == facts[3].id and facts[2].reinforced
+    assert facts[1].id != facts[0].id
+    assert len(store.facts()) == 2
+
+
+def test_duplicate_threshold_is_configurable(tmp_path, embedder):
+    s = MemoryStore.open(tmp_path / "s", embedder=embedder, config=StoreConfig(duplicate_threshold=1.0))
+    s.add("my dog is called rex", now=T0)
+    s.add("My dog is called Rex!", now=T0)
+    assert len(s.facts()) == 1  # identical vectors still merge at 1.0
+    s.add("My dog is called Rex, he is old.", now=T0)
+    assert len(s.facts()) == 2
+    s.close()
+
+
+def test_search_ranks_by_similarity_and_reports_retention(store):
+    store.add_many(["My sister Ana lives in Lisbon.", "My car is a red Toyota.", "I work at a bakery."], now=T0)
+    hits = store.search("sister Ana lives where", k=2, now=days(3))
+    assert [h.fact.text for h in hits][0] == "My sister Ana lives in Lisbon."
+    assert len(hits) == 2
+    for h in hits:
+        assert 0 < h.retention < 1 and h.score == pytest.approx(h.similarity * (0.7 + 0.3 * h.retention))
+    assert hits[0].score >= hits[1].score
+
+
+def test_search_prefers_the_fresher_of_two_equally_similar_facts(store):
+    a = store.add("Ana lives in Lisbon.", now=T0)
+    b = store.add("Ana lives in Porto.", now=days(60))
+    hits = store.search("Ana lives in", k=2, now=days(60))
+    assert {h.fact.id for h in hits} == {a.id, b.id}
+    assert hits[0].fact.id == b.id and hits[0].retention > hits[1].retention
+
+
+def test_k_larger_than_the_store_returns_what_there_is(store):
+    store.add_many(["one fact", "another fact about cats"], now=T0)
+    assert len(store.search("fact", k=50, now=T0)) == 2
+
+
+@pytest.mark.parametrize("k", [0, -3, 2.5, "3", True])
+def test_bad_k_is_refused(store, k):
+    store.add("a fact", now=T0)
+    with pytest.raises(InvalidInput):
+        store.search("fact", k=k)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t", "bad\x00byte", "x" * 2001, None, 42])
+def test_bad_text_is_refused_and_nothing_is_stored(store, text):
+    store.add("kept fact", now=T0)
+    with pytest.raises(InvalidInput):
+        store.add(text, now=T0)
+    assert [f.text for f in store.facts()] == ["kept fact"]
+
+
+def test_one_bad_text_in_a_batch_stores_nothing(store):
+    with pytest.raises(InvalidInput):
+        store.add_many(["fine", "", "also fine"], now=T0)
+    assert store.facts() == []
+
+
+@pytest.mark.parametrize("importance", [-0.1, 1.5, "high", float("nan")])
+def test_importance_outside_zero_one_is_refused(store, importance):
+    with pytest.raises(InvalidInput):
+        store.add("a fact", importance=importance)
+
+
+def test_naive_datetimes_are_refused(store):
+    with pytest.raises(InvalidInput, match="timezone"):
+        store.add("a fact", now=datetime(2026, 1, 1))
+
+
+def test_users_are_kept_apart_and_each_gets_their_k_best(store):
+    # User A holds many facts that are closer to the query than anything of user B.
+    store.add_many([f"The capital of country {i} is city {i}" for i in range(200)], user="alice", now=T0)
+    store.add_many(["B likes capital letters", "B owns a boat", "B lives near a river"], user="bob", now=T0)
+    hits = store.search("The capital of country 7 is city 7", k=3, user="bob", now=T0)
+    assert len(hits) == 3 and {h.fact.user for h in hits} == {"bob"}
+    assert store.search("anything", user="nobody") == []
+    assert len(store.facts(user="alice")) == 200 and len(store.facts(user="bob")) == 3
+
+
+def test_invalid_user_name_is_refused(store):
+    with pytest.raises(InvalidInput, match="user name"):
+        store.add("a fact", user="../etc")
+
+
+def test_soft_forget_hides_and_restore_brings_back(store):
+    fact = store.add("My locker code is 4312.", now=T0)
+    store.forget(fact.id, now=days(1))
+    assert store.get(fact.id).status == "forgotten"
+    assert store.search("locker code", now=days(1)) == []
+    assert store.facts() == [] and len(store.facts(include_dormant=True)) == 1
+    restored = store.restore(fact.id, now=days(2))
+    assert restored.status == "active" and restored.last_review == days(2)
+    assert store.search("locker code", now=days(2))[0].fact.id == fact.id
+    assert [e.kind for e in store.history(fact.id)] == ["add", "forget", "restore"]
+
+
+def test_hard_forget_erases_and_cannot_be_restored(store):
+    fact = store.add("My PIN is 9876.", now=T0)
+    store.forget(fact.id, hard=True, now=T0)
+    with pytest.raises(FactNotFound):
+        store.get(fact.id)
+    with pytest.raises(FactNotFound):
+        store.restore(fact.id)
+    assert store.search("PIN", now=T0) == []
+    assert [e.kind for e in store.history(fact.id)] == ["add", "erase"]
+
+
+def test_unknown_ids_raise_fact_not_found(store):
+    for call in (lambda: store.get(99), lambda: store.forget(99), lambda: store.restore(99),
+                 lambda: store.explain(99), lambda: store.mark_recalled([99])):
+        with pytest.raises(FactNotFound, match="99"):
+            call()
+
+
+def test_forget_matching_forgets_what_the_query_names(store):
+    store.add_many(["My car is a red Toyota.", "I park my car at the station.", "My sister lives in Lisbon."], now=T0)
+    gone = store.forget_matching("car", now=T0)
+    assert sorted(f.text for f in gone) == ["I park my car at the station.", "My car is a red Toyota."]
+    assert [f.text for f in store.facts()] == ["My sister lives in Lisbon."]
+    assert store.forget_matching("submarine", now=T0) == []
+
+
+def test_mark_recalled_reinforces_more_when_nearly_forgotten(store):
+    a, b = store.add_many(["fact about apples", "fact about bananas"], now=T0)
+    soon = store.mark_recalled([a.id], now=days(1))[0]
+    late = store.mark_recalled([b.id], now=days(40))[0]
+    assert soon.recall_count == late.recall_count == 1
+    assert late.stability / b.stability > soon.stability / a.stability
+    recall = store.history(b.id)[-1]
+    assert recall.kind == "recall" and 0 < recall.retention < 0.9
+
+
+def test_decay_makes_faded_facts_dormant_then_purges_them(store):
+    keep = store.add("pinned allergy: peanuts", pinned=True, now=T0)
+    important = store.add("important: my passport number", importance=1.0, now=T0)
+    fades = store.add("trivial: I had soup today", importance=0.0, now=T0)
+    report = store.decay(now=days(30))
+    assert [f.id for f, _ in report.dormant] == [fades.id] and report.purged == []
+    assert all(r < 0.5 for _, r in report.dormant)
+    assert store.get(fades.id).status == "dormant" and store.get(important.id).status == "active"
+    assert store.search("soup", now=days(30)) == [] or all(h.fact.id != fades.id for h in store.search("soup", now=days(30)))
+    event = store.history(fades.id)[-1]
+    assert event.kind == "decay" and event.retention < 0.5 and "0.50" in event.reason
+    later = store.decay(now=days(61))
+    assert [f.id for f in later.purged] == [fades.id]
+    with pytest.raises(FactNotFound):
+        store.get(fades.id)
+    assert store.get(keep.id).status == "active"
+    assert store.decay(now=days(5000)).checked == 1  # only the important one was still unpinned and active
+
+
+def test_decay_dry_run_changes_nothing(store):
+    fact = store.add("trivial", importance=0.0, now=T0)
+    report = store.decay(now=days(100), dry_run=True)
+    assert report.dry_run and [f.id for f, _ in report.dormant] == [fact.id]
+    assert store.get(fact.id).status == "active"
+
+
+def test_explain_forecasts_when_a_fact_fades(store):
+    fact = store.add("my bike is blue", now=T0)
+    ex = store.explain(fact.id, now=days(1))
+    assert 0.9 < ex.retention < 1 and ex.fades_at > days(1) and ex.purge_at is None
+    assert ex.forecast[0][0] == 0 and ex.forecast[-1][1] < ex.forecast[0][1]
+    assert store.decay(now=ex.fades_at - timedelta(hours=1)).dormant == []
+    assert [f.id for f, _ in store.decay(now=ex.fades_at + timedelta(hours=1)).dormant] == [fact.id]
+    pinned = store.add("pinned one", pinned=True, now=T0)
+    assert store.explain(pinned.id, now=days(900)).fades_at is None
+
+
+def test_supersede_makes_the_old_fact_dormant_and_linked(store):
+    old = store.add("I live in Lisbon.", now=T0)
+    new = store.add("I moved to Porto.", now=days(5))
+    store.supersede(old.id, new.id, now=days(5))
+    assert store.get(old.id).status == "dormant" and store.get(old.id).superseded_by == new.id
+    assert [h.fact.id for h in store.search("where do I live", now=days(5))] == [new.id]
+    assert store.restore(old.id, now=days(6)).superseded_by is None
+
+
+def test_pin_keeps_a_fact_from_fading(store):
+    fact = store.add("trivial", importance=0.0, now=T0)
+    store.pin(fact.id, now=T0)
+    assert store.decay(now=days(1000)).dormant == []
+    assert store.get(fact.id).pinned
+
+
+def test_export_then_import_into_a_new_store_keeps_state(store, tmp_path, embedder):
+    a = store.add("fact one", importance=0.9, pinned=True, now=T0, source={"session": "s1", "turn": 2})
+    b = store.add("fact two", user="bob", now=T0)
+    store.forget(b.id, now=days(1))
+    n = store.export_jsonl(tmp_path / "out.jsonl")
+    assert n == 2
+    other = MemoryStore.open(tmp_path / "other", embedder=embedder)
+    report = other.import_jsonl(tmp_path / "out.jsonl", now=days(2))
+    assert report.imported == 2 and report.skipped == 0
+    [a2] = other.facts("default")
+    assert (a2.text, a2.importance, a2.pinned, a2.created_at, a2.source) == (a.text, 0.9, True, T0, a.source)
+    [b2] = other.facts("bob", include_dormant=True)
+    assert b2.status == "forgotten"
+    assert other.search("fact one", now=days(2))[0].fact.id == a2.id
+    assert other.import_jsonl(tmp_path / "out.jsonl").imported == 0  # already there: skipped
+    other.close()
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ('{"text": "ok"}\nnot json\n', "line 2: not JSON"),
+        ('{"text": "ok"}\n["a list"]\n', "line 2: each line must be a JSON object"),
+        ('{"txt": "typo"}\n', "line 1: a fact needs a 'text' field"),
+        ('{"text": ""}\n', "line 1: a fact cannot be empty"),
+        ('{"text": "x", "importance": 7}\n', "line 1: importance must lie in [0, 1]"),
+        ('{"text": "x", "status": "zombie"}\n', "line 1: status must be one of"),
+        ('{"text": "x", "created_at": "yesterday"}\n', "line 1: 'yesterday' is not an ISO-8601 time"),
+        ('{"text": "x", "user": "a b"}\n', "line 1: invalid user name"),
+    ],
+)
+def test_malformed_import_names_the_line_and_imports_nothing(store, tmp_path, content, problem):
+    store.add("existing", now=T0)
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    with pytest.raises(ImportFormatError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+        store.import_jsonl(path)
+    assert [f.text for f in store.facts()] == ["existing"]
+
+
+def test_store_switches_to_hnsw_when_large_and_keeps_results(tmp_path, embedder):
+    config = StoreConfig(index=IndexConfig(hnsw_threshold=300))
+    s = MemoryStore.open(tmp_path / "s", embedder=embedder, config=config)
+    texts = [f"note {i}: the {w} is {c}" for i, (w, c) in enumerate(
+        (w, c) for w in ("door", "wall", "roof", "car", "boat") for c in range(80))]
+    s.add_many(texts, now=T0, dedupe=False)
+    uid_index = s.indexes.get(s._user_id("default"))
+    assert uid_index.kind == "hnsw" and uid_index.live_count == 400
+    hits = s.search(texts[123], k=1, now=T0)
+    assert hits[0].fact.text == texts[123]
+    for f in s.facts()[:150]:
+        s.forget(f.id, now=T0)  # tombstones pile up, then it rebuilds (and below 150 goes back to exact)
+    index = s.indexes.get(s._user_id("default"))
+    assert index.live_count == 250 and len(index.tombstones) / max(index.live_count, 1) < 0.25
+    assert all(h.fact.status == "active" for h in s.search("the door is", k=20, now=T0))
+    s.close()
+
+
+def test_stats_counts_facts_per_user_and_status(store):
+    store.add_many(["a fact", "b fact"], now=T0)
+    store.add("c fact", user="bob", now=T0)
+    store.forget(store.facts()[0].id, now=T0)
+    stats = store.stats()
+    by_user = {u.user: u for u in stats.users}
+    assert (by_user["default"].active, by_user["default"].forgotten, by_user["bob"].active) == (1, 1, 1)
+    assert stats.facts == 3 and stats.embedder == "hash-test" and stats.db_bytes > 0
+
+
+def test_vectors_argument_skips_embedding_and_is_checked(store):
+    v = np.eye(64, dtype=np.float32)[:2] * 3  # not unit length: normalised by the store
+    facts = store.add_many(["first", "second"], vectors=v, now=T0)
+    hit = store.search_vector(np.eye(64, dtype=np.float32)[1], k=1, now=T0)[0]
+    assert hit.fact.id == facts[1].id and hit.similarity == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shape"):
+        store.add_many(["x"], vectors=np.zeros((1, 10), np.float32))
