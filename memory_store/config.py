@@ -67,7 +67,10 @@ class StoreConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     max_text_chars: int = 2_000  # longer facts are refused, not truncated
     duplicate_threshold: float = 0.95  # cosine at or above which a new fact reinforces an old one
-    forget_threshold: float = 0.55  # cosine at or above which forget_matching forgets a fact
+    # forget_matching takes a fact when the query names all its content words, or when its cosine is
+    # at least forget_threshold and within forget_margin of the best match (short queries score low).
+    forget_threshold: float = 0.45
+    forget_margin: float = 0.15
     # Ranking: score = similarity * (1 - retention_weight + retention_weight * retention)
     retention_weight: float = 0.3
     candidates: int = 4  # search fetches k * candidates (at least k + 16) neighbours before ranking

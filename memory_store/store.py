@@ -357,7 +357,8 @@ class MemoryStore:
         return self.get(fact_id)
 
     def matching(self, query: str, user: str = "default", threshold: float | None = None) -> list[Hit]:
-        """Active facts that `query` names: cosine >= threshold, or every content word of the query in the text."""
+        """Active facts that `query` names: every content word of the query in the text, or a cosine of at
+        least `threshold` (default `config.forget_threshold`) within `config.forget_margin` of the best."""
         query = check_query(query, self.config.max_text_chars)
         threshold = self.config.forget_threshold if threshold is None else threshold
         uid = self._user_id(user)
@@ -370,10 +371,11 @@ class MemoryStore:
         facts = self.facts(user)
         sims = self.indexes.vectors(np.array([f.id for f in facts], dtype=np.int64)) @ vector
         words = content_words(query)
+        floor = max(threshold, float(sims.max()) - self.config.forget_margin) if len(sims) else threshold
         hits = []
         for fact, sim in zip(facts, sims.tolist()):
             lexical = bool(words) and words <= content_words(fact.text)
-            if sim >= threshold or lexical:
+            if sim >= floor or lexical:
                 hits.append(Hit(fact=fact, similarity=sim, retention=1.0, score=sim))
         hits.sort(key=lambda h: -h.similarity)
         return hits

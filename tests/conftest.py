@@ -39,6 +39,15 @@ def _no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked(str(a))))
 
 
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for child processes: network blocked, tests importable, model hub offline."""
+    env = dict(os.environ)
+    paths = [str(Path(__file__).parent / "netblock"), str(Path(__file__).parent), str(ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
 @pytest.fixture
 def embedder():
     return HashEmbedder()

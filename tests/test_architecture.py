@@ -1,0 +1,61 @@
+"""The house's shape: imports point one way (cli -> assistant -> memory_store), and importing is cheap."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, subprocess_env
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_memory_store_never_imports_assistant_cli_torch_or_click():
+    for path in (ROOT / "memory_store").glob("*.py"):
+        forbidden = imported_modules(path) & {"assistant", "cli", "torch", "click", "rich"}
+        assert not forbidden, f"{path.name} imports {forbidden}"
+
+
+def test_only_the_embedder_imports_sentence_transformers():
+    for package in ("memory_store", "assistant"):
+        for path in (ROOT / package).glob("*.py"):
+            if path.name != "embedder.py":
+                assert "sentence_transformers" not in imported_modules(path), path
+
+
+def test_assistant_never_imports_cli_and_uses_the_store_through_its_facade():
+    for path in (ROOT / "assistant").glob("*.py"):
+        assert "cli" not in imported_modules(path), path
+        text = path.read_text()
+        assert "from memory_store." not in text and "import memory_store." not in text, path
+
+
+def test_library_code_never_prints():
+    for package in ("memory_store", "assistant"):
+        for path in (ROOT / package).glob("*.py"):
+            tree = ast.parse(path.read_text())
+            calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
+            assert not calls, f"{path} prints"
+
+
+def test_importing_the_store_is_cheap_and_has_no_side_effects(tmp_path):
+    code = (
+        "import os, sys; before = set(os.listdir('.'))\n"
+        "import memory_store\n"
+        "assert set(os.listdir('.')) == before\n"
+        "print([m for m in ('torch', 'sentence_transformers') if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                            env=subprocess_env(), timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr

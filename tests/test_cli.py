@@ -1,0 +1,178 @@
+"""The fact commands through the real CLI: the happy paths, and bad input that must fail cleanly."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import cli
+from conftest import ROOT, subprocess_env
+
+
+def run(argv: list[str], capsys, monkeypatch=None, stdin: bytes | None = None) -> tuple[int, str, str]:
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+    try:
+        cli.main(argv)
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def base_home(tmp_path_factory, minilm):
+    """A store made once through the CLI with one fact; each test works on a copy."""
+    home = tmp_path_factory.mktemp("base") / "home"
+    code = None
+    try:
+        cli.main(["--home", str(home), "add", "My sister Ana lives in Lisbon."])
+    except SystemExit as e:
+        code = e.code
+    assert code in (0, None)
+    return home
+
+
+@pytest.fixture
+def home(base_home, tmp_path):
+    target = tmp_path / "home"
+    shutil.copytree(base_home, target)
+    return target
+
+
+def fact_count(home, capsys) -> int:
+    code, out, _ = run(["--home", str(home), "facts", "--all", "--json"], capsys)
+    assert code == 0
+    return len(json.loads(out))
+
+
+def test_add_search_forget_restore_through_the_cli(home, capsys, monkeypatch):
+    h = ["--home", str(home)]
+    assert run(h + ["add", "--importance", "0.9", "My dog is called Rex."], capsys)[0] == 0
+    code, out, _ = run(h + ["add", "-"], capsys, monkeypatch, stdin="I work at the Lisbon aquarium.\n".encode())
+    assert code == 0 and "Remembered fact 3" in out
+    code, out, _ = run(h + ["search", "what is my dog's name?", "-k", "1", "--json"], capsys)
+    assert code == 0 and json.loads(out)[0]["fact"]["text"] == "My dog is called Rex."
+    code, out, _ = run(h + ["forget", "--match", "my dog", "--yes"], capsys)
+    assert code == 0 and "Forgot 1 fact(s): 2" in out
+    code, out, _ = run(h + ["facts", "--json"], capsys)
+    assert [f["id"] for f in json.loads(out)] == [1, 3]
+    assert run(h + ["restore", "2"], capsys)[0] == 0
+    code, out, _ = run(h + ["facts"], capsys)
+    assert "Rex" in out and "3 fact(s)" in out
+
+
+def test_user_option_keeps_people_apart(home, capsys):
+    h = ["--home", str(home)]
+    assert run(h + ["--user", "bob", "add", "Bob's cat is called Tom."], capsys)[0] == 0
+    code, out, _ = run(h + ["--user", "bob", "facts", "--json"], capsys)
+    assert [f["text"] for f in json.loads(out)] == ["Bob's cat is called Tom."]
+    code, out, _ = run(h + ["search", "cat", "--json"], capsys)
+    assert all(hit["fact"]["user"] == "default" for hit in json.loads(out))
+
+
+def test_now_simulates_time_passing(home, capsys):
+    h = ["--home", str(home)]
+    code, out, _ = run(h + ["--now", "+400d", "decay", "--dry-run"], capsys)
+    assert code == 0 and "1 would go dormant" in out
+    assert fact_count(home, capsys) == 1
+    code, out, _ = run(h + ["--now", "+400d", "decay"], capsys)
+    assert "1 went dormant" in out
+    code, out, _ = run(h + ["--now", "+450d", "decay"], capsys)
+    assert "1 were purged" in out and fact_count(home, capsys) == 0
+
+
+def test_explain_history_stats_export_import_reindex(home, tmp_path, capsys):
+    h = ["--home", str(home)]
+    code, out, _ = run(h + ["--now", "+10d", "explain", "1"], capsys)
+    assert code == 0 and "fades (goes dormant) around" in out and "Forecast" in out
+    code, out, _ = run(h + ["history", "1", "--json"], capsys)
+    assert [e["kind"] for e in json.loads(out)] == ["add"]
+    code, out, _ = run(h + ["stats", "--json"], capsys)
+    assert json.loads(out)["embedder"] == "all-MiniLM-L6-v2"
+    assert run(h + ["export", str(tmp_path / "x.jsonl")], capsys)[0] == 0
+    other = ["--home", str(tmp_path / "other")]
+    code, out, _ = run(other + ["import", str(tmp_path / "x.jsonl")], capsys)
+    assert code == 0 and "Imported 1 fact(s)" in out
+    code, out, _ = run(other + ["reindex"], capsys)
+    assert code == 0 and "1 active fact(s)" in out
+
+
+BAD_INPUTS = [
+    (["add", ""], "empty", None),
+    (["add", "   \t "], "empty or only whitespace", None),
+    (["add", "x" * 2001], "at most 2000 characters", None),
+    (["add", "-"], "NUL", b"secret\x00bytes"),
+    (["add", "-"], "not valid UTF-8", b"caf\xe9 au lait"),
+    (["add", "-"], "empty", b""),
+    (["add", "--importance", "1.5", "text"], "1.5 is not in the range", None),
+    (["add", "--importance", "high", "text"], "not a valid float", None),
+    (["forget", "999"], "no fact with id 999", None),
+    (["forget"], "give fact ids or --match", None),
+    (["forget", "1", "--match", "sister"], "give fact ids or --match", None),
+    (["forget", "one"], "not a valid integer", None),
+    (["forget", "--match", "sister"], "rerun with --yes", None),
+    (["forget", "--hard", "999"], "no fact with id 999", None),
+    (["restore", "999"], "no fact with id 999", None),
+    (["explain", "999"], "no fact with id 999", None),
+    (["history", "999"], "no fact with id 999", None),
+    (["search", "sister", "-k", "0"], "k must be a whole number", None),
+    (["search", "sister", "-k", "-5"], "k must be a whole number", None),
+    (["search", ""], "a query cannot be empty", None),
+    (["--now", "someday", "facts"], "is not a time", None),
+    (["--now", "2026-13-45", "facts"], "is not a time", None),
+    (["--user", "bad user!", "facts"], "invalid user name", None),
+    (["import", "{tmp}/missing.jsonl"], "cannot read", None),
+    (["import", "{tmp}/bad.jsonl"], "line 2: not JSON", None),
+    (["export", "{tmp}/no/such/dir/out.jsonl"], "cannot write", None),
+    (["frobnicate"], "No such command", None),
+]
+
+
+@pytest.mark.parametrize("argv, message, stdin", BAD_INPUTS, ids=[" ".join(a)[:40] for a, _, _ in BAD_INPUTS])
+def test_bad_input_fails_cleanly_and_loses_nothing(home, tmp_path, capsys, monkeypatch, argv, message, stdin):
+    (tmp_path / "bad.jsonl").write_text('{"text": "fine"}\n{oops\n')
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code, out, err = run(["--home", str(home)] + argv, capsys, monkeypatch, stdin)
+    assert code not in (0, None)
+    assert message in out + err
+    assert "Traceback" not in out + err
+    assert fact_count(home, capsys) == 1
+
+
+def test_unusable_home_directory(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out, err = run(["--home", str(blocker / "home"), "facts"], capsys)
+    assert code == 1 and "cannot open a memory store" in err and "Traceback" not in err
+
+
+def test_help_has_an_example_for_every_command(capsys):
+    for name in cli.cli.commands:
+        code, out, _ = run([name, "--help"], capsys)
+        assert code == 0 and "Example" in out and "memchat " in out, name
+
+
+def test_commands_that_need_no_embedding_do_not_import_torch(tmp_path):
+    script = (
+        "import sys, cli\n"
+        "for argv in (['facts'], ['stats'], ['history'], ['explain', '1'], ['decay', '--dry-run']):\n"
+        "    try:\n        cli.main(['--home', sys.argv[1]] + argv)\n    except SystemExit:\n        pass\n"
+        "print('HEAVY', [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "home")], capture_output=True, text=True,
+                            env=subprocess_env(), cwd=ROOT, timeout=120)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_installed_console_script_reports_errors_without_traceback(tmp_path):
+    exe = shutil.which("memchat") or str(ROOT / ".venv" / "bin" / "memchat")
+    result = subprocess.run([exe, "--home", str(tmp_path / "h"), "restore", "42"], capture_output=True, text=True,
+                            env=subprocess_env(), timeout=120)
+    assert result.returncode == 1 and "no fact with id 42" in result.stderr and "Traceback" not in result.stderr

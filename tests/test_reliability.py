@@ -1,0 +1,211 @@
+"""Reliability: concurrent writers, SIGKILL mid-write, damaged index files, mismatched embedders, erasure."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import T0, subprocess_env
+from fakes import HashEmbedder
+from memory_store import EmbedderMismatch, MemoryStore
+
+
+def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) -> MemoryStore:
+    store = MemoryStore.open(path, embedder=HashEmbedder(dim=dim))
+    uid = store._user_id(user)
+    index = store.indexes.get(uid)
+    active = sorted(f.id for f in store.facts(user))
+    assert sorted(index.live_ids().tolist()) == active
+    return store
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from fakes import HashEmbedder
+    from memory_store import MemoryStore
+    path, name = sys.argv[1], sys.argv[2]
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    for i in range(500):
+        store.add(f"process {name} remembers item {i} of its list")
+    store.close()
+    """
+)
+
+
+def test_two_processes_adding_500_facts_each(tmp_path):
+    path = tmp_path / "shared"
+    MemoryStore.open(path, embedder=HashEmbedder()).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name], env=subprocess_env(), stderr=subprocess.PIPE)
+        for name in ("A", "B")
+    ]
+    for p in procs:
+        _, stderr = p.communicate(timeout=300)
+        assert p.returncode == 0, stderr.decode()
+    store = assert_index_consistent(path)
+    facts = store.facts()
+    assert len(facts) == 1000
+    for text in ("process A remembers item 17 of its list", "process B remembers item 499 of its list"):
+        assert store.search(text, k=1)[0].fact.text == text
+    store.close()
+
+
+KILLED = textwrap.dedent(
+    """
+    import sys
+    from fakes import HashEmbedder
+    from memory_store import MemoryStore
+    path = sys.argv[1]
+    store = MemoryStore.open(path, embedder=HashEmbedder(dim=256))
+    for batch in range(3):
+        store.add_many([f"committed batch {batch} fact {i}" for i in range(1000)])
+    open(sys.argv[2], "w").close()
+    store.add_many([f"doomed fact number {i} with some padding text to fill pages" for i in range(10_000)])
+    open(sys.argv[3], "w").close()
+    """
+)
+
+
+def test_sigkill_in_the_middle_of_add_many(tmp_path):
+    path, ready, finished = tmp_path / "store", tmp_path / "ready", tmp_path / "finished"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(path), str(ready), str(finished)], env=subprocess_env())
+    deadline = time.time() + 120
+    while not ready.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    wal = path / "memory.db-wal"
+    base = wal.stat().st_size if wal.exists() else 0
+    # Kill once the big transaction is writing pages: the WAL grows past what three batches left.
+    while time.time() < deadline and proc.poll() is None:
+        if wal.exists() and wal.stat().st_size > base + 512 * 1024:
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not finished.exists(), "the transaction finished before the kill; the test proves nothing"
+    store = MemoryStore.open(path, embedder=HashEmbedder(dim=256))
+    facts = store.facts()
+    assert len(facts) == 3000  # every committed fact, none of the killed transaction
+    assert store.db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    events = store.db.conn.execute("SELECT count(*) FROM events WHERE kind = 'add'").fetchone()[0]
+    assert events == 3000
+    assert store.search("committed batch 2 fact 999", k=1)[0].fact.text == "committed batch 2 fact 999"
+    store.close()
+    assert_index_consistent(path, dim=256).close()
+
+
+def make_store(path: Path) -> tuple[list[str], dict]:
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    texts = [f"fact {i}: the {w} of my {o} is {c}" for i, (w, o, c) in enumerate(
+        (w, o, c) for w in ("colour", "size", "age") for o in ("car", "house", "bike", "cat") for c in range(12))]
+    store.add_many(texts, now=T0)
+    queries = ["the colour of my car", "age of my cat is 7", "size house 3"]
+    before = {q: [(h.fact.id, round(h.similarity, 6)) for h in store.search(q, k=5, now=T0)] for q in queries}
+    store.close()
+    return queries, before
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "garbage", "flip"])
+def test_damaged_index_file_is_rebuilt_with_identical_results(tmp_path, damage, caplog):
+    path = tmp_path / "store"
+    queries, before = make_store(path)
+    [index_file] = list((path / "index").glob("*.faiss"))
+    data = index_file.read_bytes()
+    if damage == "delete":
+        index_file.unlink()
+    elif damage == "truncate":
+        index_file.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        index_file.write_bytes(os.urandom(len(data)))
+    else:  # one flipped byte deep in the vectors
+        pos = len(data) - 100
+        index_file.write_bytes(data[:pos] + bytes([data[pos] ^ 0xFF]) + data[pos + 1:])
+    with caplog.at_level(logging.WARNING):
+        store = MemoryStore.open(path, embedder=HashEmbedder())
+        after = {q: [(h.fact.id, round(h.similarity, 6)) for h in store.search(q, k=5, now=T0)] for q in queries}
+    assert after == before
+    assert any("rebuilding" in r.message for r in caplog.records)
+    store.close()
+    assert assert_index_consistent(path)
+
+
+def test_stale_index_file_is_reconciled(tmp_path, caplog):
+    path = tmp_path / "store"
+    queries, before = make_store(path)
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    stale = (path / "index").glob("*.faiss").__next__().read_bytes()
+    new = store.add("fact added later: the colour of my boat is 99", now=T0)
+    gone = store.facts()[0]
+    store.forget(gone.id, now=T0)
+    store.close()
+    next((path / "index").glob("*.faiss")).write_bytes(stale)  # as if the process had died before saving
+    with caplog.at_level(logging.WARNING):
+        store = MemoryStore.open(path, embedder=HashEmbedder())
+        hits = store.search("fact added later: the colour of my boat is 99", k=50, now=T0)
+    assert hits[0].fact.id == new.id and gone.id not in {h.fact.id for h in hits}
+    assert any("stale" in r.message for r in caplog.records)
+    store.close()
+
+
+def test_store_made_with_another_embedder_is_refused_naming_both(tmp_path):
+    MemoryStore.open(tmp_path / "s", embedder=HashEmbedder(dim=64, name="model-a")).close()
+    with pytest.raises(EmbedderMismatch) as e:
+        MemoryStore.open(tmp_path / "s", embedder=HashEmbedder(dim=32, name="model-a"))
+    assert "64" in str(e.value) and "32" in str(e.value)
+    with pytest.raises(EmbedderMismatch) as e:
+        MemoryStore.open(tmp_path / "s", embedder=HashEmbedder(dim=64, name="model-b"))
+    assert "model-a" in str(e.value) and "model-b" in str(e.value)
+
+
+def all_bytes(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("how", ["forget", "purge"])
+def test_hard_forget_leaves_the_text_in_no_byte_of_the_store(tmp_path, how):
+    secret = "The vault code is ZEBRA-4417-QUIXOTIC"
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    store.add_many([f"ordinary fact {i} about the garden" for i in range(300)], now=T0)
+    fact = store.add(secret, now=T0, source={"session": "s1"})
+    store.search("vault code", now=T0)
+    store.mark_recalled([fact.id], now=T0)
+    store.forget(fact.id, now=T0)
+    store.restore(fact.id, now=T0)
+    store.close()
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    assert b"ZEBRA-4417" in all_bytes(path)
+    if how == "forget":
+        store.forget(fact.id, hard=True, now=T0)
+    else:
+        store.forget(fact.id, now=T0)
+        assert [f.id for f in store.decay(now=T0.replace(year=2027)).purged] == [fact.id]
+    assert b"ZEBRA-4417" not in all_bytes(path)  # already while the store is open
+    assert b"QUIXOTIC" not in all_bytes(path).upper()
+    store.add("one more fact after the erasure", now=T0)
+    store.close()
+    assert b"ZEBRA-4417" not in all_bytes(path)
+    assert len(MemoryStore.open(path, embedder=HashEmbedder()).facts(include_dormant=True)) == 301
+
+
+def test_unusable_directory_gives_a_clear_error(tmp_path):
+    from memory_store import StoreUnavailable
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StoreUnavailable, match="cannot open a memory store"):
+        MemoryStore.open(blocker / "store", embedder=HashEmbedder())
+    not_db = tmp_path / "notdb"
+    not_db.mkdir()
+    (not_db / "memory.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreUnavailable):
+        MemoryStore.open(not_db, embedder=HashEmbedder())
+    assert (not_db / "memory.db").read_bytes() == b"this is not sqlite" * 100  # nothing lost
