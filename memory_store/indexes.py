@@ -17,6 +17,7 @@ import sqlite_utils
 from memory_store.config import IndexConfig
 from memory_store.errors import IndexCorrupt
 from memory_store.index import VectorIndex, choose_kind
+from memory_store.rows import json_ids
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,19 @@ class IndexSet:
         """Record that this process changed the user's index (saved on `save_all`)."""
         self._dirty.add(user_id)
         index = self._loaded.get(user_id)
-        if index is not None and index.needs_rebuild(self._active_count(user_id)):
+        # This process applied its own change to the index, so its live count is the active count.
+        if index is not None and index.needs_rebuild(index.live_count):
             self._loaded[user_id] = self.rebuild(user_id)
 
     def forget_loaded(self, user_id: int) -> None:
-        """Drop the in-memory index (after a rolled-back write); it is reloaded and reconciled when next needed."""
+        """Drop a user's in-memory index; it is reloaded and reconciled when next needed."""
         self._loaded.pop(user_id, None)
         self._dirty.discard(user_id)
+
+    def forget_all_loaded(self) -> None:
+        """After a rolled-back write: no in-memory index can be trusted to match SQLite."""
+        self._loaded.clear()
+        self._dirty.clear()
 
     # -- load, reconcile, rebuild -----------------------------------------------------------------
     def _load(self, user_id: int) -> VectorIndex:
@@ -139,7 +146,7 @@ class IndexSet:
 
     def _existing_ids(self, ids: np.ndarray) -> np.ndarray:
         rows = self.db.conn.execute(
-            "SELECT id FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),)
+            "SELECT id FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),)
         ).fetchall()
         return np.array(sorted(r[0] for r in rows), dtype=np.int64)
 
@@ -155,7 +162,7 @@ class IndexSet:
         found = dict(
             self.db.conn.execute(
                 "SELECT id, vector FROM facts WHERE id IN (SELECT value FROM json_each(?))",
-                (_json_ids(ids),),
+                (json_ids(ids),),
             ).fetchall()
         )
         return self._stack([found[int(i)] for i in ids])
@@ -164,7 +171,3 @@ class IndexSet:
         if not blobs:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), self.dim)
-
-
-def _json_ids(ids) -> str:
-    return "[" + ",".join(str(int(i)) for i in ids) + "]"

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -25,32 +24,15 @@ from memory_store import transfer
 from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
 from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
-from memory_store.indexes import IndexSet, _json_ids
-from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
-from memory_store.schema import LATEST, connect, migrate
 from memory_store.duplicates import find_duplicates
+from memory_store.forgetting import faded, named_by, purge_cutoff
+from memory_store.indexes import IndexSet
+from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
+from memory_store.rows import append_events, json_ids, select_events, select_facts, utc
+from memory_store.schema import LATEST, connect, migrate
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
 
 log = logging.getLogger(__name__)
-
-FACT_COLUMNS = (
-    "f.id, u.name, f.text, f.created_at, f.importance, f.pinned, f.stability, f.last_review, "
-    "f.recall_count, f.status, f.status_at, f.superseded_by, f.source"
-)
-FACT_FROM = "facts f JOIN users u ON u.id = f.user_id"
-
-
-def _dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
-def fact_from_row(row: Sequence[Any]) -> Fact:
-    return Fact(
-        id=row[0], user=row[1], text=row[2], created_at=_dt(row[3]), importance=row[4], pinned=bool(row[5]),
-        stability=row[6], last_review=_dt(row[7]), recall_count=row[8], status=row[9], status_at=_dt(row[10]),
-        superseded_by=row[11], source=json.loads(row[12]) if row[12] else None,
-    )
-
 
 class MemoryStore:
     """Long-term memory: add, search, recall, decay, forget and restore facts, per user."""
@@ -124,8 +106,9 @@ class MemoryStore:
         return now.timestamp()
 
     @contextmanager
-    def _write(self, user_id: int | None = None) -> Iterator[None]:
-        """One write transaction. On failure, the user's in-memory index is dropped (it may be ahead)."""
+    def _write(self) -> Iterator[None]:
+        """One write transaction. On failure the in-memory indexes, which may be ahead of SQLite, are
+        dropped: they are reloaded and reconciled when next needed."""
         conn = self.db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -133,8 +116,7 @@ class MemoryStore:
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            if user_id is not None:
-                self.indexes.forget_loaded(user_id)
+            self.indexes.forget_all_loaded()
             raise
 
     def _user_id(self, user: str, create: bool = False) -> int | None:
@@ -148,18 +130,13 @@ class MemoryStore:
         return cur.lastrowid
 
     def _log(self, rows: list[tuple]) -> None:
-        """Append events: (fact_id, user_id, kind, at, retention, reason, detail)."""
-        self.db.conn.executemany(
-            "INSERT INTO events (fact_id, user_id, kind, at, retention, reason, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(*r[:6], json.dumps(r[6]) if r[6] else None) for r in rows],
-        )
+        append_events(self.db.conn, rows)
 
     def _fetch(self, where: str, params: Sequence[Any] = ()) -> list[Fact]:
-        rows = self.db.conn.execute(f"SELECT {FACT_COLUMNS} FROM {FACT_FROM} WHERE {where}", params).fetchall()
-        return [fact_from_row(r) for r in rows]
+        return select_facts(self.db.conn, where, params)
 
     def _retention(self, fact: Fact, at: float) -> float:
-        return policy.retention(fact, _dt(at), self.config.decay)
+        return policy.retention(fact, utc(at), self.config.decay)
 
     def retention(self, fact: Fact, now: datetime | None = None) -> float:
         """The fact's retention at `now` under this store's decay policy."""
@@ -211,8 +188,7 @@ class MemoryStore:
             vectors = checked_vectors(vectors, len(texts), self.embedder.dim, "vectors argument")
         stability = float(policy.initial_stability(importance, self.config.decay))
         row = (at, importance, int(pinned), stability, at, at, json.dumps(source) if source else None)
-        uid = self._user_id(user)
-        with self._write(uid):
+        with self._write():
             uid = self._user_id(user, create=True)
             index = self.indexes.get(uid)
             threshold = self.config.duplicate_threshold
@@ -257,13 +233,13 @@ class MemoryStore:
             self._log([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
 
     def _texts(self, ids: list[int]) -> dict[int, str]:
-        rows = self.db.conn.execute("SELECT id, text FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),))
+        rows = self.db.conn.execute("SELECT id, text FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),))
         return dict(rows.fetchall())
 
     def _by_ids(self, ids: Sequence[int]) -> list[Fact]:
         if not len(ids):
             return []
-        return self._fetch("f.id IN (SELECT value FROM json_each(?)) ORDER BY f.id", (_json_ids(ids),))
+        return self._fetch("f.id IN (SELECT value FROM json_each(?)) ORDER BY f.id", (json_ids(ids),))
 
     # -- reading ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
@@ -291,7 +267,7 @@ class MemoryStore:
         similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
         facts = self._fetch(
             "f.id IN (SELECT value FROM json_each(?)) AND f.status = 'active' AND f.user_id = ?",
-            (_json_ids(similarity), uid),
+            (json_ids(similarity), uid),
         )
         w = self.config.retention_weight
         hits = []
@@ -370,15 +346,9 @@ class MemoryStore:
         vector = self.embed([query])[0]
         facts = self.facts(user)
         sims = self.indexes.vectors(np.array([f.id for f in facts], dtype=np.int64)) @ vector
-        words = content_words(query)
-        floor = max(threshold, float(sims.max()) - self.config.forget_margin) if len(sims) else threshold
-        hits = []
-        for fact, sim in zip(facts, sims.tolist()):
-            lexical = bool(words) and words <= content_words(fact.text)
-            if sim >= floor or lexical:
-                hits.append(Hit(fact=fact, similarity=sim, retention=1.0, score=sim))
-        hits.sort(key=lambda h: -h.similarity)
-        return hits
+        chosen = named_by(query, [f.text for f in facts], sims, threshold, self.config.forget_margin)
+        hits = [Hit(fact=facts[i], similarity=float(sims[i]), retention=1.0, score=float(sims[i])) for i in chosen]
+        return sorted(hits, key=lambda h: -h.similarity)
 
     def forget_matching(
         self, query: str, user: str = "default", hard: bool = False, threshold: float | None = None,
@@ -403,7 +373,7 @@ class MemoryStore:
         if fact.status == "active":
             return fact
         uid = self._uid_of(fact)
-        with self._write(uid):
+        with self._write():
             self.db.conn.execute(
                 "UPDATE facts SET status = 'active', status_at = ?, last_review = ?, superseded_by = NULL WHERE id = ?",
                 (at, at, fact.id),
@@ -422,7 +392,7 @@ class MemoryStore:
         at = self._now(now)
         uid = self._uid_of(old)
         self._set_status([old], uid, "dormant", at, "supersede", f"replaced by fact {new.id}")
-        with self._write(uid):
+        with self._write():
             self.db.conn.execute("UPDATE facts SET superseded_by = ? WHERE id = ?", (new.id, old.id))
         return self.get(old_id)
 
@@ -431,7 +401,7 @@ class MemoryStore:
         fact = self.get(fact_id)
         at = self._now(now)
         uid = self._uid_of(fact)
-        with self._write(uid):
+        with self._write():
             self.db.conn.execute("UPDATE facts SET pinned = ?, last_review = ? WHERE id = ?", (int(pinned), at, fact.id))
             self._log([(fact.id, uid, "pin" if pinned else "unpin", at, self._retention(fact, at), "asked by the user", None)])
         return self.get(fact_id)
@@ -440,7 +410,7 @@ class MemoryStore:
                     retentions: list[float] | None = None) -> None:
         retentions = retentions or [self._retention(f, at) for f in facts]
         ids = np.array([f.id for f in facts], dtype=np.int64)
-        with self._write(uid):
+        with self._write():
             self.db.conn.executemany(
                 "UPDATE facts SET status = ?, status_at = ? WHERE id = ?", [(status, at, int(i)) for i in ids]
             )
@@ -451,9 +421,9 @@ class MemoryStore:
     def _erase(self, facts: list[Fact], uid: int, at: float, kind: str, reason: str) -> None:
         """Delete facts everywhere: row (secure delete), index entry (zeroed, saved), WAL (truncated)."""
         ids = np.array([f.id for f in facts], dtype=np.int64)
-        with self._write(uid):
+        with self._write():
             self._log([(f.id, uid, kind, at, self._retention(f, at), reason, {"was": f.status}) for f in facts])
-            self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (_json_ids(ids),))
+            self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),))
             index = self.indexes.get(uid)
             index.remove(ids, erase=True)
         self.indexes.changed(uid)
@@ -473,24 +443,11 @@ class MemoryStore:
         """Apply forgetting at `now`: faded facts go dormant; dormant and forgotten facts past grace are purged."""
         at = self._now(now)
         cfg = self.config.decay
-        rows = self.db.conn.execute(
-            "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
-            "WHERE status = 'active' AND pinned = 0"
-        ).fetchall()
-        faded: list[tuple[int, float]] = []
-        if rows:
-            cols = np.array(rows, dtype=np.float64)
-            r = policy.retention_of(
-                created_at=cols[:, 1], last_review=cols[:, 2], stability=cols[:, 3], recall_count=cols[:, 4],
-                importance=cols[:, 5], pinned=cols[:, 6], now=at, config=cfg,
-            )
-            r = np.atleast_1d(r)
-            faded = [(int(cols[i, 0]), float(r[i])) for i in np.nonzero(r < cfg.dormant_below)[0]]
-        facts = {f.id: f for f in self._by_ids([i for i, _ in faded])}
-        dormant = [(facts[i], r) for i, r in faded]
-        purge = self._fetch(
-            "f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id", (at - cfg.purge_after * DAY,)
-        )
+        checked, below = faded(self.db.conn, at, cfg)
+        facts = {f.id: f for f in self._by_ids([i for i, _ in below])}
+        dormant = [(facts[i], r) for i, r in below]
+        purge = self._fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
+                            (purge_cutoff(at, cfg),))
         if not dry_run:
             for uid, group in _by_user(dormant, self._user_id).items():
                 self._set_status([f for f, _ in group], uid, "dormant", at, "decay",
@@ -498,44 +455,26 @@ class MemoryStore:
             for uid, group in _by_user([(f, 0.0) for f in purge], self._user_id).items():
                 self._erase([f for f, _ in group], uid, at, "purge",
                             f"{group[0][0].status} for more than {cfg.purge_after:g} days")
-        return DecayReport(now=_dt(at), dormant=dormant, purged=purge, checked=len(rows), dry_run=dry_run)
+        return DecayReport(now=utc(at), dormant=dormant, purged=purge, checked=checked, dry_run=dry_run)
 
     # -- inspection -------------------------------------------------------------------------------
     def explain(self, fact_id: int, now: datetime | None = None) -> Explanation:
         """Retention now, stability, history, and when the fact will fade (or be purged)."""
         fact = self.get(fact_id)
         at = self._now(now)
-        when = _dt(at)
+        when = utc(at)
         cfg = self.config.decay
         fades = policy.fades_in_days(fact, when, cfg) if fact.status == "active" else None
-        purge_at = _dt(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
+        purge_at = utc(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
         return Explanation(
             fact=fact, now=when, retention=self._retention(fact, at),
-            fades_at=None if fades is None else _dt(at + fades * DAY), purge_at=purge_at,
+            fades_at=None if fades is None else utc(at + fades * DAY), purge_at=purge_at,
             forecast=policy.forecast(fact, when, cfg), events=self.history(fact_id),
         )
 
     def history(self, fact_id: int | None = None, user: str | None = None, limit: int | None = None) -> list[Event]:
         """The event log, oldest first: of one fact, of one user, or all of it (the last `limit` entries)."""
-        where, params = [], []
-        if fact_id is not None:
-            where.append("e.fact_id = ?")
-            params.append(int(fact_id))
-        if user is not None:
-            where.append("u.name = ?")
-            params.append(user)
-        sql = (
-            "SELECT e.id, e.fact_id, u.name, e.kind, e.at, e.retention, e.reason, e.detail "
-            "FROM events e JOIN users u ON u.id = e.user_id"
-            + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.id DESC"
-            + (f" LIMIT {int(limit)}" if limit else "")
-        )
-        rows = self.db.conn.execute(sql, params).fetchall()
-        return [
-            Event(id=r[0], fact_id=r[1], user=r[2], kind=r[3], at=_dt(r[4]), retention=r[5], reason=r[6],
-                  detail=json.loads(r[7]) if r[7] else {})
-            for r in reversed(rows)
-        ]
+        return select_events(self.db.conn, fact_id, user, limit)
 
     def stats(self) -> Stats:
         counts: dict[str, dict[str, int]] = {}
@@ -580,14 +519,3 @@ def _by_user(items: list[tuple[Fact, float]], user_id: Callable[[str], int | Non
     for fact, r in items:
         groups.setdefault(user_id(fact.user), []).append((fact, r))
     return groups
-
-
-STOPWORDS = frozenset(
-    "a an the my me i i'm im you your is are was were be been to of in on at for about and or that this "
-    "everything anything all what who where when which it its do does did have has had with from".split()
-)
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words of a text, less common function words: for lexical matching."""
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS}

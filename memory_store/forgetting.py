@@ -1,0 +1,56 @@
+"""Which facts to forget: those that faded by `now`, those due for purging, and those a query names."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import numpy as np
+
+from memory_store import decay as policy
+from memory_store.config import DAY, DecayConfig
+
+STOPWORDS = frozenset(
+    "a an the my me i i'm im you your is are was were be been to of in on at for about and or that this "
+    "everything anything all what who where when which it its do does did have has had with from".split()
+)
+
+
+def faded(conn: sqlite3.Connection, now: float, config: DecayConfig) -> tuple[int, list[tuple[int, float]]]:
+    """(facts checked, [(id, retention)] of unpinned active facts below the dormant threshold), vectorised."""
+    rows = conn.execute(
+        "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
+        "WHERE status = 'active' AND pinned = 0"
+    ).fetchall()
+    if not rows:
+        return 0, []
+    cols = np.array(rows, dtype=np.float64)
+    r = np.atleast_1d(policy.retention_of(
+        created_at=cols[:, 1], last_review=cols[:, 2], stability=cols[:, 3], recall_count=cols[:, 4],
+        importance=cols[:, 5], pinned=cols[:, 6], now=now, config=config,
+    ))
+    below = np.nonzero(r < config.dormant_below)[0]
+    return len(rows), [(int(cols[i, 0]), float(r[i])) for i in below]
+
+
+def purge_cutoff(now: float, config: DecayConfig) -> float:
+    """Dormant or forgotten facts whose status changed at or before this time are purged."""
+    return now - config.purge_after * DAY
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words of a text, less common function words: for lexical matching."""
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS}
+
+
+def named_by(query: str, texts: list[str], sims: np.ndarray, threshold: float, margin: float) -> list[int]:
+    """Positions of the texts a forget request names: every content word of the query appears in
+    the text, or the cosine is at least `threshold` and within `margin` of the best match."""
+    if not texts:
+        return []
+    words = content_words(query)
+    floor = max(threshold, float(sims.max()) - margin)
+    return [
+        i for i, (text, sim) in enumerate(zip(texts, sims.tolist()))
+        if sim >= floor or (words and words <= content_words(text))
+    ]
