@@ -64,3 +64,18 @@ def test_embedder_output_is_unit_length_float32(minilm):
     v = minilm.embed(["hello", "a much longer sentence about the weather in Lisbon today"])
     assert v.dtype == np.float32 and v.shape == (2, 384)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_numpy_and_sentence_transformers_engines_agree(minilm):
+    """Small calls go through the numpy forward pass, bulk calls through sentence-transformers."""
+    import numpy as np
+    from memory_store.minilm import MiniLMEncoder
+    from sentence_transformers import SentenceTransformer
+
+    texts = FACTS + [q for q, _ in QUESTIONS] + ["", "Ünïcödé façade — naïve café 日本語 🙂", "word " * 400]
+    ours = MiniLMEncoder(minilm.model_dir()).encode(texts)
+    reference = SentenceTransformer(str(minilm.model_dir()), device="cpu", local_files_only=True).encode(
+        texts, normalize_embeddings=True)
+    assert np.min(np.sum(ours * reference, axis=1)) > 0.99999
+    bulk = minilm.embed(texts * 8)  # over the bulk threshold
+    assert np.min(np.sum(bulk[: len(texts)] * ours, axis=1)) > 0.99999
