@@ -7,6 +7,7 @@ problem with the input or the store, 2 for a usage error); tracebacks only with 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import logging
 import os
@@ -456,6 +457,167 @@ def reindex(app: App) -> None:
     with err.status("Rebuilding indexes..."):
         s = app.store.reindex()
     out.print(f"Rebuilt indexes for {len(s.users)} user(s), {sum(u.active for u in s.users)} active fact(s).")
+
+
+# -- the chat session -----------------------------------------------------------------------------
+QUESTION = re.compile(
+    r"^(who|what|where|when|why|how|which|whose|whom|is|are|am|do|does|did|can|could|will|would|should|"
+    r"have|has|tell me|remind me|list)\b", re.IGNORECASE)
+SMALL_TALK = re.compile(r"^(hi|hello|hey|thanks|thank you|ok|okay|bye|good (morning|evening|night))\W*$", re.IGNORECASE)
+RECALL_SIMILARITY = 0.35  # below this, a question is answered with "I don't know"
+
+CHAT_HELP = """Tell me things and ask about them. Statements are remembered; questions are answered from memory.
+  /remember TEXT (/add)   remember TEXT          /forget ID... | TEXT   forget by id, or what TEXT names
+  /restore ID             bring a fact back      /facts [all]           what I remember
+  /search QUERY           search memory          /why                   the facts behind my last answer
+  /explain ID             a fact's memory state  /forecast ID           how a fact will fade
+  /pin ID, /unpin ID      keep a fact forever    /advance 7d            move the clock forward, then decay
+  /history [ID]           the event log          /user NAME             switch to another person
+  /help                   this text              /quit                  leave (Ctrl-D works too)"""
+
+
+@dataclasses.dataclass
+class ChatSession:
+    """A terminal conversation over the store, with a simulated clock for /advance."""
+
+    app: App
+    offset: timedelta = timedelta(0)
+    last_hits: list[Hit] = dataclasses.field(default_factory=list)
+
+    def now(self) -> datetime:
+        return (self.app.now or datetime.now(timezone.utc)) + self.offset
+
+    def turn(self, line: str) -> bool:
+        """Handle one line; False when the user leaves."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("/"):
+            name, _, arg = line[1:].partition(" ")
+            return self.command(name.lower(), arg.strip())
+        if SMALL_TALK.match(line):
+            out.print("Hello! Tell me something about yourself, or ask me what I remember." if not line.lower().startswith(("thank", "bye", "ok")) else "You're welcome.")
+        elif line.rstrip().endswith("?") or QUESTION.match(line):
+            self.answer(line)
+        else:
+            self.remember(line)
+        return True
+
+    def remember(self, text: str, pinned: bool = False) -> None:
+        fact = self.app.store.add(text, user=self.app.user, pinned=pinned, now=self.now())
+        if fact.reinforced:
+            out.print(f"I knew that (fact [cyan]{fact.id}[/]); I'll remember it longer now.")
+        else:
+            out.print(f"Noted (fact [cyan]{fact.id}[/]).")
+
+    def answer(self, question: str) -> None:
+        hits = self.app.store.search(question, k=3, user=self.app.user, now=self.now())
+        self.last_hits = [h for h in hits if h.similarity >= RECALL_SIMILARITY]
+        if not self.last_hits:
+            out.print("I don't know that. Tell me, and I'll remember.")
+            return
+        best = self.last_hits[0]
+        self.app.store.mark_recalled([best.fact.id], now=self.now())
+        out.print(f"From memory: {best.fact.text}  [dim](fact {best.fact.id}, similarity {best.similarity:.2f}; /why)[/]")
+
+    def command(self, name: str, arg: str) -> bool:
+        store, user = self.app.store, self.app.user
+        if name in ("quit", "exit", "q"):
+            return False
+        if name == "help":
+            out.print(CHAT_HELP, markup=False)
+        elif name in ("remember", "add"):
+            self.remember(self.need(arg, "/remember TEXT"))
+        elif name == "forget":
+            ids = self.ids(arg) if arg and all(w.isdigit() for w in arg.split()) else None
+            facts = [store.forget(i, now=self.now()) for i in ids] if ids else store.forget_matching(
+                self.need(arg, "/forget ID... or /forget TEXT"), user=user, now=self.now())
+            out.print("Forgot: " + "; ".join(f"{f.id} {f.text}" for f in facts) + " (/restore ID undoes it)"
+                      if facts else "Nothing matched; nothing forgotten.")
+        elif name == "restore":
+            fact = store.restore(self.ids(arg)[0], now=self.now())
+            out.print(f"Restored fact [cyan]{fact.id}[/]: {fact.text}")
+        elif name == "facts":
+            items = store.facts(user, include_dormant=arg == "all")
+            retention = {f.id: store.retention(f, self.now()) for f in items}
+            out.print(facts_table(items, f"{len(items)} fact(s) of {user}", retention) if items else "I know nothing yet.")
+        elif name == "search":
+            out.print(hits_table(store.search(self.need(arg, "/search QUERY"), k=5, user=user, now=self.now()), "Search"))
+        elif name == "why":
+            out.print(hits_table(self.last_hits, "Facts behind my last answer") if self.last_hits else "My last answer used no fact.")
+        elif name in ("explain", "forecast"):
+            ex = store.explain(self.ids(arg)[0], now=self.now())
+            when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
+            out.print(f"[cyan]{ex.fact.id}[/] {ex.fact.text}: retention {ex.retention:.2f}, stability "
+                      f"{ex.fact.stability:.1f} days, fades {when}")
+            if name == "forecast":
+                out.print(", ".join(f"+{d:g}d: {r:.2f}" for d, r in ex.forecast))
+        elif name in ("pin", "unpin"):
+            fact = store.pin(self.ids(arg)[0], pinned=name == "pin", now=self.now())
+            out.print(f"Fact {fact.id} is {'pinned' if fact.pinned else 'no longer pinned'}.")
+        elif name == "advance":
+            self.offset += parse_duration(self.need(arg, "/advance 7d"))
+            report = store.decay(now=self.now())
+            out.print(f"It is now {_when(self.now())}. {len(report.dormant)} fact(s) faded, {len(report.purged)} purged.")
+        elif name == "history":
+            events = store.history(self.ids(arg)[0] if arg else None, user=None if arg else user, limit=30)
+            out.print(events_table(events, "History"))
+        elif name == "user":
+            self.app.user = self.need(arg, "/user NAME")
+            store.facts(self.app.user)  # validates the name
+            out.print(f"Now talking with {self.app.user}.")
+        else:
+            out.print(f"Unknown command /{name}; /help lists them.")
+        return True
+
+    @staticmethod
+    def need(arg: str, usage: str) -> str:
+        if not arg:
+            raise click.UsageError(f"usage: {usage}")
+        return arg
+
+    @staticmethod
+    def ids(arg: str) -> list[int]:
+        try:
+            return [int(w) for w in arg.split()] or [int("")]
+        except ValueError:
+            raise click.UsageError("give a fact id (a number); /facts lists them") from None
+
+
+@cli.command()
+@pass_app
+def chat(app: App) -> None:
+    """Talk with memchat in the terminal: tell it things, ask about them, make it forget.
+
+    For now (until the generator lands) answers come straight from memory: the best matching fact.
+
+    \b
+    Example:
+      memchat chat
+      memchat --user ana --home ~/memories chat
+    """
+    try:
+        importlib.import_module("readline")  # line editing and history for input()
+    except ImportError:
+        pass
+    with err.status("Opening memory..."):
+        store = app.store
+        size = sum(u.active for u in store.stats().users if u.user == app.user)
+    out.print(f"[bold]memchat[/] — {size} fact(s) in memory for {app.user} at {app.home} "
+              f"(embedder {store.embedder.name}). /help for commands, /quit to leave.")
+    session = ChatSession(app)
+    while True:
+        try:
+            line = input(f"{app.user}> ")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            break
+        try:
+            if not session.turn(line):
+                break
+        except (MemoryStoreError, click.UsageError, ValueError) as e:
+            err.print(f"[red]error:[/] {e.message if isinstance(e, click.UsageError) else e}", highlight=False)
+    out.print("Bye.")
 
 
 # -- entry point ----------------------------------------------------------------------------------

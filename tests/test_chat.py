@@ -1,0 +1,74 @@
+"""The terminal chat through the real CLI process: tell, ask, forget, restart, ask again, let time pass."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT, subprocess_env
+
+
+def chat(home, lines: list[str], user: str = "default") -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "--home", str(home), "--user", user, "chat"],
+        input="\n".join(lines) + "\n", capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.stdout
+
+
+def test_tell_ask_forget_restart_and_let_time_pass(tmp_path):
+    home = tmp_path / "home"
+    first = chat(home, [
+        "My sister Ana lives in Lisbon.",
+        "I have a dog called Rex.",
+        "I work as a nurse at Santa Maria hospital.",
+        "where does my sister live?",
+        "/why",
+        "what is my dog called?",
+        "what is my job?",
+        "/forget 2",
+        "/quit",
+    ])
+    assert first.count("Noted (fact") == 3
+    assert "From memory: My sister Ana lives in Lisbon." in first
+    assert "Facts behind my last answer" in first and "0." in first.split("Facts behind my last answer")[1]
+    assert "From memory: I have a dog called Rex." in first
+    assert "From memory: I work as a nurse" in first
+    assert "Forgot: 2 I have a dog called Rex." in first
+
+    second = chat(home, [
+        "what is my dog's name?",
+        "where does my sister live?",
+        "what is my favourite colour?",
+        "/pin 1",
+        "/advance 400d",
+        "/facts all",
+    ])
+    assert "3 fact(s) in memory" not in second and "2 fact(s) in memory" in second
+    assert second.count("I don't know that.") == 2  # the forgotten dog, and the never-told colour
+    assert "From memory: My sister Ana lives in Lisbon." in second
+    # The unpinned job fact fades; the dog, forgotten for more than 30 days, is purged; the pinned one stays.
+    assert "1 fact(s) faded, 1 purged" in second
+    table = second.split("fact(s) of default")[-1]
+    assert "active (pinned)" in table and "dormant" in table and "Rex" not in table
+
+
+def test_errors_are_reported_and_the_chat_goes_on(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "--home", str(tmp_path / "h"), "chat"],
+        input="/restore 99\n/explain abc\n/frobnicate\nI like tea.\n", capture_output=True, text=True,
+        env=subprocess_env(), timeout=300,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "no fact with id 99" in result.stderr and "give a fact id" in result.stderr
+    assert "Unknown command /frobnicate" in result.stdout and "Noted (fact 1)" in result.stdout
+    assert result.stdout.rstrip().endswith("Bye.")
+
+
+def test_users_are_kept_apart_in_the_chat(tmp_path):
+    home = tmp_path / "home"
+    chat(home, ["My car is a blue Fiat."], user="ana")
+    out = chat(home, ["what car do I have?"], user="bob")
+    assert "I don't know that." in out
