@@ -26,6 +26,7 @@ from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
 from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
 from memory_store.duplicates import find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
+from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import append_events, json_ids, select_events, select_facts, utc
@@ -256,12 +257,10 @@ class MemoryStore:
         """`search` for a query that is already embedded (a unit-length row of this store's embedder)."""
         check_k(k)
         at = self._now(now)
-        uid = self._user_id(user)
-        if uid is None:
+        found = self._searchable(user)
+        if found is None:
             return []
-        index = self.indexes.get(uid)
-        if not index.live_count:
-            return []
+        uid, index = found
         n = max(k * self.config.candidates, k + 16)
         sims, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
         similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
@@ -277,6 +276,14 @@ class MemoryStore:
             hits.append(Hit(fact=fact, similarity=sim, retention=r, score=sim * (1.0 - w + w * r)))
         hits.sort(key=lambda h: (-h.score, h.fact.id))
         return hits[:k]
+
+    def _searchable(self, user: str) -> tuple[int, VectorIndex] | None:
+        """The user's id and index, or None when the user has no active fact."""
+        uid = self._user_id(user)
+        if uid is None:
+            return None
+        index = self.indexes.get(uid)
+        return (uid, index) if index.live_count else None
 
     def get(self, fact_id: int) -> Fact:
         facts = self._fetch("f.id = ?", (int(fact_id),))
@@ -337,11 +344,7 @@ class MemoryStore:
         least `threshold` (default `config.forget_threshold`) within `config.forget_margin` of the best."""
         query = check_query(query, self.config.max_text_chars)
         threshold = self.config.forget_threshold if threshold is None else threshold
-        uid = self._user_id(user)
-        if uid is None:
-            return []
-        index = self.indexes.get(uid)
-        if not index.live_count:
+        if self._searchable(user) is None:
             return []
         vector = self.embed([query])[0]
         facts = self.facts(user)
