@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from memory_store import Fact, Hit, MemoryStore, MemoryStoreError
@@ -417,7 +418,10 @@ def import_cmd(app: App, file: Path) -> None:
     Example:
       memchat import memories.jsonl
     """
-    report = app.store.import_jsonl(file, now=app.now)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("Embedding facts", total=None)
+        report = app.store.import_jsonl(file, now=app.now, progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"Imported {report.imported} fact(s); skipped {report.skipped} already known.")
 
 

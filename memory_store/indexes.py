@@ -60,21 +60,25 @@ class IndexSet:
         if index is not None and index.needs_rebuild(index.live_count):
             self._loaded[user_id] = self.rebuild(user_id)
 
-    def forget_loaded(self, user_id: int) -> None:
-        """Drop a user's in-memory index; it is reloaded and reconciled when next needed."""
-        self._loaded.pop(user_id, None)
-        self._dirty.discard(user_id)
-
     def forget_all_loaded(self) -> None:
         """After a rolled-back write: no in-memory index can be trusted to match SQLite."""
         self._loaded.clear()
         self._dirty.clear()
 
     # -- load, reconcile, rebuild -----------------------------------------------------------------
-    def _load(self, user_id: int) -> VectorIndex:
+    def refresh(self, user_id: int) -> VectorIndex:
+        """Bring the user's index up to date after this process wrote rows directly (an import)."""
+        index = self._loaded.get(user_id)
+        if index is None:
+            index = self._load(user_id, expected=True)
+        self._loaded[user_id] = index = self._reconcile(user_id, index, expected=True)
+        self._dirty.add(user_id)
+        return index
+
+    def _load(self, user_id: int, expected: bool = False) -> VectorIndex:
         path = self.path(user_id)
         if not path.exists():
-            if self._active_count(user_id):
+            if self._active_count(user_id) and not expected:
                 log.warning("index for user %d is missing; rebuilding it from SQLite", user_id)
             return self.rebuild(user_id)
         try:
@@ -82,7 +86,7 @@ class IndexSet:
         except IndexCorrupt as e:
             log.warning("%s; rebuilding the index from SQLite", e)
             return self.rebuild(user_id)
-        return self._reconcile(user_id, index)
+        return self._reconcile(user_id, index, expected)
 
     def _reconcile(self, user_id: int, index: VectorIndex, expected: bool = False) -> VectorIndex:
         """Make the index hold exactly the user's active facts. `expected`: another process committed."""

@@ -512,9 +512,13 @@ class MemoryStore:
         """Write every fact (all users, or one) as JSON lines, vectors left out. Returns the count."""
         return transfer.export_jsonl(self, Path(path), user)
 
-    def import_jsonl(self, path: str | Path, now: datetime | None = None) -> transfer.ImportReport:
-        """Read an export: checked whole before anything is written, then one transaction per user."""
-        return transfer.import_jsonl(self, Path(path), self._now(now))
+    def import_jsonl(
+        self, path: str | Path, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> transfer.ImportReport:
+        """Read an export: checked whole before anything is written, then written in one transaction.
+
+        `progress(done, total)` is called as the texts are embedded."""
+        return transfer.import_jsonl(self, Path(path), self._now(now), progress)
 
 
 def _by_user(items: list[tuple[Fact, float]], user_id: Callable[[str], int | None]) -> dict[int, list[tuple[Fact, float]]]:

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -129,7 +129,21 @@ def _time(value: Any, default: float) -> float:
     return parsed.timestamp()
 
 
-def import_jsonl(store: MemoryStore, path: Path, now: float) -> ImportReport:
+Progress = Callable[[int, int], None]  # (texts embedded so far, total)
+CHUNK = 512  # texts embedded between progress reports
+
+
+def embed_with_progress(store: MemoryStore, texts: list[str], progress: Progress | None) -> np.ndarray:
+    """Embed in chunks so that a long import can show progress; one array, in order."""
+    parts = [np.zeros((0, store.embedder.dim), np.float32)]
+    for start in range(0, len(texts), CHUNK):
+        parts.append(store.embed(texts[start:start + CHUNK]))
+        if progress is not None:
+            progress(min(start + CHUNK, len(texts)), len(texts))
+    return np.concatenate(parts)
+
+
+def import_jsonl(store: MemoryStore, path: Path, now: float, progress: Progress | None = None) -> ImportReport:
     records = read_records(path, store, now)
     existing = {
         (user, text) for user, text in store.db.conn.execute("SELECT u.name, f.text FROM facts f JOIN users u ON u.id = f.user_id")
@@ -140,7 +154,7 @@ def import_jsonl(store: MemoryStore, path: Path, now: float) -> ImportReport:
         if key not in seen:
             seen.add(key)
             fresh.append(rec)
-    vectors = store.embed([r["text"] for r in fresh]) if fresh else np.zeros((0, store.embedder.dim), np.float32)
+    vectors = embed_with_progress(store, [r["text"] for r in fresh], progress)
     users = sorted({r["user"] for r in fresh})
     touched: list[int] = []
     with store._write():
@@ -155,8 +169,6 @@ def import_jsonl(store: MemoryStore, path: Path, now: float) -> ImportReport:
             )
             store._log([(cur.lastrowid, uid, "import", now, None, f"imported from {path.name}", None)])
             touched.append(uid)
-    for uid in set(touched):
-        store.indexes.forget_loaded(uid)  # reloaded and reconciled with the new rows when next needed
-        store.indexes.get(uid)
-        store.indexes.changed(uid)
+    for uid in sorted(set(touched)):
+        store.indexes.refresh(uid)
     return ImportReport(imported=len(fresh), skipped=len(records) - len(fresh), users=users)
