@@ -156,6 +156,12 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(_jsonable(value), ensure_ascii=False, indent=2))
 
 
+def progress_bar() -> Progress:
+    """A progress bar on stderr for long work; it disappears when done."""
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=True)
+
+
 def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("id", justify="right", style="cyan")
@@ -418,8 +424,7 @@ def import_cmd(app: App, file: Path) -> None:
     Example:
       memchat import memories.jsonl
     """
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
+    with progress_bar() as bar:
         task = bar.add_task("Embedding facts", total=None)
         report = app.store.import_jsonl(file, now=app.now, progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"Imported {report.imported} fact(s); skipped {report.skipped} already known.")
@@ -458,8 +463,9 @@ def reindex(app: App) -> None:
     Example:
       memchat reindex
     """
-    with err.status("Rebuilding indexes..."):
-        s = app.store.reindex()
+    with progress_bar() as bar:
+        task = bar.add_task("Indexing facts", total=None)
+        s = app.store.reindex(progress=lambda done, total: bar.update(task, completed=done, total=total))
     out.print(f"Rebuilt indexes for {len(s.users)} user(s), {sum(u.active for u in s.users)} active fact(s).")
 
 

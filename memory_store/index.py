@@ -46,12 +46,6 @@ class VectorIndex:
         self._index = faiss.IndexIDMap2(inner)
         self.tombstones: set[int] = set()
 
-    @classmethod
-    def build(cls, dim: int, ids: np.ndarray, vectors: np.ndarray, config: IndexConfig) -> VectorIndex:
-        index = cls(dim, choose_kind(len(ids), config), config)
-        index.add(ids, vectors)
-        return index
-
     # -- contents ---------------------------------------------------------------------------------
     @property
     def live_count(self) -> int:

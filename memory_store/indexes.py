@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import sqlite_utils
@@ -20,6 +21,9 @@ from memory_store.index import VectorIndex, choose_kind
 from memory_store.rows import json_ids
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (facts done, total)
+REBUILD_CHUNK = 20_000  # facts read from SQLite and added to the index at a time
 
 
 class IndexSet:
@@ -109,22 +113,32 @@ class IndexSet:
         self._loaded[user_id] = index
         return index
 
-    def rebuild(self, user_id: int) -> VectorIndex:
-        """A fresh index from the user's active facts in SQLite."""
-        rows = self.db.conn.execute(
+    def rebuild(self, user_id: int, progress: Progress | None = None) -> VectorIndex:
+        """A fresh index from the user's active facts in SQLite, read and added in chunks."""
+        total = self._active_count(user_id)
+        index = VectorIndex(self.dim, choose_kind(total, self.config), self.config)
+        log.info("building a %s index of %d facts for user %d", index.kind, total, user_id)
+        cursor = self.db.conn.execute(
             "SELECT id, vector FROM facts WHERE user_id = ? AND status = 'active' ORDER BY id", (user_id,)
-        ).fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = self._stack([r[1] for r in rows])
-        log.info("building a %s index of %d facts for user %d", choose_kind(len(ids), self.config), len(ids), user_id)
-        index = VectorIndex.build(self.dim, ids, vectors, self.config)
+        )
+        done = 0
+        while rows := cursor.fetchmany(REBUILD_CHUNK):
+            index.add(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), self._stack([r[1] for r in rows]))
+            done += len(rows)
+            if progress is not None:
+                progress(done, total)
         self._loaded[user_id] = index
         self._dirty.add(user_id)
         return index
 
-    def rebuild_all(self, user_ids: list[int]) -> None:
-        for uid in user_ids:
-            self.rebuild(uid)
+    def rebuild_all(self, user_ids: list[int], progress: Progress | None = None) -> None:
+        """Rebuild and save every user's index; `progress(done, total)` counts facts over all users."""
+        totals = [self._active_count(uid) for uid in user_ids]
+        base = 0
+        for uid, total in zip(user_ids, totals):
+            report = None if progress is None else (lambda done, _t, b=base: progress(b + done, sum(totals)))
+            self.rebuild(uid, report)
+            base += total
         self.save_all()
 
     # -- persistence ------------------------------------------------------------------------------

@@ -501,10 +501,10 @@ class MemoryStore:
             index_bytes=sum(p.stat().st_size for p in index_dir.glob("*.faiss")) if index_dir.exists() else 0,
         )
 
-    def reindex(self) -> Stats:
-        """Rebuild every user's index from SQLite and save it."""
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> Stats:
+        """Rebuild every user's index from SQLite and save it; `progress(done, total)` counts facts."""
         ids = [r[0] for r in self.db.conn.execute("SELECT id FROM users ORDER BY id")]
-        self.indexes.rebuild_all(ids)
+        self.indexes.rebuild_all(ids, progress)
         return self.stats()
 
     # -- export and import ------------------------------------------------------------------------
