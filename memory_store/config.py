@@ -53,10 +53,9 @@ class IndexConfig:
 
     hnsw_threshold: int = 20_000  # active facts of one user at which search switches to HNSW
     hnsw_m: int = 32  # graph degree
-    hnsw_ef_construction: int = 64
-    hnsw_ef_search: int = 128  # raised to 2 * candidates when more are asked for; see bench/
+    hnsw_ef_construction: int = 40
+    hnsw_ef_search: int = 64  # at least the number of neighbours asked for; see bench/bench_store.py
     tombstone_ratio: float = 0.2  # rebuild an HNSW index once this share of its entries is removed
-    build_threads: int = 0  # OpenMP threads for bulk adds; 0 = all cores. Searches use one thread.
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class StoreConfig:
     forget_margin: float = 0.15
     # Ranking: score = similarity * (1 - retention_weight + retention_weight * retention)
     retention_weight: float = 0.3
-    candidates: int = 4  # search fetches k * candidates (at least k + 16) neighbours before ranking
+    candidates: int = 2  # search fetches k * candidates (at least k + 8) neighbours, then ranks by score
     default_importance: float = 0.5
 
     def __post_init__(self) -> None:

@@ -83,23 +83,31 @@ def retention_of(
 
 
 def retention(fact: Fact, now: datetime, config: DecayConfig) -> float:
-    """The retention of `fact` at `now`: 1.0 for pinned facts, else falling with time.
+    """The retention of `fact` at `now`: 1.0 for pinned facts, else falling with time."""
+    return retention_at(
+        created_at=fact.created_at.timestamp(), last_review=fact.last_review.timestamp(), stability=fact.stability,
+        recall_count=fact.recall_count, importance=fact.importance, pinned=fact.pinned, now=now.timestamp(),
+        config=config,
+    )
 
-    The same curve as `retention_of`, in scalar arithmetic: search calls it for every hit, and numpy's
-    per-call overhead on scalars would dominate a sub-millisecond query.
-    """
-    if fact.pinned:
+
+def retention_at(
+    *, created_at: float, last_review: float, stability: float, recall_count: int, importance: float,
+    pinned: bool, now: float, config: DecayConfig,
+) -> float:
+    """`retention_of` for one fact's fields (epoch seconds), in scalar arithmetic: search calls it for
+    every candidate, and numpy's per-call overhead on scalars would dominate a sub-millisecond query."""
+    if pinned:
         return 1.0
-    since_last = max((now - fact.last_review).total_seconds() / DAY, 0.0)
+    since_last = max((now - last_review) / DAY, 0.0)
     if config.model == "fsrs":
-        return (1.0 + config.factor * since_last / fact.stability) ** -config.exponent
+        return (1.0 + config.factor * since_last / stability) ** -config.exponent
     d = config.actr_decay
     last = max(since_last, 1.0 / 1440.0)
-    life = max((now - fact.created_at).total_seconds() / DAY, last + 1e-9)
+    life = max((now - created_at) / DAY, last + 1e-9)
     gap = life - last
     spread = (life ** (1 - d) - last ** (1 - d)) / ((1 - d) * gap) if gap > 1e-4 else last**-d
-    tail = fact.recall_count * spread
-    base = math.log(last**-d + tail) + config.actr_importance_boost * fact.importance
+    base = math.log(last**-d + recall_count * spread) + config.actr_importance_boost * importance
     z = (config.actr_tau - base) / config.actr_noise
     return 0.0 if z > 700 else 1.0 / (1.0 + math.exp(z))
 

@@ -8,6 +8,7 @@ second is an update, not a repetition.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -35,25 +36,53 @@ class KeyTokens:
         return self.numbers == other.numbers and self.names <= other.words and other.names <= self.words
 
 
+@dataclass(frozen=True)
+class Inactive:
+    """A user's dormant and forgotten facts: told again, they come back instead of being copied."""
+
+    ids: np.ndarray  # (m,)
+    texts: list[str]
+    vectors: np.ndarray  # (m, dim)
+
+
 def find_duplicates(
     index: VectorIndex,
     vectors: np.ndarray,
     texts: list[str],
     threshold: float,
     stored_texts: Callable[[list[int]], dict[int, str]],
+    inactive: Inactive | None = None,
 ) -> list[Duplicate | None]:
-    """For each row, the fact or earlier row it duplicates, or None if it is new."""
+    """For each row, the fact (active or inactive) or earlier row it duplicates, or None if it is new."""
     out: list[Duplicate | None] = [None] * len(vectors)
+    keys = [KeyTokens(t) for t in texts]
     if index.live_count and len(vectors):
         sims, ids = index.search(vectors, 1)
         close = [int(i) for i in np.nonzero((sims[:, 0] >= threshold) & (ids[:, 0] >= 0))[0]]
         known = stored_texts([int(ids[i, 0]) for i in close])
         for i in close:
             fact_id = int(ids[i, 0])
-            if fact_id in known and KeyTokens(known[fact_id]).agrees_with(KeyTokens(texts[i])):
+            if fact_id in known and KeyTokens(known[fact_id]).agrees_with(keys[i]):
                 out[i] = ("fact", fact_id)
-    _within_batch(vectors, [KeyTokens(t) for t in texts], threshold, out)
+    if inactive is not None and len(inactive.ids):
+        _against_inactive(vectors, keys, threshold, inactive, out)
+    _within_batch(vectors, keys, threshold, out)
     return out
+
+
+def _against_inactive(vectors: np.ndarray, keys: list[KeyTokens], threshold: float, inactive: Inactive,
+                      out: list[Duplicate | None]) -> None:
+    rows = [i for i, d in enumerate(out) if d is None]
+    for start in range(0, len(rows), BLOCK):
+        block = rows[start:start + BLOCK]
+        sims = vectors[block] @ inactive.vectors.T  # (b, m)
+        for r, i in enumerate(block):
+            for j in np.argsort(-sims[r])[:8]:
+                if sims[r, j] < threshold:
+                    break
+                if KeyTokens(inactive.texts[j]).agrees_with(keys[i]):
+                    out[i] = ("fact", int(inactive.ids[j]))
+                    break
 
 
 def _within_batch(vectors: np.ndarray, keys: list[KeyTokens], threshold: float, out: list[Duplicate | None]) -> None:

@@ -33,6 +33,7 @@ class IndexSet:
         self.db, self.directory, self.embedder, self.dim, self.config = db, directory, embedder, dim, config
         self._loaded: dict[int, VectorIndex] = {}
         self._dirty: set[int] = set()
+        self._behind: set[int] = set()  # users whose index lags this process's own writes
         self._data_version = self._current_data_version()
 
     def path(self, user_id: int) -> Path:
@@ -44,40 +45,52 @@ class IndexSet:
     # -- access -----------------------------------------------------------------------------------
     def get(self, user_id: int) -> VectorIndex:
         """The user's index, consistent with everything committed so far by any process."""
+        self._notice_other_writers()
+        index = self._loaded.get(user_id)
+        if index is None:
+            index = self._load(user_id, expected=user_id in self._behind)
+        elif user_id in self._behind:
+            index = self._reconcile(user_id, index, expected=True)
+        self._behind.discard(user_id)
+        return index
+
+    def _notice_other_writers(self) -> None:
         version = self._current_data_version()
         if version != self._data_version:
             self._data_version = version
             for uid in list(self._loaded):
                 self._reconcile(uid, self._loaded[uid], expected=True)
-        if user_id not in self._loaded:
-            self._loaded[user_id] = self._load(user_id)
-        return self._loaded[user_id]
 
     def loaded(self, user_id: int) -> VectorIndex | None:
-        return self._loaded.get(user_id)
+        """The user's in-memory index if it is up to date with this process's writes, else None."""
+        return None if user_id in self._behind else self._loaded.get(user_id)
+
+    def behind(self, user_id: int) -> None:
+        """This process wrote rows without indexing them (a bulk load): catch up when next needed."""
+        self._behind.add(user_id)
+        self._dirty.add(user_id)
 
     def changed(self, user_id: int) -> None:
-        """Record that this process changed the user's index (saved on `save_all`)."""
+        """Record that this process changed the user's index (saved on `save_all`). When the index no
+        longer fits its size, it is rebuilt when next needed, so a bulk load is not slowed by it."""
         self._dirty.add(user_id)
         index = self._loaded.get(user_id)
         # This process applied its own change to the index, so its live count is the active count.
         if index is not None and index.needs_rebuild(index.live_count):
-            self._loaded[user_id] = self.rebuild(user_id)
+            del self._loaded[user_id]
+            self._behind.add(user_id)
 
     def forget_all_loaded(self) -> None:
         """After a rolled-back write: no in-memory index can be trusted to match SQLite."""
         self._loaded.clear()
         self._dirty.clear()
+        self._behind.clear()
 
     # -- load, reconcile, rebuild -----------------------------------------------------------------
     def refresh(self, user_id: int) -> VectorIndex:
         """Bring the user's index up to date after this process wrote rows directly (an import)."""
-        index = self._loaded.get(user_id)
-        if index is None:
-            index = self._load(user_id, expected=True)
-        self._loaded[user_id] = index = self._reconcile(user_id, index, expected=True)
-        self._dirty.add(user_id)
-        return index
+        self.behind(user_id)
+        return self.get(user_id)
 
     def _load(self, user_id: int, expected: bool = False) -> VectorIndex:
         path = self.path(user_id)
@@ -93,7 +106,11 @@ class IndexSet:
         return self._reconcile(user_id, index, expected)
 
     def _reconcile(self, user_id: int, index: VectorIndex, expected: bool = False) -> VectorIndex:
-        """Make the index hold exactly the user's active facts. `expected`: another process committed."""
+        """Make the index hold exactly the user's active facts. `expected`: the lag was known."""
+        all_ids = index.ids()
+        if len(np.unique(all_ids)) != len(all_ids):
+            log.warning("index for user %d holds an id twice; rebuilding it from SQLite", user_id)
+            return self.rebuild(user_id)
         active = self._active_ids(user_id)
         live = index.live_ids()
         missing = np.setdiff1d(active, live, assume_unique=True)
@@ -149,7 +166,12 @@ class IndexSet:
         self._dirty.discard(user_id)
 
     def save_all(self) -> None:
+        """Save every changed index, first catching up with other processes' commits and own bulk loads."""
+        self._notice_other_writers()
         for uid in list(self._dirty):
+            if uid in self._behind and uid in self._loaded:
+                self._reconcile(uid, self._loaded[uid], expected=True)
+                self._behind.discard(uid)
             self.save(uid)
 
     def delete_file(self, user_id: int) -> None:

@@ -24,7 +24,7 @@ from memory_store import transfer
 from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
 from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
-from memory_store.duplicates import find_duplicates
+from memory_store.duplicates import Inactive, find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
 from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
@@ -174,8 +174,10 @@ class MemoryStore:
         """Remember many facts: one embedding pass, one transaction. Returns one Fact per text, in order.
 
         `vectors` skips embedding (rows must come from this store's embedder). With `dedupe`, a text
-        whose cosine with an active fact (or an earlier text of the batch) reaches
-        `config.duplicate_threshold` reinforces that fact instead of being stored again.
+        whose cosine with a fact of the user (or an earlier text of the batch) reaches
+        `config.duplicate_threshold`, naming the same numbers and names, reinforces that fact instead of
+        being stored again (a dormant or forgotten one comes back). With `dedupe=False` (bulk loads) into
+        an HNSW-sized memory, the rows are committed at once and indexed when the user is next searched.
         """
         texts = [check_text(t, self.config.max_text_chars) for t in texts]
         importance = check_importance(self.config.default_importance if importance is None else importance)
@@ -191,10 +193,12 @@ class MemoryStore:
         row = (at, importance, int(pinned), stability, at, at, json.dumps(source) if source else None)
         with self._write():
             uid = self._user_id(user, create=True)
-            index = self.indexes.get(uid)
+            # A bulk load (no dedupe) does not need the index; it only feeds an exact index already loaded.
+            index = self.indexes.get(uid) if dedupe else self.indexes.loaded(uid)
             threshold = self.config.duplicate_threshold
+            inactive = self._inactive(uid) if dedupe else None
             duplicate_of = (
-                find_duplicates(index, vectors, texts, threshold, self._texts) if dedupe else [None] * len(texts)
+                find_duplicates(index, vectors, texts, threshold, self._texts, inactive) if dedupe else [None] * len(texts)
             )
             fact_ids: list[int] = []
             new_rows: list[int] = []
@@ -214,7 +218,13 @@ class MemoryStore:
             self._log([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
             reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
             self._reinforce(reinforced, uid, at, importance, pinned)
-            index.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])
+            if inactive is not None:
+                revived = self._by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
+                self._apply_restore(uid, revived, at, "told again")
+            if index is not None and (dedupe or index.kind == "flat"):
+                index.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])
+            else:  # a bulk load: durable now, indexed when the user is next searched
+                self.indexes.behind(uid)
         self.indexes.changed(uid)
         facts = {f.id: f for f in self._by_ids(sorted(set(fact_ids)))}
         return [
@@ -232,6 +242,13 @@ class MemoryStore:
                 (new_s, at, importance, int(pinned), fact.id),
             )
             self._log([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
+
+    def _inactive(self, uid: int) -> Inactive:
+        rows = self.db.conn.execute(
+            "SELECT id, text, vector FROM facts WHERE user_id = ? AND status != 'active' ORDER BY id", (uid,)
+        ).fetchall()
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.embedder.dim)
+        return Inactive(ids=np.array([r[0] for r in rows], dtype=np.int64), texts=[r[1] for r in rows], vectors=vectors)
 
     def _texts(self, ids: list[int]) -> dict[int, str]:
         rows = self.db.conn.execute("SELECT id, text FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),))
@@ -261,21 +278,25 @@ class MemoryStore:
         if found is None:
             return []
         uid, index = found
-        n = max(k * self.config.candidates, k + 16)
+        n = max(k * self.config.candidates, k + 8)
         sims, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
         similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
-        facts = self._fetch(
-            "f.id IN (SELECT value FROM json_each(?)) AND f.status = 'active' AND f.user_id = ?",
+        rows = self.db.conn.execute(
+            "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active' AND user_id = ?",
             (json_ids(similarity), uid),
-        )
-        w = self.config.retention_weight
-        hits = []
-        for fact in facts:
-            r = self._retention(fact, at)
-            sim = similarity[fact.id]
-            hits.append(Hit(fact=fact, similarity=sim, retention=r, score=sim * (1.0 - w + w * r)))
-        hits.sort(key=lambda h: (-h.score, h.fact.id))
-        return hits[:k]
+        ).fetchall()
+        w, cfg = self.config.retention_weight, self.config.decay
+        ranked = []
+        for fid, created, last, stability, recalls, importance, pinned in rows:
+            r = policy.retention_at(created_at=created, last_review=last, stability=stability, recall_count=recalls,
+                                    importance=importance, pinned=pinned, now=at, config=cfg)
+            sim = similarity[fid]
+            ranked.append((-sim * (1.0 - w + w * r), fid, sim, r))
+        ranked.sort()
+        top = ranked[:k]
+        facts = {f.id: f for f in self._by_ids([fid for _, fid, _, _ in top])}
+        return [Hit(fact=facts[fid], similarity=sim, retention=r, score=-neg) for neg, fid, sim, r in top]
 
     def _searchable(self, user: str) -> tuple[int, VectorIndex] | None:
         """The user's id and index, or None when the user has no active fact."""
@@ -303,14 +324,14 @@ class MemoryStore:
         return [r[0] for r in self.db.conn.execute("SELECT name FROM users ORDER BY id")]
 
     # -- recall and forgetting --------------------------------------------------------------------
+    # Every transition is one transaction: rows, index and event log change together. The user's index
+    # is fetched (and so reconciled) inside the transaction before any row is written.
     def mark_recalled(self, fact_ids: Sequence[int], now: datetime | None = None) -> list[Fact]:
         """Reinforce facts that were actually used: stability grows, more so when retention was low."""
         at = self._now(now)
         ids = sorted({int(i) for i in fact_ids})
-        facts = self._by_ids(ids)
-        if len(facts) != len(ids):
-            raise FactNotFound(sorted(set(ids) - {f.id for f in facts})[0])
         with self._write():
+            facts = self._existing(ids)
             for fact in facts:
                 if fact.status != "active":
                     continue
@@ -324,20 +345,41 @@ class MemoryStore:
                             {"stability": [fact.stability, new_s]})])
         return self._by_ids(ids)
 
+    def _existing(self, ids: Sequence[int]) -> list[Fact]:
+        facts = self._by_ids(ids)
+        if len(facts) != len(set(ids)):
+            raise FactNotFound(sorted(set(ids) - {f.id for f in facts})[0])
+        return facts
+
     def _uid_of(self, fact: Fact) -> int:
         return self._user_id(fact.user)
 
     def forget(self, fact_id: int, hard: bool = False, now: datetime | None = None, reason: str = "asked by the user") -> Fact:
-        """Forget a fact. Soft: hidden from search, restorable. Hard: erased from every file of the store."""
-        fact = self.get(fact_id)
+        """Forget a fact. Soft: hidden from search, restorable. Hard: erased from every file of the store.
+
+        Returns the fact as it is now (hard: as it was before it was erased)."""
+        return self.forget_many([fact_id], hard=hard, now=now, reason=reason)[0]
+
+    def forget_many(
+        self, fact_ids: Sequence[int], hard: bool = False, now: datetime | None = None, reason: str = "asked by the user"
+    ) -> list[Fact]:
+        """Forget several facts in one transaction (all or none); unknown ids raise FactNotFound."""
         at = self._now(now)
-        uid = self._uid_of(fact)
+        ids = list(dict.fromkeys(int(i) for i in fact_ids))
+        with self._write():
+            facts = self._existing(ids)
+            for uid, group in _by_user([(f, 0.0) for f in facts], self._user_id).items():
+                chosen = [f for f, _ in group if hard or f.status != "forgotten"]
+                if hard:
+                    self._apply_erase(uid, chosen, at, "erase", reason)
+                else:
+                    self._apply_status(uid, chosen, "forgotten", at, "forget", reason)
+        self._after_change({self._uid_of(f) for f in facts}, erased=hard)
+        by_id = {f.id: f for f in facts}
         if hard:
-            self._erase([fact], uid, at, "erase", reason)
-            return fact
-        if fact.status != "forgotten":
-            self._set_status([fact], uid, "forgotten", at, "forget", reason)
-        return self.get(fact_id)
+            return [by_id[i] for i in ids]
+        current = {f.id: f for f in self._by_ids(ids)}
+        return [current[i] for i in ids]
 
     def matching(self, query: str, user: str = "default", threshold: float | None = None) -> list[Hit]:
         """Active facts that `query` names: every content word of the query in the text, or a cosine of at
@@ -357,81 +399,115 @@ class MemoryStore:
         self, query: str, user: str = "default", hard: bool = False, threshold: float | None = None,
         now: datetime | None = None,
     ) -> list[Fact]:
-        """Forget every active fact `matching(query)`. Returns what was forgotten."""
-        at = self._now(now)
+        """Forget every active fact `matching(query)`. Returns what was forgotten.
+
+        The event log records that a forget request matched, never the query (it may quote the fact)."""
         facts = [h.fact for h in self.matching(query, user=user, threshold=threshold)]
-        if facts:
-            uid = self._user_id(user)
-            reason = f"matched {query!r}"
-            if hard:
-                self._erase(facts, uid, at, "erase", reason)
-            else:
-                self._set_status(facts, uid, "forgotten", at, "forget", reason)
-        return facts
+        if not facts:
+            return []
+        return self.forget_many([f.id for f in facts], hard=hard, now=now, reason="matched a forget request")
 
     def restore(self, fact_id: int, now: datetime | None = None) -> Fact:
         """Bring back a dormant or forgotten fact: searchable again, its retention renewed."""
-        fact = self.get(fact_id)
         at = self._now(now)
-        if fact.status == "active":
-            return fact
-        uid = self._uid_of(fact)
         with self._write():
-            self.db.conn.execute(
-                "UPDATE facts SET status = 'active', status_at = ?, last_review = ?, superseded_by = NULL WHERE id = ?",
-                (at, at, fact.id),
-            )
-            self._log([(fact.id, uid, "restore", at, self._retention(fact, at), f"was {fact.status}", None)])
-            index = self.indexes.get(uid)
-            index.add(np.array([fact.id], dtype=np.int64), self.indexes.vectors(np.array([fact.id])))
-        self.indexes.changed(uid)
+            [fact] = self._existing([fact_id])
+            uid = self._uid_of(fact)
+            if fact.status != "active":
+                self._apply_restore(uid, [fact], at, f"was {fact.status}")
+        self._after_change({uid})
         return self.get(fact_id)
 
     def supersede(self, old_id: int, new_id: int, now: datetime | None = None) -> Fact:
         """Mark `old_id` as replaced by `new_id` (an update): the old fact goes dormant, linked to the new."""
-        old, new = self.get(old_id), self.get(new_id)
-        if old.user != new.user or old.id == new.id:
-            raise InvalidInput("a fact can only be superseded by another fact of the same user")
         at = self._now(now)
-        uid = self._uid_of(old)
-        self._set_status([old], uid, "dormant", at, "supersede", f"replaced by fact {new.id}")
         with self._write():
+            old, new = self._existing([old_id])[0], self._existing([new_id])[0]
+            if old.user != new.user or old.id == new.id:
+                raise InvalidInput("a fact can only be superseded by another fact of the same user")
+            uid = self._uid_of(old)
+            self._apply_status(uid, [old], "dormant", at, "supersede", f"replaced by fact {new.id}")
             self.db.conn.execute("UPDATE facts SET superseded_by = ? WHERE id = ?", (new.id, old.id))
+        self._after_change({uid})
         return self.get(old_id)
 
     def pin(self, fact_id: int, pinned: bool = True, now: datetime | None = None) -> Fact:
         """Pin a fact (it never fades) or unpin it."""
-        fact = self.get(fact_id)
         at = self._now(now)
-        uid = self._uid_of(fact)
         with self._write():
+            [fact] = self._existing([fact_id])
+            uid = self._uid_of(fact)
             self.db.conn.execute("UPDATE facts SET pinned = ?, last_review = ? WHERE id = ?", (int(pinned), at, fact.id))
             self._log([(fact.id, uid, "pin" if pinned else "unpin", at, self._retention(fact, at), "asked by the user", None)])
         return self.get(fact_id)
 
-    def _set_status(self, facts: list[Fact], uid: int, status: str, at: float, kind: str, reason: str,
-                    retentions: list[float] | None = None) -> None:
+    def decay(self, now: datetime | None = None, dry_run: bool = False) -> DecayReport:
+        """Apply forgetting at `now`: faded facts go dormant; dormant and forgotten facts past grace are purged.
+
+        What is chosen and what is changed are read and written in the same transaction."""
+        at = self._now(now)
+        cfg = self.config.decay
+        with self._write():
+            checked, below = faded(self.db.conn, at, cfg)
+            facts = {f.id: f for f in self._by_ids([i for i, _ in below])}
+            dormant = [(facts[i], r) for i, r in below]
+            purge = self._fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
+                                (purge_cutoff(at, cfg),))
+            if dry_run:
+                touched: set[int] = set()
+            else:
+                reason = f"retention fell below {cfg.dormant_below:.2f}"
+                for uid, group in _by_user(dormant, self._user_id).items():
+                    self._apply_status(uid, [f for f, _ in group], "dormant", at, "decay", reason, [r for _, r in group])
+                for uid, group in _by_user([(f, 0.0) for f in purge], self._user_id).items():
+                    self._apply_erase(uid, [f for f, _ in group], at, "purge",
+                                      f"dormant or forgotten for more than {cfg.purge_after:g} days")
+                touched = {self._uid_of(f) for f, _ in dormant} | {self._uid_of(f) for f in purge}
+        self._after_change(touched, erased=bool(purge) and not dry_run)
+        return DecayReport(now=utc(at), dormant=dormant, purged=purge, checked=checked, dry_run=dry_run)
+
+    # Transitions, applied inside an open write transaction.
+    def _apply_status(self, uid: int, facts: list[Fact], status: str, at: float, kind: str, reason: str,
+                      retentions: list[float] | None = None) -> None:
+        if not facts:
+            return
+        index = self.indexes.get(uid)
         retentions = retentions or [self._retention(f, at) for f in facts]
         ids = np.array([f.id for f in facts], dtype=np.int64)
-        with self._write():
-            self.db.conn.executemany(
-                "UPDATE facts SET status = ?, status_at = ? WHERE id = ?", [(status, at, int(i)) for i in ids]
-            )
-            self._log([(f.id, uid, kind, at, r, reason, None) for f, r in zip(facts, retentions)])
-            self.indexes.get(uid).remove(ids)
-        self.indexes.changed(uid)
+        self.db.conn.executemany("UPDATE facts SET status = ?, status_at = ? WHERE id = ?",
+                                 [(status, at, int(i)) for i in ids])
+        self._log([(f.id, uid, kind, at, r, reason, None) for f, r in zip(facts, retentions)])
+        index.remove(ids)
 
-    def _erase(self, facts: list[Fact], uid: int, at: float, kind: str, reason: str) -> None:
-        """Delete facts everywhere: row (secure delete), index entry (zeroed, saved), WAL (truncated)."""
+    def _apply_restore(self, uid: int, facts: list[Fact], at: float, reason: str) -> None:
+        index = self.indexes.get(uid)
         ids = np.array([f.id for f in facts], dtype=np.int64)
-        with self._write():
-            self._log([(f.id, uid, kind, at, self._retention(f, at), reason, {"was": f.status}) for f in facts])
-            self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),))
-            index = self.indexes.get(uid)
-            index.remove(ids, erase=True)
-        self.indexes.changed(uid)
-        self.indexes.save(uid)
-        self._checkpoint()
+        self.db.conn.executemany(
+            "UPDATE facts SET status = 'active', status_at = ?, last_review = ?, superseded_by = NULL WHERE id = ?",
+            [(at, at, int(i)) for i in ids],
+        )
+        self._log([(f.id, uid, "restore", at, self._retention(f, at), reason, None) for f in facts])
+        index.add(ids, self.indexes.vectors(ids))
+
+    def _apply_erase(self, uid: int, facts: list[Fact], at: float, kind: str, reason: str) -> None:
+        """Delete rows (secure delete), scrub their events of anything caller-given, zero their vectors."""
+        if not facts:
+            return
+        index = self.indexes.get(uid)
+        ids = json_ids(f.id for f in facts)
+        self.db.conn.execute("UPDATE events SET reason = '', detail = NULL WHERE fact_id IN (SELECT value FROM json_each(?))", (ids,))
+        self._log([(f.id, uid, kind, at, self._retention(f, at), reason, {"was": f.status}) for f in facts])
+        self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        index.remove(np.array([f.id for f in facts], dtype=np.int64), erase=True)
+
+    def _after_change(self, user_ids: set[int], erased: bool = False) -> None:
+        """After a commit: maybe rebuild indexes; after an erasure, save them and truncate the WAL."""
+        for uid in user_ids:
+            self.indexes.changed(uid)
+            if erased:
+                self.indexes.save(uid)
+        if erased:
+            self._checkpoint()
 
     def _checkpoint(self) -> None:
         """Fold the WAL into the database and truncate it, so no old page image survives."""
@@ -441,24 +517,6 @@ class MemoryStore:
                 return
             time.sleep(0.1)
         log.warning("WAL checkpoint stayed busy (another process is reading); erased text may linger in the WAL")
-
-    def decay(self, now: datetime | None = None, dry_run: bool = False) -> DecayReport:
-        """Apply forgetting at `now`: faded facts go dormant; dormant and forgotten facts past grace are purged."""
-        at = self._now(now)
-        cfg = self.config.decay
-        checked, below = faded(self.db.conn, at, cfg)
-        facts = {f.id: f for f in self._by_ids([i for i, _ in below])}
-        dormant = [(facts[i], r) for i, r in below]
-        purge = self._fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
-                            (purge_cutoff(at, cfg),))
-        if not dry_run:
-            for uid, group in _by_user(dormant, self._user_id).items():
-                self._set_status([f for f, _ in group], uid, "dormant", at, "decay",
-                                 f"retention fell below {cfg.dormant_below:.2f}", [r for _, r in group])
-            for uid, group in _by_user([(f, 0.0) for f in purge], self._user_id).items():
-                self._erase([f for f, _ in group], uid, at, "purge",
-                            f"{group[0][0].status} for more than {cfg.purge_after:g} days")
-        return DecayReport(now=utc(at), dormant=dormant, purged=purge, checked=checked, dry_run=dry_run)
 
     # -- inspection -------------------------------------------------------------------------------
     def explain(self, fact_id: int, now: datetime | None = None) -> Explanation:
