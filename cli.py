@@ -20,15 +20,22 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from memory_store import Fact, Hit, MemoryStore, MemoryStoreError
+from memory_store import Fact, FactNotFound, Hit, MemoryStore, MemoryStoreError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 DURATION = re.compile(r"^([+-]?)(\d+(?:\.\d+)?)\s*(s|m|h|d|w|y)$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def esc(value: object) -> str:
+    """User text inside a rich markup string: brackets are shown, never interpreted."""
+    return escape(str(value))
 
 
 # -- parsing helpers ------------------------------------------------------------------------------
@@ -38,6 +45,8 @@ def parse_duration(text: str) -> timedelta:
     if not m:
         raise ValueError(f"{text!r} is not a duration like 30m, 12h, 7d, 2w or 1y")
     seconds = float(m.group(2)) * UNITS[m.group(3)]
+    if seconds > 1000 * UNITS["y"]:
+        raise ValueError(f"{text!r} is longer than a thousand years")
     return timedelta(seconds=-seconds if m.group(1) == "-" else seconds)
 
 
@@ -49,12 +58,20 @@ def parse_now(text: str | None, real_now: datetime) -> datetime | None:
     if text.lower() == "now":
         return real_now
     if text[:1] in "+-" or DURATION.match(text.lower()):
-        return real_now + parse_duration(text)
+        return shifted(real_now, parse_duration(text))
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{text!r} is not a time: use ISO-8601 (2026-03-01 or 2026-03-01T09:30) or an offset like +30d")
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def shifted(now: datetime, offset: timedelta) -> datetime:
+    """now + offset, refusing what a datetime cannot hold."""
+    try:
+        return now + offset
+    except OverflowError:
+        raise ValueError(f"{offset.days} days from {now:%Y-%m-%d} is beyond what a date can hold") from None
 
 
 def default_home() -> Path:
@@ -173,7 +190,7 @@ def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | Non
     table.add_column("added")
     for f in facts:
         status = f.status + (" (pinned)" if f.pinned else "")
-        cells = [str(f.id), f.text, status]
+        cells = [str(f.id), Text(f.text), status]
         if retention is not None:
             cells.append(f"{retention[f.id]:.2f}")
         cells += [str(f.recall_count), _when(f.created_at)]
@@ -186,7 +203,7 @@ def hits_table(hits: list[Hit], title: str) -> Table:
     for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"), ("score", "right")):
         table.add_column(name, justify=justify)
     for h in hits:
-        table.add_row(str(h.fact.id), h.fact.text, f"{h.similarity:.3f}", f"{h.retention:.2f}", f"{h.score:.3f}")
+        table.add_row(str(h.fact.id), Text(h.fact.text), f"{h.similarity:.3f}", f"{h.retention:.2f}", f"{h.score:.3f}")
     return table
 
 
@@ -212,7 +229,7 @@ def add(app: App, text: str, importance: float | None, pin: bool, as_json: bool)
     elif fact.reinforced:
         out.print(f"Already known as fact [cyan]{fact.id}[/]: reinforced (stability {fact.stability:.1f} days).")
     else:
-        out.print(f"Remembered fact [cyan]{fact.id}[/]: {fact.text}")
+        out.print(f"Remembered fact [cyan]{fact.id}[/]: {esc(fact.text)}")
 
 
 @cli.command()
@@ -237,7 +254,7 @@ def forget(app: App, ids: tuple[int, ...], query: str | None, hard: bool, yes: b
     store = app.store
     targets = [store.get(i) for i in ids] if ids else [h.fact for h in store.matching(query, user=app.user)]
     if not targets:
-        out.print(f"No fact matches {query!r}; nothing forgotten.")
+        out.print(f"No fact matches {esc(repr(query))}; nothing forgotten.")
         return
     if not yes and (query or hard):
         out.print(facts_table(targets, "About to " + ("erase" if hard else "forget")))
@@ -261,7 +278,7 @@ def restore(app: App, fact_id: int) -> None:
       memchat restore 12
     """
     fact = app.store.restore(fact_id, now=app.now)
-    out.print(f"Restored fact [cyan]{fact.id}[/]: {fact.text}")
+    out.print(f"Restored fact [cyan]{fact.id}[/]: {esc(fact.text)}")
 
 
 @cli.command()
@@ -283,9 +300,9 @@ def facts(app: App, show_all: bool, as_json: bool) -> None:
         print_json([{**_jsonable(f), "retention": retention[f.id]} for f in items])
         return
     if not items:
-        out.print(f"No facts for user {app.user!r} yet. Add one: memchat add \"My sister Ana lives in Lisbon.\"")
+        out.print(f"No facts for user {esc(repr(app.user))} yet. Add one: memchat add \"My sister Ana lives in Lisbon.\"")
         return
-    out.print(facts_table(items, f"{len(items)} fact(s) of {app.user}", retention))
+    out.print(facts_table(items, f"{len(items)} fact(s) of {esc(app.user)}", retention))
 
 
 @cli.command()
@@ -307,7 +324,7 @@ def search(app: App, query: str, k: int, as_json: bool) -> None:
     elif not hits:
         out.print("No facts to search yet.")
     else:
-        out.print(hits_table(hits, f"Best {len(hits)} for {query!r}"))
+        out.print(hits_table(hits, f"Best {len(hits)} for {esc(repr(query))}"))
 
 
 @cli.command()
@@ -352,11 +369,16 @@ def explain(app: App, fact_id: int, as_json: bool) -> None:
         print_json(ex)
         return
     f = ex.fact
-    out.print(f"[cyan]{f.id}[/] {f.text}")
+    out.print(f"[cyan]{f.id}[/] {esc(f.text)}")
     out.print(f"status {f.status}{' (pinned)' if f.pinned else ''}, retention {ex.retention:.2f} at {_when(ex.now)}, "
               f"stability {f.stability:.1f} days, importance {f.importance:.2f}, recalled {f.recall_count} time(s)")
     if f.status == "active":
-        out.print("never fades (pinned)" if ex.fades_at is None else f"fades (goes dormant) around {_when(ex.fades_at)}")
+        if ex.fades_at is None:
+            out.print("never fades (pinned, or not before the year 9000)")
+        elif ex.fades_at <= ex.now:
+            out.print(f"already faded below {app.store.config.decay.dormant_below:.2f}: the next `memchat decay` makes it dormant")
+        else:
+            out.print(f"fades (goes dormant) around {_when(ex.fades_at)}")
     else:
         out.print(f"purged around {_when(ex.purge_at)} unless restored")
     forecast = Table(title="Forecast without recall", title_justify="left")
@@ -374,7 +396,7 @@ def events_table(events, title: str) -> Table:
         table.add_column(name)
     for e in events:
         table.add_row(str(e.id), "-" if e.fact_id is None else str(e.fact_id), _when(e.at), e.kind,
-                      "-" if e.retention is None else f"{e.retention:.2f}", e.reason)
+                      "-" if e.retention is None else f"{e.retention:.2f}", Text(e.reason))
     return table
 
 
@@ -391,13 +413,13 @@ def history(app: App, fact_id: int | None, limit: int, as_json: bool) -> None:
       memchat history
       memchat history 12
     """
-    if fact_id is not None:
-        app.store.get(fact_id)
     events = app.store.history(fact_id, user=None if fact_id is not None else app.user, limit=limit)
+    if fact_id is not None and not events:
+        raise FactNotFound(fact_id)  # an erased fact still has its history
     if as_json:
         print_json(events)
     else:
-        out.print(events_table(events, f"History of fact {fact_id}" if fact_id else f"History of {app.user}"))
+        out.print(events_table(events, f"History of fact {fact_id}" if fact_id else f"History of {esc(app.user)}"))
 
 
 @cli.command("export")
@@ -411,7 +433,7 @@ def export_cmd(app: App, file: Path) -> None:
       memchat export memories.jsonl
     """
     n = app.store.export_jsonl(file)
-    out.print(f"Exported {n} fact(s) to {file}")
+    out.print(f"Exported {n} fact(s) to {esc(file)}")
 
 
 @cli.command("import")
@@ -444,13 +466,13 @@ def stats(app: App, as_json: bool) -> None:
     if as_json:
         print_json(s)
         return
-    out.print(f"store {s.path}: embedder {s.embedder} ({s.dim}d), schema {s.schema_version}, {s.events} events, "
+    out.print(f"store {esc(s.path)}: embedder {s.embedder} ({s.dim}d), schema {s.schema_version}, {s.events} events, "
               f"database {s.db_bytes / 1e6:.1f} MB, indexes {s.index_bytes / 1e6:.1f} MB")
     table = Table(title_justify="left")
     for name in ("user", "active", "dormant", "forgotten", "index"):
         table.add_column(name, justify="left" if name in ("user", "index") else "right")
     for u in s.users:
-        table.add_row(u.user, str(u.active), str(u.dormant), str(u.forgotten), u.index_kind)
+        table.add_row(Text(u.user), str(u.active), str(u.dormant), str(u.forgotten), u.index_kind)
     out.print(table)
 
 
@@ -528,7 +550,7 @@ class ChatSession:
             return
         best = self.last_hits[0]
         self.app.store.mark_recalled([best.fact.id], now=self.now())
-        out.print(f"From memory: {best.fact.text}  [dim](fact {best.fact.id}, similarity {best.similarity:.2f}; /why)[/]")
+        out.print(f"From memory: {esc(best.fact.text)}  [dim](fact {best.fact.id}, similarity {best.similarity:.2f}; /why)[/]")
 
     def command(self, name: str, arg: str) -> bool:
         store, user = self.app.store, self.app.user
@@ -542,15 +564,15 @@ class ChatSession:
             ids = self.ids(arg) if arg and all(w.isdigit() for w in arg.split()) else None
             facts = [store.forget(i, now=self.now()) for i in ids] if ids else store.forget_matching(
                 self.need(arg, "/forget ID... or /forget TEXT"), user=user, now=self.now())
-            out.print("Forgot: " + "; ".join(f"{f.id} {f.text}" for f in facts) + " (/restore ID undoes it)"
+            out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
                       if facts else "Nothing matched; nothing forgotten.")
         elif name == "restore":
             fact = store.restore(self.ids(arg)[0], now=self.now())
-            out.print(f"Restored fact [cyan]{fact.id}[/]: {fact.text}")
+            out.print(f"Restored fact [cyan]{fact.id}[/]: {esc(fact.text)}")
         elif name == "facts":
             items = store.facts(user, include_dormant=arg == "all")
             retention = {f.id: store.retention(f, self.now()) for f in items}
-            out.print(facts_table(items, f"{len(items)} fact(s) of {user}", retention) if items else "I know nothing yet.")
+            out.print(facts_table(items, f"{len(items)} fact(s) of {esc(user)}", retention) if items else "I know nothing yet.")
         elif name == "search":
             out.print(hits_table(store.search(self.need(arg, "/search QUERY"), k=5, user=user, now=self.now()), "Search"))
         elif name == "why":
@@ -558,7 +580,7 @@ class ChatSession:
         elif name in ("explain", "forecast"):
             ex = store.explain(self.ids(arg)[0], now=self.now())
             when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
-            out.print(f"[cyan]{ex.fact.id}[/] {ex.fact.text}: retention {ex.retention:.2f}, stability "
+            out.print(f"[cyan]{ex.fact.id}[/] {esc(ex.fact.text)}: retention {ex.retention:.2f}, stability "
                       f"{ex.fact.stability:.1f} days, fades {when}")
             if name == "forecast":
                 out.print(", ".join(f"+{d:g}d: {r:.2f}" for d, r in ex.forecast))
@@ -566,7 +588,9 @@ class ChatSession:
             fact = store.pin(self.ids(arg)[0], pinned=name == "pin", now=self.now())
             out.print(f"Fact {fact.id} is {'pinned' if fact.pinned else 'no longer pinned'}.")
         elif name == "advance":
-            self.offset += parse_duration(self.need(arg, "/advance 7d"))
+            step = parse_duration(self.need(arg, "/advance 7d"))
+            shifted(self.now(), step)
+            self.offset += step
             report = store.decay(now=self.now())
             out.print(f"It is now {_when(self.now())}. {len(report.dormant)} fact(s) faded, {len(report.purged)} purged.")
         elif name == "history":
@@ -575,9 +599,9 @@ class ChatSession:
         elif name == "user":
             self.app.user = self.need(arg, "/user NAME")
             store.facts(self.app.user)  # validates the name
-            out.print(f"Now talking with {self.app.user}.")
+            out.print(f"Now talking with {esc(self.app.user)}.")
         else:
-            out.print(f"Unknown command /{name}; /help lists them.")
+            out.print(f"Unknown command /{esc(name)}; /help lists them.")
         return True
 
     @staticmethod
@@ -613,7 +637,7 @@ def chat(app: App) -> None:
     with err.status("Opening memory..."):
         store = app.store
         size = sum(u.active for u in store.stats().users if u.user == app.user)
-    out.print(f"[bold]memchat[/] — {size} fact(s) in memory for {app.user} at {app.home} "
+    out.print(f"[bold]memchat[/] — {size} fact(s) in memory for {esc(app.user)} at {esc(app.home)} "
               f"(embedder {store.embedder.name}). /help for commands, /quit to leave.")
     session = ChatSession(app)
     while True:
@@ -626,7 +650,7 @@ def chat(app: App) -> None:
             if not session.turn(line):
                 break
         except (MemoryStoreError, click.UsageError, ValueError) as e:
-            err.print(f"[red]error:[/] {e.message if isinstance(e, click.UsageError) else e}", highlight=False)
+            err.print(f"[red]error:[/] {esc(e.message if isinstance(e, click.UsageError) else e)}", highlight=False)
     out.print("Bye.")
 
 
@@ -649,12 +673,12 @@ def main(argv: list[str] | None = None) -> None:
     except MemoryStoreError as e:
         if debug:
             raise
-        err.print(f"[red]error:[/] {e}", markup=True, highlight=False)
+        err.print(f"[red]error:[/] {esc(e)}", highlight=False)
         code = 1
     except Exception as e:  # a bug: say so briefly, traceback with --debug
         if debug:
             raise
-        err.print(f"[red]internal error:[/] {type(e).__name__}: {e} (rerun with --debug for the traceback)", highlight=False)
+        err.print(f"[red]internal error:[/] {type(e).__name__}: {esc(e)} (rerun with --debug for the traceback)", highlight=False)
         code = 3
     sys.exit(code or 0)
 

@@ -172,6 +172,9 @@ def forecast(fact: Fact, now: datetime, config: DecayConfig, days: tuple[float, 
     """Retention at a few points ahead, assuming no recall in between."""
     points = []
     for d in days:
-        at = datetime.fromtimestamp(now.timestamp() + d * DAY, tz=now.tzinfo)
-        points.append((float(d), retention(fact, at, config)))
+        at = now.timestamp() + d * DAY
+        r = retention_at(created_at=fact.created_at.timestamp(), last_review=fact.last_review.timestamp(),
+                         stability=fact.stability, recall_count=fact.recall_count, importance=fact.importance,
+                         pinned=fact.pinned, now=at, config=config)
+        points.append((float(d), r))
     return points

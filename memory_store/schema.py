@@ -10,6 +10,8 @@ import sqlite3
 
 import sqlite_utils
 
+from memory_store.errors import StoreUnavailable
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -75,6 +77,11 @@ def migrate(db: sqlite_utils.Database) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > LATEST:
+            raise StoreUnavailable(
+                f"this store has schema version {version}, newer than this memchat understands ({LATEST}); "
+                "upgrade memchat"
+            )
         for number, sql in MIGRATIONS:
             if number > version:
                 for statement in _statements(sql):

@@ -20,7 +20,6 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from memory_store import decay as policy
-from memory_store import transfer
 from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
 from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
@@ -31,6 +30,7 @@ from memory_store.indexes import IndexSet
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import append_events, json_ids, select_events, select_facts, utc
 from memory_store.schema import LATEST, connect, migrate
+from memory_store.transfer import LATEST_TIME, ImportReport, read_records, write_export
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,8 @@ class MemoryStore:
             return self._clock()
         if now.tzinfo is None:
             raise InvalidInput("`now` must be timezone-aware (e.g. datetime.now(timezone.utc))")
+        if not 0 <= now.timestamp() <= LATEST_TIME:
+            raise InvalidInput(f"`now` must lie between 1970 and 9000, not {now.isoformat()}")
         return now.timestamp()
 
     @contextmanager
@@ -529,7 +531,8 @@ class MemoryStore:
         purge_at = utc(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
         return Explanation(
             fact=fact, now=when, retention=self._retention(fact, at),
-            fades_at=None if fades is None else utc(at + fades * DAY), purge_at=purge_at,
+            fades_at=None if fades is None or at + fades * DAY > LATEST_TIME else utc(at + fades * DAY),
+            purge_at=purge_at,
             forecast=policy.forecast(fact, when, cfg), events=self.history(fact_id),
         )
 
@@ -568,15 +571,52 @@ class MemoryStore:
     # -- export and import ------------------------------------------------------------------------
     def export_jsonl(self, path: str | Path, user: str | None = None) -> int:
         """Write every fact (all users, or one) as JSON lines, vectors left out. Returns the count."""
-        return transfer.export_jsonl(self, Path(path), user)
+        users = [user] if user is not None else self.users()
+        facts = [f for name in users for f in self.facts(name, include_dormant=True)]
+        return write_export(Path(path), facts, self.embedder.name, self.embedder.dim)
 
     def import_jsonl(
         self, path: str | Path, now: datetime | None = None, progress: Callable[[int, int], None] | None = None
-    ) -> transfer.ImportReport:
-        """Read an export: checked whole before anything is written, then written in one transaction.
+    ) -> ImportReport:
+        """Read an export, checked whole before anything is written, then written in one transaction.
 
-        `progress(done, total)` is called as the texts are embedded."""
-        return transfer.import_jsonl(self, Path(path), self._now(now), progress)
+        Facts already in the store (same user, same text) are skipped. `progress(done, total)` is called
+        as the texts are embedded."""
+        at = self._now(now)
+        path = Path(path)
+        records = read_records(path, self.config, at)
+        seen = set(self.db.conn.execute("SELECT u.name, f.text FROM facts f JOIN users u ON u.id = f.user_id"))
+        fresh = []
+        for rec in records:
+            if (rec.user, rec.text) not in seen:
+                seen.add((rec.user, rec.text))
+                fresh.append(rec)
+        vectors = self._embed_with_progress([r.text for r in fresh], progress)
+        touched: set[int] = set()
+        with self._write():
+            for rec, vector in zip(fresh, vectors):
+                uid = self._user_id(rec.user, create=True)
+                cur = self.db.conn.execute(
+                    "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, last_review, "
+                    "recall_count, status, status_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (uid, rec.text, vector.tobytes(), rec.created_at, rec.importance, int(rec.pinned), rec.stability,
+                     rec.last_review, rec.recall_count, rec.status, rec.status_at,
+                     json.dumps(rec.source) if rec.source else None),
+                )
+                self._log([(cur.lastrowid, uid, "import", at, None, "imported", None)])
+                touched.add(uid)
+        for uid in sorted(touched):
+            self.indexes.refresh(uid)
+        return ImportReport(imported=len(fresh), skipped=len(records) - len(fresh), users=sorted({r.user for r in fresh}))
+
+    def _embed_with_progress(self, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
+        """Embed in chunks of 512 so that a long import can report progress; one array, in order."""
+        parts = [np.zeros((0, self.embedder.dim), np.float32)]
+        for start in range(0, len(texts), 512):
+            parts.append(self.embed(texts[start:start + 512]))
+            if progress is not None:
+                progress(min(start + 512, len(texts)), len(texts))
+        return np.concatenate(parts)
 
 
 def _by_user(items: list[tuple[Fact, float]], user_id: Callable[[str], int | None]) -> dict[int, list[tuple[Fact, float]]]:

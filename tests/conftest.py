@@ -25,18 +25,20 @@ class NetworkBlocked(RuntimeError):
     pass
 
 
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    """Any attempt to open an internet socket fails the test. Unix sockets stay allowed."""
-    real_connect = socket.socket.connect
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        raise NetworkBlocked(f"a test tried to reach the network: {address}")
+    return _real_connect(self, address)
 
-    def guarded(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise NetworkBlocked(f"a test tried to reach the network: {address}")
-        return real_connect(self, address)
 
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked(str(a))))
+def _refuse(*args, **kwargs):
+    raise NetworkBlocked(f"a test tried to reach the network: {args[:1]}")
+
+
+# Blocked for the whole session, session fixtures included (Unix sockets stay allowed).
+_real_connect = socket.socket.connect
+socket.socket.connect = _guarded_connect
+socket.create_connection = _refuse
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

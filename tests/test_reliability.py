@@ -15,16 +15,20 @@ import pytest
 
 from conftest import T0, subprocess_env
 from fakes import HashEmbedder
-from memory_store import EmbedderMismatch, MemoryStore
+from memory_store import EmbedderMismatch, IndexConfig, MemoryStore
+from memory_store.index import VectorIndex
 
 
-def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) -> MemoryStore:
+def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) -> None:
+    """The saved index file itself (not a reconciled copy) holds each active fact exactly once."""
     store = MemoryStore.open(path, embedder=HashEmbedder(dim=dim))
     uid = store._user_id(user)
-    index = store.indexes.get(uid)
     active = sorted(f.id for f in store.facts(user))
+    store.close()
+    index = VectorIndex.load(path / "index" / f"user-{uid}.faiss", "hash-test", dim, IndexConfig())
+    ids = index.ids().tolist()
+    assert len(ids) == len(set(ids)), "an id is in the index twice"
     assert sorted(index.live_ids().tolist()) == active
-    return store
 
 
 WRITER = textwrap.dedent(
@@ -51,7 +55,8 @@ def test_two_processes_adding_500_facts_each(tmp_path):
     for p in procs:
         _, stderr = p.communicate(timeout=300)
         assert p.returncode == 0, stderr.decode()
-    store = assert_index_consistent(path)
+    assert_index_consistent(path)
+    store = MemoryStore.open(path, embedder=HashEmbedder())
     facts = store.facts()
     assert len(facts) == 1000
     for text in ("process A remembers item 17 of its list", "process B remembers item 499 of its list"):
@@ -99,7 +104,7 @@ def test_sigkill_in_the_middle_of_add_many(tmp_path):
     assert events == 3000
     assert store.search("committed batch 2 fact 999", k=1)[0].fact.text == "committed batch 2 fact 999"
     store.close()
-    assert_index_consistent(path, dim=256).close()
+    assert_index_consistent(path, dim=256)
 
 
 def make_store(path: Path) -> tuple[list[str], dict]:
@@ -134,7 +139,7 @@ def test_damaged_index_file_is_rebuilt_with_identical_results(tmp_path, damage, 
     assert after == before
     assert any("rebuilding" in r.message for r in caplog.records)
     store.close()
-    assert assert_index_consistent(path)
+    assert_index_consistent(path)
 
 
 def test_stale_index_file_is_reconciled(tmp_path, caplog):
@@ -209,3 +214,56 @@ def test_unusable_directory_gives_a_clear_error(tmp_path):
     with pytest.raises(StoreUnavailable):
         MemoryStore.open(not_db, embedder=HashEmbedder())
     assert (not_db / "memory.db").read_bytes() == b"this is not sqlite" * 100  # nothing lost
+
+
+def test_restore_and_forget_in_fresh_processes_keep_the_index_exact(tmp_path, caplog):
+    """Each step opens the store anew, as the CLI does: no duplicate entries, no false stale warnings."""
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    facts = store.add_many([f"fact {i} about the {w}" for i, w in enumerate(["sea", "sky", "hill", "road"] * 10)], now=T0)
+    store.close()
+    steps = [lambda s: s.forget(facts[0].id, now=T0), lambda s: s.restore(facts[0].id, now=T0),
+             lambda s: s.forget(facts[1].id, hard=True, now=T0), lambda s: s.forget(facts[0].id, now=T0),
+             lambda s: s.restore(facts[0].id, now=T0)]
+    with caplog.at_level(logging.WARNING):
+        for step in steps:
+            store = MemoryStore.open(path, embedder=HashEmbedder())
+            step(store)
+            store.close()
+            assert_index_consistent(path)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_stale_process_closing_does_not_bring_back_an_erased_vector(tmp_path):
+    path = tmp_path / "store"
+    a = MemoryStore.open(path, embedder=HashEmbedder())
+    fact = a.add("The vault code is ZEBRA-4417", now=T0)
+    b = MemoryStore.open(path, embedder=HashEmbedder())
+    b.forget(fact.id, hard=True, now=T0)
+    b.close()
+    a.close()  # A's in-memory index still held the fact
+    assert_index_consistent(path)
+
+
+def test_forget_by_text_then_purge_leaves_no_trace_of_the_query_or_provenance(tmp_path):
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    store.add("The vault code is ZEBRA-4417", now=T0, source={"quote": "vault ZEBRA-4417"})
+    store.add("The garden has roses", now=T0)
+    assert len(store.forget_matching("vault code ZEBRA-4417", now=T0)) == 1
+    assert store.decay(now=T0.replace(year=2027)).purged
+    store.close()
+    assert b"ZEBRA-4417" not in all_bytes(path)
+
+
+def test_a_store_from_a_newer_memchat_is_refused(tmp_path):
+    import sqlite3
+
+    from memory_store import StoreUnavailable
+
+    MemoryStore.open(tmp_path / "s", embedder=HashEmbedder()).close()
+    conn = sqlite3.connect(tmp_path / "s" / "memory.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreUnavailable, match="newer"):
+        MemoryStore.open(tmp_path / "s", embedder=HashEmbedder())
