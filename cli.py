@@ -261,7 +261,8 @@ def forget(app: App, ids: tuple[int, ...], query: str | None, hard: bool, yes: b
         if not sys.stdin.isatty():
             raise click.UsageError("confirmation needed: rerun with --yes")
         click.confirm("Go ahead?", abort=True)
-    done = [store.forget(f.id, hard=hard, now=app.now) for f in targets]
+    reason = "matched a forget request" if query else "asked by the user"
+    done = store.forget_many([f.id for f in targets], hard=hard, now=app.now, reason=reason)
     verb = "Erased" if hard else "Forgot"
     out.print(f"{verb} {len(done)} fact(s): " + ", ".join(str(f.id) for f in done)
               + ("" if hard else ". Undo with `memchat restore ID`."))
@@ -562,7 +563,7 @@ class ChatSession:
             self.remember(self.need(arg, "/remember TEXT"))
         elif name == "forget":
             ids = self.ids(arg) if arg and all(w.isdigit() for w in arg.split()) else None
-            facts = [store.forget(i, now=self.now()) for i in ids] if ids else store.forget_matching(
+            facts = store.forget_many(ids, now=self.now()) if ids else store.forget_matching(
                 self.need(arg, "/forget ID... or /forget TEXT"), user=user, now=self.now())
             out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
                       if facts else "Nothing matched; nothing forgotten.")

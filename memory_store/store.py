@@ -7,15 +7,13 @@ A store is a directory holding `memory.db` and `index/user-<id>.faiss`. Every mu
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -23,12 +21,13 @@ from memory_store import decay as policy
 from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
 from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
-from memory_store.duplicates import Inactive, find_duplicates
+from memory_store.duplicates import find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
 from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
+from memory_store.ledger import Ledger
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
-from memory_store.rows import append_events, json_ids, select_events, select_facts, utc
+from memory_store.rows import json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
 from memory_store.transfer import LATEST_TIME, ImportReport, read_records, write_export
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
@@ -41,6 +40,7 @@ class MemoryStore:
     def __init__(self, path: Path, db, embedder: Embedder, config: StoreConfig, clock: Callable[[], float]):
         self.path, self.db, self.embedder, self.config, self._clock = path, db, embedder, config, clock
         self.indexes = IndexSet(db, path / "index", embedder.name, embedder.dim, config.index)
+        self.ledger = Ledger(db, self.indexes, config, embedder.dim, clock)
 
     # -- opening and closing ----------------------------------------------------------------------
     @classmethod
@@ -71,7 +71,7 @@ class MemoryStore:
     def _check_embedder(self) -> None:
         meta = dict(self.db.conn.execute("SELECT key, value FROM meta").fetchall())
         if "embedder" not in meta:
-            with self._write():
+            with self.ledger.transaction():
                 self.db.conn.executemany(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                     [("embedder", self.embedder.name), ("dim", str(self.embedder.dim))],
@@ -108,42 +108,9 @@ class MemoryStore:
             raise InvalidInput(f"`now` must lie between 1970 and 9000, not {now.isoformat()}")
         return now.timestamp()
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One write transaction. On failure the in-memory indexes, which may be ahead of SQLite, are
-        dropped: they are reloaded and reconciled when next needed."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            self.indexes.forget_all_loaded()
-            raise
-
-    def _user_id(self, user: str, create: bool = False) -> int | None:
-        user = check_user(user)
-        row = self.db.conn.execute("SELECT id FROM users WHERE name = ?", (user,)).fetchone()
-        if row:
-            return row[0]
-        if not create:
-            return None
-        cur = self.db.conn.execute("INSERT INTO users (name, created_at) VALUES (?, ?)", (user, self._clock()))
-        return cur.lastrowid
-
-    def _log(self, rows: list[tuple]) -> None:
-        append_events(self.db.conn, rows)
-
-    def _fetch(self, where: str, params: Sequence[Any] = ()) -> list[Fact]:
-        return select_facts(self.db.conn, where, params)
-
-    def _retention(self, fact: Fact, at: float) -> float:
-        return policy.retention(fact, utc(at), self.config.decay)
-
     def retention(self, fact: Fact, now: datetime | None = None) -> float:
         """The fact's retention at `now` under this store's decay policy."""
-        return self._retention(fact, self._now(now))
+        return self.ledger.retention(fact, self._now(now))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts with the store's embedder: unit-length float32 rows."""
@@ -192,15 +159,14 @@ class MemoryStore:
         else:
             vectors = checked_vectors(vectors, len(texts), self.embedder.dim, "vectors argument")
         stability = float(policy.initial_stability(importance, self.config.decay))
-        row = (at, importance, int(pinned), stability, at, at, json.dumps(source) if source else None)
-        with self._write():
-            uid = self._user_id(user, create=True)
+        with self.ledger.transaction():
+            uid = self.ledger.user_id(user, create=True)
             # A bulk load (no dedupe) does not need the index; it only feeds an exact index already loaded.
             index = self.indexes.get(uid) if dedupe else self.indexes.loaded(uid)
             threshold = self.config.duplicate_threshold
-            inactive = self._inactive(uid) if dedupe else None
+            inactive = self.ledger.inactive(uid) if dedupe else None
             duplicate_of = (
-                find_duplicates(index, vectors, texts, threshold, self._texts, inactive) if dedupe else [None] * len(texts)
+                find_duplicates(index, vectors, texts, threshold, self.ledger.texts, inactive) if dedupe else [None] * len(texts)
             )
             fact_ids: list[int] = []
             new_rows: list[int] = []
@@ -209,64 +175,34 @@ class MemoryStore:
                 if dup is not None:
                     fact_ids.append(dup[1] if dup[0] == "fact" else fact_ids[dup[1]])
                     continue
-                cur = self.db.conn.execute(
-                    "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, "
-                    "last_review, status_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (uid, text, vectors[i].tobytes(), *row),
-                )
-                fact_ids.append(cur.lastrowid)
+                fact_ids.append(self.ledger.insert(
+                    uid, text, vectors[i], created_at=at, importance=importance, pinned=pinned, stability=stability,
+                    last_review=at, recall_count=0, status="active", status_at=at, source=source,
+                ))
                 new_rows.append(i)
             new_ids = [fact_ids[i] for i in new_rows]
-            self._log([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
+            self.ledger.log_events([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
             reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
-            self._reinforce(reinforced, uid, at, importance, pinned)
+            self.ledger.reinforce(reinforced, uid, at, importance, pinned)
             if inactive is not None:
-                revived = self._by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
-                self._apply_restore(uid, revived, at, "told again")
+                revived = self.ledger.by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
+                self.ledger.apply_restore(uid, revived, at, "told again")
             if index is not None and (dedupe or index.kind == "flat"):
                 index.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])
             else:  # a bulk load: durable now, indexed when the user is next searched
                 self.indexes.behind(uid)
         self.indexes.changed(uid)
-        facts = {f.id: f for f in self._by_ids(sorted(set(fact_ids)))}
+        facts = {f.id: f for f in self.ledger.by_ids(sorted(set(fact_ids)))}
         return [
             replace(facts[fid], reinforced=duplicate_of[i] is not None) for i, fid in enumerate(fact_ids)
         ]
-
-    def _reinforce(self, ids: list[int], uid: int, at: float, importance: float, pinned: bool) -> None:
-        """A fact told again: a recall that may also raise its importance or pin it."""
-        for fact in self._by_ids(ids):
-            r = self._retention(fact, at)
-            new_s = policy.reinforce(fact.stability, r, self.config.decay)
-            self.db.conn.execute(
-                "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1, "
-                "importance = max(importance, ?), pinned = max(pinned, ?) WHERE id = ?",
-                (new_s, at, importance, int(pinned), fact.id),
-            )
-            self._log([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
-
-    def _inactive(self, uid: int) -> Inactive:
-        rows = self.db.conn.execute(
-            "SELECT id, text, vector FROM facts WHERE user_id = ? AND status != 'active' ORDER BY id", (uid,)
-        ).fetchall()
-        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.embedder.dim)
-        return Inactive(ids=np.array([r[0] for r in rows], dtype=np.int64), texts=[r[1] for r in rows], vectors=vectors)
-
-    def _texts(self, ids: list[int]) -> dict[int, str]:
-        rows = self.db.conn.execute("SELECT id, text FROM facts WHERE id IN (SELECT value FROM json_each(?))", (json_ids(ids),))
-        return dict(rows.fetchall())
-
-    def _by_ids(self, ids: Sequence[int]) -> list[Fact]:
-        if not len(ids):
-            return []
-        return self._fetch("f.id IN (SELECT value FROM json_each(?)) ORDER BY f.id", (json_ids(ids),))
 
     # -- reading ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
         """The user's k best active facts for `query`, ranked by score (similarity weighted by retention)."""
         query = check_query(query, self.config.max_text_chars)
         check_k(k)
-        if self._user_id(user) is None:
+        if self.ledger.user_id(user) is None:
             return []
         return self.search_vector(self.embed([query])[0], k=k, user=user, now=now)
 
@@ -297,30 +233,30 @@ class MemoryStore:
             ranked.append((-sim * (1.0 - w + w * r), fid, sim, r))
         ranked.sort()
         top = ranked[:k]
-        facts = {f.id: f for f in self._by_ids([fid for _, fid, _, _ in top])}
+        facts = {f.id: f for f in self.ledger.by_ids([fid for _, fid, _, _ in top])}
         return [Hit(fact=facts[fid], similarity=sim, retention=r, score=-neg) for neg, fid, sim, r in top]
 
     def _searchable(self, user: str) -> tuple[int, VectorIndex] | None:
         """The user's id and index, or None when the user has no active fact."""
-        uid = self._user_id(user)
+        uid = self.ledger.user_id(user)
         if uid is None:
             return None
         index = self.indexes.get(uid)
         return (uid, index) if index.live_count else None
 
     def get(self, fact_id: int) -> Fact:
-        facts = self._fetch("f.id = ?", (int(fact_id),))
+        facts = self.ledger.fetch("f.id = ?", (int(fact_id),))
         if not facts:
             raise FactNotFound(fact_id)
         return facts[0]
 
     def facts(self, user: str = "default", include_dormant: bool = False) -> list[Fact]:
         """The user's facts in the order they were added: active only, or with dormant and forgotten ones."""
-        uid = self._user_id(user)
+        uid = self.ledger.user_id(user)
         if uid is None:
             return []
         where = "f.user_id = ?" + ("" if include_dormant else " AND f.status = 'active'")
-        return self._fetch(where + " ORDER BY f.id", (uid,))
+        return self.ledger.fetch(where + " ORDER BY f.id", (uid,))
 
     def users(self) -> list[str]:
         return [r[0] for r in self.db.conn.execute("SELECT name FROM users ORDER BY id")]
@@ -332,29 +268,9 @@ class MemoryStore:
         """Reinforce facts that were actually used: stability grows, more so when retention was low."""
         at = self._now(now)
         ids = sorted({int(i) for i in fact_ids})
-        with self._write():
-            facts = self._existing(ids)
-            for fact in facts:
-                if fact.status != "active":
-                    continue
-                r = self._retention(fact, at)
-                new_s = policy.reinforce(fact.stability, r, self.config.decay)
-                self.db.conn.execute(
-                    "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1 WHERE id = ?",
-                    (new_s, at, fact.id),
-                )
-                self._log([(fact.id, self._uid_of(fact), "recall", at, r, "used in a reply",
-                            {"stability": [fact.stability, new_s]})])
-        return self._by_ids(ids)
-
-    def _existing(self, ids: Sequence[int]) -> list[Fact]:
-        facts = self._by_ids(ids)
-        if len(facts) != len(set(ids)):
-            raise FactNotFound(sorted(set(ids) - {f.id for f in facts})[0])
-        return facts
-
-    def _uid_of(self, fact: Fact) -> int:
-        return self._user_id(fact.user)
+        with self.ledger.transaction():
+            self.ledger.recall([f for f in self.ledger.existing(ids) if f.status == "active"], at)
+        return self.ledger.by_ids(ids)
 
     def forget(self, fact_id: int, hard: bool = False, now: datetime | None = None, reason: str = "asked by the user") -> Fact:
         """Forget a fact. Soft: hidden from search, restorable. Hard: erased from every file of the store.
@@ -368,19 +284,19 @@ class MemoryStore:
         """Forget several facts in one transaction (all or none); unknown ids raise FactNotFound."""
         at = self._now(now)
         ids = list(dict.fromkeys(int(i) for i in fact_ids))
-        with self._write():
-            facts = self._existing(ids)
-            for uid, group in _by_user([(f, 0.0) for f in facts], self._user_id).items():
+        with self.ledger.transaction():
+            facts = self.ledger.existing(ids)
+            for uid, group in _by_user([(f, 0.0) for f in facts], self.ledger.user_id).items():
                 chosen = [f for f, _ in group if hard or f.status != "forgotten"]
                 if hard:
-                    self._apply_erase(uid, chosen, at, "erase", reason)
+                    self.ledger.apply_erase(uid, chosen, at, "erase", reason)
                 else:
-                    self._apply_status(uid, chosen, "forgotten", at, "forget", reason)
-        self._after_change({self._uid_of(f) for f in facts}, erased=hard)
+                    self.ledger.apply_status(uid, chosen, "forgotten", at, "forget", reason)
+        self.ledger.after_change({self.ledger.uid_of(f) for f in facts}, erased=hard)
         by_id = {f.id: f for f in facts}
         if hard:
             return [by_id[i] for i in ids]
-        current = {f.id: f for f in self._by_ids(ids)}
+        current = {f.id: f for f in self.ledger.by_ids(ids)}
         return [current[i] for i in ids]
 
     def matching(self, query: str, user: str = "default", threshold: float | None = None) -> list[Hit]:
@@ -412,35 +328,35 @@ class MemoryStore:
     def restore(self, fact_id: int, now: datetime | None = None) -> Fact:
         """Bring back a dormant or forgotten fact: searchable again, its retention renewed."""
         at = self._now(now)
-        with self._write():
-            [fact] = self._existing([fact_id])
-            uid = self._uid_of(fact)
+        with self.ledger.transaction():
+            [fact] = self.ledger.existing([fact_id])
+            uid = self.ledger.uid_of(fact)
             if fact.status != "active":
-                self._apply_restore(uid, [fact], at, f"was {fact.status}")
-        self._after_change({uid})
+                self.ledger.apply_restore(uid, [fact], at, f"was {fact.status}")
+        self.ledger.after_change({uid})
         return self.get(fact_id)
 
     def supersede(self, old_id: int, new_id: int, now: datetime | None = None) -> Fact:
         """Mark `old_id` as replaced by `new_id` (an update): the old fact goes dormant, linked to the new."""
         at = self._now(now)
-        with self._write():
-            old, new = self._existing([old_id])[0], self._existing([new_id])[0]
+        with self.ledger.transaction():
+            old, new = self.ledger.existing([old_id])[0], self.ledger.existing([new_id])[0]
             if old.user != new.user or old.id == new.id:
                 raise InvalidInput("a fact can only be superseded by another fact of the same user")
-            uid = self._uid_of(old)
-            self._apply_status(uid, [old], "dormant", at, "supersede", f"replaced by fact {new.id}")
+            uid = self.ledger.uid_of(old)
+            self.ledger.apply_status(uid, [old], "dormant", at, "supersede", f"replaced by fact {new.id}")
             self.db.conn.execute("UPDATE facts SET superseded_by = ? WHERE id = ?", (new.id, old.id))
-        self._after_change({uid})
+        self.ledger.after_change({uid})
         return self.get(old_id)
 
     def pin(self, fact_id: int, pinned: bool = True, now: datetime | None = None) -> Fact:
         """Pin a fact (it never fades) or unpin it."""
         at = self._now(now)
-        with self._write():
-            [fact] = self._existing([fact_id])
-            uid = self._uid_of(fact)
+        with self.ledger.transaction():
+            [fact] = self.ledger.existing([fact_id])
+            uid = self.ledger.uid_of(fact)
             self.db.conn.execute("UPDATE facts SET pinned = ?, last_review = ? WHERE id = ?", (int(pinned), at, fact.id))
-            self._log([(fact.id, uid, "pin" if pinned else "unpin", at, self._retention(fact, at), "asked by the user", None)])
+            self.ledger.log_events([(fact.id, uid, "pin" if pinned else "unpin", at, self.ledger.retention(fact, at), "asked by the user", None)])
         return self.get(fact_id)
 
     def decay(self, now: datetime | None = None, dry_run: bool = False) -> DecayReport:
@@ -449,76 +365,24 @@ class MemoryStore:
         What is chosen and what is changed are read and written in the same transaction."""
         at = self._now(now)
         cfg = self.config.decay
-        with self._write():
+        with self.ledger.transaction():
             checked, below = faded(self.db.conn, at, cfg)
-            facts = {f.id: f for f in self._by_ids([i for i, _ in below])}
+            facts = {f.id: f for f in self.ledger.by_ids([i for i, _ in below])}
             dormant = [(facts[i], r) for i, r in below]
-            purge = self._fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
+            purge = self.ledger.fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
                                 (purge_cutoff(at, cfg),))
             if dry_run:
                 touched: set[int] = set()
             else:
                 reason = f"retention fell below {cfg.dormant_below:.2f}"
-                for uid, group in _by_user(dormant, self._user_id).items():
-                    self._apply_status(uid, [f for f, _ in group], "dormant", at, "decay", reason, [r for _, r in group])
-                for uid, group in _by_user([(f, 0.0) for f in purge], self._user_id).items():
-                    self._apply_erase(uid, [f for f, _ in group], at, "purge",
+                for uid, group in _by_user(dormant, self.ledger.user_id).items():
+                    self.ledger.apply_status(uid, [f for f, _ in group], "dormant", at, "decay", reason, [r for _, r in group])
+                for uid, group in _by_user([(f, 0.0) for f in purge], self.ledger.user_id).items():
+                    self.ledger.apply_erase(uid, [f for f, _ in group], at, "purge",
                                       f"dormant or forgotten for more than {cfg.purge_after:g} days")
-                touched = {self._uid_of(f) for f, _ in dormant} | {self._uid_of(f) for f in purge}
-        self._after_change(touched, erased=bool(purge) and not dry_run)
+                touched = {self.ledger.uid_of(f) for f, _ in dormant} | {self.ledger.uid_of(f) for f in purge}
+        self.ledger.after_change(touched, erased=bool(purge) and not dry_run)
         return DecayReport(now=utc(at), dormant=dormant, purged=purge, checked=checked, dry_run=dry_run)
-
-    # Transitions, applied inside an open write transaction.
-    def _apply_status(self, uid: int, facts: list[Fact], status: str, at: float, kind: str, reason: str,
-                      retentions: list[float] | None = None) -> None:
-        if not facts:
-            return
-        index = self.indexes.get(uid)
-        retentions = retentions or [self._retention(f, at) for f in facts]
-        ids = np.array([f.id for f in facts], dtype=np.int64)
-        self.db.conn.executemany("UPDATE facts SET status = ?, status_at = ? WHERE id = ?",
-                                 [(status, at, int(i)) for i in ids])
-        self._log([(f.id, uid, kind, at, r, reason, None) for f, r in zip(facts, retentions)])
-        index.remove(ids)
-
-    def _apply_restore(self, uid: int, facts: list[Fact], at: float, reason: str) -> None:
-        index = self.indexes.get(uid)
-        ids = np.array([f.id for f in facts], dtype=np.int64)
-        self.db.conn.executemany(
-            "UPDATE facts SET status = 'active', status_at = ?, last_review = ?, superseded_by = NULL WHERE id = ?",
-            [(at, at, int(i)) for i in ids],
-        )
-        self._log([(f.id, uid, "restore", at, self._retention(f, at), reason, None) for f in facts])
-        index.add(ids, self.indexes.vectors(ids))
-
-    def _apply_erase(self, uid: int, facts: list[Fact], at: float, kind: str, reason: str) -> None:
-        """Delete rows (secure delete), scrub their events of anything caller-given, zero their vectors."""
-        if not facts:
-            return
-        index = self.indexes.get(uid)
-        ids = json_ids(f.id for f in facts)
-        self.db.conn.execute("UPDATE events SET reason = '', detail = NULL WHERE fact_id IN (SELECT value FROM json_each(?))", (ids,))
-        self._log([(f.id, uid, kind, at, self._retention(f, at), reason, {"was": f.status}) for f in facts])
-        self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (ids,))
-        index.remove(np.array([f.id for f in facts], dtype=np.int64), erase=True)
-
-    def _after_change(self, user_ids: set[int], erased: bool = False) -> None:
-        """After a commit: maybe rebuild indexes; after an erasure, save them and truncate the WAL."""
-        for uid in user_ids:
-            self.indexes.changed(uid)
-            if erased:
-                self.indexes.save(uid)
-        if erased:
-            self._checkpoint()
-
-    def _checkpoint(self) -> None:
-        """Fold the WAL into the database and truncate it, so no old page image survives."""
-        for _ in range(50):
-            busy = self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            if not busy:
-                return
-            time.sleep(0.1)
-        log.warning("WAL checkpoint stayed busy (another process is reading); erased text may linger in the WAL")
 
     # -- inspection -------------------------------------------------------------------------------
     def explain(self, fact_id: int, now: datetime | None = None) -> Explanation:
@@ -530,7 +394,7 @@ class MemoryStore:
         fades = policy.fades_in_days(fact, when, cfg) if fact.status == "active" else None
         purge_at = utc(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
         return Explanation(
-            fact=fact, now=when, retention=self._retention(fact, at),
+            fact=fact, now=when, retention=self.ledger.retention(fact, at),
             fades_at=None if fades is None or at + fades * DAY > LATEST_TIME else utc(at + fades * DAY),
             purge_at=purge_at,
             forecast=policy.forecast(fact, when, cfg), events=self.history(fact_id),
@@ -550,7 +414,7 @@ class MemoryStore:
                 counts[name][status] = n
         users = []
         for name, c in counts.items():
-            uid = self._user_id(name)
+            uid = self.ledger.user_id(name)
             index = self.indexes.loaded(uid)
             kind = index.kind if index is not None else ("saved" if self.indexes.path(uid).exists() else "none")
             users.append(UserStats(user=name, index_kind=kind, **c))
@@ -593,17 +457,15 @@ class MemoryStore:
                 fresh.append(rec)
         vectors = self._embed_with_progress([r.text for r in fresh], progress)
         touched: set[int] = set()
-        with self._write():
+        with self.ledger.transaction():
             for rec, vector in zip(fresh, vectors):
-                uid = self._user_id(rec.user, create=True)
-                cur = self.db.conn.execute(
-                    "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, last_review, "
-                    "recall_count, status, status_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (uid, rec.text, vector.tobytes(), rec.created_at, rec.importance, int(rec.pinned), rec.stability,
-                     rec.last_review, rec.recall_count, rec.status, rec.status_at,
-                     json.dumps(rec.source) if rec.source else None),
+                uid = self.ledger.user_id(rec.user, create=True)
+                fid = self.ledger.insert(
+                    uid, rec.text, vector, created_at=rec.created_at, importance=rec.importance, pinned=rec.pinned,
+                    stability=rec.stability, last_review=rec.last_review, recall_count=rec.recall_count,
+                    status=rec.status, status_at=rec.status_at, source=rec.source,
                 )
-                self._log([(cur.lastrowid, uid, "import", at, None, "imported", None)])
+                self.ledger.log_events([(fid, uid, "import", at, None, "imported", None)])
                 touched.add(uid)
         for uid in sorted(touched):
             self.indexes.refresh(uid)

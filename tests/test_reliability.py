@@ -22,7 +22,7 @@ from memory_store.index import VectorIndex
 def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) -> None:
     """The saved index file itself (not a reconciled copy) holds each active fact exactly once."""
     store = MemoryStore.open(path, embedder=HashEmbedder(dim=dim))
-    uid = store._user_id(user)
+    uid = store.ledger.user_id(user)
     active = sorted(f.id for f in store.facts(user))
     store.close()
     index = VectorIndex.load(path / "index" / f"user-{uid}.faiss", "hash-test", dim, IndexConfig())

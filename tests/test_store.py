@@ -291,13 +291,13 @@ def test_store_switches_to_hnsw_when_large_and_keeps_results(tmp_path, embedder)
     texts = [f"note {i}: the {w} is {c}" for i, (w, c) in enumerate(
         (w, c) for w in ("door", "wall", "roof", "car", "boat") for c in range(80))]
     s.add_many(texts, now=T0, dedupe=False)
-    uid_index = s.indexes.get(s._user_id("default"))
+    uid_index = s.indexes.get(s.ledger.user_id("default"))
     assert uid_index.kind == "hnsw" and uid_index.live_count == 400
     hits = s.search(texts[123], k=1, now=T0)
     assert hits[0].fact.text == texts[123]
     for f in s.facts()[:150]:
         s.forget(f.id, now=T0)  # tombstones pile up, then it rebuilds (and below 150 goes back to exact)
-    index = s.indexes.get(s._user_id("default"))
+    index = s.indexes.get(s.ledger.user_id("default"))
     assert index.live_count == 250 and index.kind == "flat"  # rebuilt once tombstones passed 20 %
     assert all(h.fact.status == "active" for h in s.search("the door is", k=20, now=T0))
     s.close()
@@ -317,7 +317,7 @@ def test_hnsw_forget_restore_and_hard_forget(tmp_path, embedder):
     assert target.id not in {h.fact.id for h in s.search(target.text, k=10, now=T0)}
     s.restore(target.id, now=T0)
     assert s.search(target.text, k=1, now=T0)[0].fact.id == target.id
-    index = s.indexes.get(s._user_id("default"))
+    index = s.indexes.get(s.ledger.user_id("default"))
     assert index.kind == "hnsw" and len(set(index.ids().tolist())) == len(index.ids())
     s.forget(target.id, hard=True, now=T0)
     assert target.id not in {h.fact.id for h in s.search(target.text, k=10, now=T0)}
@@ -330,7 +330,7 @@ def test_bulk_load_without_dedupe_is_searchable_after_catching_up(tmp_path, embe
     assert s.search("late entry 17: the boat is 17", k=1, now=T0)[0].fact.id == more[17].id
     s.close()
     s = MemoryStore.open(tmp_path / "h", embedder=embedder, config=StoreConfig(index=IndexConfig(hnsw_threshold=300)))
-    assert s.indexes.get(s._user_id("default")).live_count == 450
+    assert s.indexes.get(s.ledger.user_id("default")).live_count == 450
     s.close()
 
 
