@@ -1,0 +1,157 @@
+"""The shared training loop and checkpoints, and a real (small, seeded) MemN2N learning bAbI task 1."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from assistant.babi import build_vocab, load_task, split_validation, tensorise
+from assistant.babi_eval import score
+from assistant.errors import CheckpointError, ConfigError
+from assistant.reader import MemN2N, ReaderConfig
+from assistant.training import FORMAT_VERSION, TrainConfig, batch_indices, load_checkpoint, save_checkpoint, train
+from assistant.vocab import Vocab
+from conftest import SHARED_DATA
+
+BABI = SHARED_DATA / "babi_qa"
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models run fastest on one thread; extra threads only contend on a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def toy_problem(seed=0, n=256):
+    """A linearly separable 2-class problem: learnable in a few epochs."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return x, y
+
+
+def fit(config, epochs_seen=None, **kwargs):
+    x, y = toy_problem()
+    torch.manual_seed(config.seed)
+    model = nn.Linear(4, 2)
+
+    def batch_loss(m, index):
+        return F.cross_entropy(m(x[index]), y[index])
+
+    def evaluate(m):
+        logits = m(x[200:])
+        return {"loss": F.cross_entropy(logits, y[200:]).item(), "error": (logits.argmax(1) != y[200:]).float().mean().item()}
+
+    result = train(model, 200, batch_loss, evaluate, config, **kwargs)
+    return model, result
+
+
+def test_training_is_reproducible_from_the_seed():
+    config = TrainConfig(epochs=3, batch_size=16, optimizer="adam", lr=0.05, seed=7)
+    a, ra = fit(config)
+    b, rb = fit(config)
+    c, _ = fit(dataclasses.replace(config, seed=8))
+    assert torch.equal(a.weight, b.weight)
+    assert [e.train_loss for e in ra.history] == [e.train_loss for e in rb.history]
+    assert not torch.equal(a.weight, c.weight)
+
+
+def test_training_learns_reports_progress_and_logs_each_epoch(caplog):
+    seen = []
+    config = TrainConfig(epochs=5, batch_size=16, optimizer="adam", lr=0.05)
+    with caplog.at_level("INFO", logger="assistant.training"):
+        _, result = fit(config, progress=lambda d, done, total: seen.append((d, done, total)), description="toy")
+    assert seen == [("toy", i, 5) for i in range(1, 6)]
+    assert result.best["error"] < 0.1
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert sum("toy epoch" in r.message for r in caplog.records) == 5
+
+
+def test_best_epoch_is_restored_and_patience_stops_early():
+    # A learning rate this large makes validation worse after the first epoch or two.
+    config = TrainConfig(epochs=30, batch_size=8, lr=50.0, lr_decay_every=0, patience=3, grad_clip=1e9)
+    model, result = fit(config)
+    assert result.stopped_early and len(result.history) < 30
+    assert len(result.history) - result.best_epoch == 3
+    x, y = toy_problem()
+    with torch.no_grad():
+        error = (model(x[200:]).argmax(1) != y[200:]).float().mean().item()
+    assert error == pytest.approx(result.best["error"])
+
+
+def test_gradient_clipping_bounds_each_step():
+    x, y = toy_problem()
+    model = nn.Linear(4, 2)
+    before = model.weight.detach().clone()
+    config = TrainConfig(epochs=1, batch_size=200, lr=1.0, grad_clip=1e-3)
+    train(model, 200, lambda m, i: 1000 * F.cross_entropy(m(x[i]), y[i]), lambda m: {"error": 0.0}, config)
+    assert (model.weight - before).norm() <= 1e-3 + 1e-6
+
+
+def test_length_bucketed_batches_cover_every_example_once():
+    lengths = torch.tensor([5, 1, 3, 1, 5, 3, 2, 2, 4])
+    batches = batch_indices(9, 2, torch.Generator().manual_seed(0), lengths)
+    assert sorted(torch.cat(batches).tolist()) == list(range(9))
+    assert all(lengths[b].max() - lengths[b].min() <= 1 for b in batches)
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ConfigError):
+        TrainConfig(optimizer="rmsprop")
+
+
+def test_checkpoint_round_trip_carries_config_vocab_and_version(tmp_path):
+    vocab = Vocab.build(["mary", "went", "home"])
+    config = ReaderConfig(dim=8, hops=2)
+    model = MemN2N(len(vocab), config)
+    path = tmp_path / "reader.pt"
+    save_checkpoint(path, kind="memn2n-babi", model=model, config=config, vocab=vocab, metrics={"valid_error": 3.5})
+    ckpt = load_checkpoint(path, kind="memn2n-babi")
+    assert ckpt.format_version == FORMAT_VERSION
+    assert ckpt.vocab == vocab and ckpt.metrics == {"valid_error": 3.5}
+    restored = MemN2N(len(ckpt.vocab), ReaderConfig(**ckpt.config))
+    restored.load_state_dict(ckpt.state)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), restored.state_dict().values()))
+    with pytest.raises(CheckpointError, match="not 'lstm'"):
+        load_checkpoint(path, kind="lstm")
+
+
+def test_unreadable_or_foreign_checkpoints_are_refused(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"format_version": FORMAT_VERSION + 1}, tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="format version"):
+        load_checkpoint(tmp_path / "future.pt")
+
+
+@pytest.mark.skipif(not BABI.is_dir(), reason=f"bAbI data not found at {BABI}")
+def test_a_small_reader_learns_babi_task_1_in_a_few_epochs():
+    questions = load_task(BABI, "1k", 1, "train")[0]
+    test_questions = load_task(BABI, "1k", 1, "test")[0]
+    vocab = build_vocab(questions + test_questions)
+    fit_q, valid_q = split_validation(questions)
+    data, valid, test = (tensorise(q, vocab) for q in (fit_q, valid_q, test_questions))
+    torch.manual_seed(0)
+    model = MemN2N(len(vocab), ReaderConfig(dim=20, hops=2))
+
+    def batch_loss(m, index):
+        batch = data.batch(index)
+        return F.cross_entropy(m(batch.memory, batch.query).logits, batch.answer)
+
+    config = TrainConfig(epochs=8, batch_size=32, optimizer="adam", lr=0.01, lr_decay_every=0, seed=0)
+    train(model, len(data), batch_loss, lambda m: score(m, valid), config, lengths=data.counts)
+    model.eval()
+    with torch.no_grad():
+        error = score(model, test)["error"]
+    # Six places to choose from: guessing is wrong about 83% of the time.
+    assert error < 10.0
