@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from assistant.errors import AssistantError
 from memory_store import Fact, FactNotFound, Hit, MemoryStore, MemoryStoreError
 
 out = Console(soft_wrap=True)
@@ -492,6 +495,87 @@ def reindex(app: App) -> None:
     out.print(f"Rebuilt indexes for {len(s.users)} user(s), {sum(u.active for u in s.users)} active fact(s).")
 
 
+# -- evaluation -----------------------------------------------------------------------------------
+def parse_tasks(text: str) -> tuple[int, ...]:
+    """'1-20', '1,2,5' or '1-3,7' -> task numbers."""
+    tasks: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            tasks += list(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a task list like 1-20, 1,2,5 or 1-3,7", param_hint="--tasks")
+    if not tasks:
+        raise click.BadParameter("no tasks given", param_hint="--tasks")
+    return tuple(dict.fromkeys(tasks))
+
+
+def data_option(name: str):
+    """--data DIR, defaulting to ../shared/data/NAME beside the checkout when it exists."""
+    def resolve(ctx, param, value):
+        if value is not None:
+            return value
+        found = default_data_dir(name)
+        if found is None:
+            raise click.BadParameter(
+                f"no data folder given and ../shared/data/{name} does not exist beside this checkout; "
+                f"pass --data DIR (the folder holding the {name} files)", param_hint="--data")
+        return found
+    return click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None, callback=resolve,
+                        help=f"Data folder (default: ../shared/data/{name} beside the checkout).")
+
+
+@contextmanager
+def stage_progress():
+    """A progress callback (description, completed, total) drawing one bar per description."""
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(description: str, completed: int, total: int) -> None:
+            if description not in tasks:
+                tasks[description] = bar.add_task(description, total=total)
+            bar.update(tasks[description], completed=completed, total=total)
+
+        yield report
+
+
+@cli.group("eval")
+def eval_group() -> None:
+    """Train and evaluate memchat's models on published benchmarks; results go to results/.
+
+    \b
+    Example:
+      memchat eval babi --size 1k --joint --runs 5
+    """
+
+
+@eval_group.command("babi")
+@click.option("--size", type=click.Choice(["1k", "10k"]), default="1k", show_default=True, help="Training questions per task.")
+@click.option("--tasks", "tasks_text", default="1-20", show_default=True, help="Tasks, e.g. 1-20 or 1,2,5.")
+@click.option("--joint/--per-task", default=True, show_default=True, help="One model for all tasks, or one per task.")
+@click.option("--runs", type=click.IntRange(1), default=10, show_default=True, help="Runs from different seeds; the best on validation is reported.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Run i trains from seed + i.")
+@data_option("babi_qa")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results", help="Where the JSON and Markdown go.")
+def eval_babi(size: str, tasks_text: str, joint: bool, runs: int, seed: int, data: Path, results_dir: Path) -> None:
+    """Train the Memory-Network reader on bAbI QA and compare with the paper (End-To-End Memory Networks).
+
+    \b
+    Examples:
+      memchat eval babi --size 1k --joint --runs 5
+      memchat eval babi --size 10k --tasks 1-3 --runs 1 --data ~/babi_qa
+    """
+    from assistant.babi_eval import BabiEvalConfig, run_babi_eval, write_babi_results  # torch: only when asked
+
+    config = BabiEvalConfig(size=size, tasks=parse_tasks(tasks_text), joint=joint, runs=runs, seed=seed)
+    with stage_progress() as report:
+        result = run_babi_eval(config, data, progress=report)
+    paths = write_babi_results(result, results_dir)
+    out.print(Markdown(result.to_markdown()))
+    out.print("Written: " + ", ".join(esc(p) for p in paths))
+
+
 # -- the chat session -----------------------------------------------------------------------------
 QUESTION = re.compile(
     r"^(who|what|where|when|why|how|which|whose|whom|is|are|am|do|does|did|can|could|will|would|should|"
@@ -671,7 +755,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         code = 130
-    except MemoryStoreError as e:
+    except (MemoryStoreError, AssistantError) as e:
         if debug:
             raise
         err.print(f"[red]error:[/] {esc(e)}", highlight=False)

@@ -200,3 +200,13 @@ def test_the_installed_console_script_reports_errors_without_traceback(tmp_path)
     result = subprocess.run([exe, "--home", str(tmp_path / "h"), "restore", "42"], capture_output=True, text=True,
                             env=subprocess_env(), timeout=120)
     assert result.returncode == 1 and "no fact with id 42" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_babi_without_data_says_where_to_point(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "default_data_dir", lambda name: None)
+    code, out, err = run(["eval", "babi", "--runs", "1"], capsys)
+    assert code == 2 and "pass --data DIR" in out + err
+    code, out, err = run(["eval", "babi", "--data", str(tmp_path / "nothing"), "--tasks", "1", "--runs", "1"], capsys)
+    assert code == 1 and "does not exist" in err and "Traceback" not in err
+    code, out, err = run(["eval", "babi", "--tasks", "0-3", "--data", str(tmp_path)], capsys)
+    assert code == 1 and "numbered 1-20" in err
