@@ -191,6 +191,11 @@ def parse_setting(text: str, size: int, base: IndexConfig) -> Setting:
                                                 hnsw_threshold=min(base.hnsw_threshold, max(size // 2, 1))))
 
 
+def user_id(store: MemoryStore) -> int:
+    """The benchmark user's id, read from SQLite (the store's own lookup is private and has moved)."""
+    return store.db.conn.execute("SELECT id FROM users WHERE name = ?", (USER,)).fetchone()[0]
+
+
 # -- insert ---------------------------------------------------------------------------------------
 def build(path: Path, vectors: np.ndarray, texts: list[str], config: StoreConfig, batch: int, dedupe: bool,
           label: str) -> dict:
@@ -210,7 +215,7 @@ def build(path: Path, vectors: np.ndarray, texts: list[str], config: StoreConfig
         if len(texts) > batch and (len(batch_s) % max(1, len(texts) // batch // 10) == 0 or done == len(texts)):
             progress(f"{label}: {done:,}/{len(texts):,} facts, {done / (time.perf_counter() - t0):,.0f}/s")
     add_s = time.perf_counter() - t0
-    uid = store._user_id(USER)
+    uid = user_id(store)
     ti = time.perf_counter()
     index = store.indexes.get(uid)  # a bulk load defers HNSW indexing to the next search: do it now, timed
     index_s = time.perf_counter() - ti
@@ -232,7 +237,7 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
     """Open the store, then time store.search_vector and VectorIndex.search query by query, interleaved."""
     t0 = time.perf_counter()
     store = MemoryStore.open(path, embedder=SyntheticEmbedder(), config=config)
-    uid = store._user_id(USER)
+    uid = user_id(store)
     t1 = time.perf_counter()
     index = store.indexes.get(uid)  # load, check and reconcile the saved index
     t2 = time.perf_counter()
@@ -274,20 +279,22 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
 
 
 def rss_probe(path: Path, queries: int) -> dict:
-    """In a fresh process: open the store, search it, report peak RSS (the benchmark's own arrays excluded)."""
+    """In a fresh process: open the store, search it, report peak RSS (VmHWM; the benchmark's own arrays excluded)."""
     code = (
         "import json, resource, sys, time, numpy as np\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from bench.bench_store import SyntheticEmbedder, USER, SEARCH_NOW, clustered\n"
         "from memory_store import MemoryStore\n"
         "q = clustered(int(sys.argv[3]), seed=99)\n"
-        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would report the parent's peak.
+        "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
+        "base = hwm()\n"
         "t = time.perf_counter(); s = MemoryStore.open(sys.argv[2], embedder=SyntheticEmbedder())\n"
         "s.search_vector(q[0], k=10, user=USER, now=SEARCH_NOW); first = time.perf_counter() - t\n"
         "for v in q: s.search_vector(v, k=10, user=USER, now=SEARCH_NOW)\n"
         "s.db.conn.close()\n"  # no save: nothing changed, and the probe must not touch the store's files
         "print(json.dumps({'rss_before_open_mb': base / 1024, 'peak_rss_mb': "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'open_and_first_search_s': first}))\n"
+        "hwm() / 1024, 'open_and_first_search_s': first}))\n"
     )
     res = subprocess.run([sys.executable, "-c", code, str(REPO), str(path), str(queries)],
                          capture_output=True, text=True, check=False)
