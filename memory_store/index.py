@@ -25,7 +25,7 @@ import numpy as np
 from memory_store.config import IndexConfig
 from memory_store.errors import IndexCorrupt
 
-MAGIC = b"MEMCHAT-INDEX 1\n"
+MAGIC = b"MEMCHAT-INDEX 2\n"
 
 
 @contextmanager
@@ -121,6 +121,11 @@ class VectorIndex:
         positions = np.nonzero(np.isin(self.ids(), ids))[0]
         xb[positions] = 0.0
 
+    def ef_search(self) -> int:
+        """HNSW's search breadth for this index's size (see IndexConfig.hnsw_ef_search)."""
+        growth = max(1.0, self._index.ntotal / 100_000) ** 0.3
+        return int(round(self.config.hnsw_ef_search * growth))
+
     # -- search -----------------------------------------------------------------------------------
     def search(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-n (similarities, ids) per query row; -1 ids pad missing results. Tombstones skipped."""
@@ -130,7 +135,7 @@ class VectorIndex:
         if self.tombstones:
             selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, dtype=np.int64)))
         if self.kind == "hnsw":
-            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.config.hnsw_ef_search, n))
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search(), n))
         else:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         with one_thread_for(len(queries) == 1):
@@ -138,22 +143,26 @@ class VectorIndex:
         return sims, ids
 
     # -- persistence ------------------------------------------------------------------------------
+    # File: MAGIC, FAISS's bytes (streamed, never held twice in memory), a JSON trailer (embedder, kind,
+    # counts, tombstones, length and CRC-32 of the FAISS bytes), then the trailer's length (8 bytes).
     def save(self, path: Path, embedder: str) -> None:
-        """Write atomically: a header line (JSON, with a CRC of the payload), then FAISS's bytes."""
-        payload = faiss.serialize_index(self._index).tobytes()
-        header = {
-            "embedder": embedder,
-            "dim": self.dim,
-            "kind": self.kind,
-            "count": int(self._index.ntotal),
-            "tombstones": sorted(self.tombstones),
-            "bytes": len(payload),
-            "crc32": zlib.crc32(payload),
-        }
+        """Write atomically (a temporary file, fsync, rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        crc, size = 0, 0
         with open(tmp, "wb") as f:
-            f.write(MAGIC + json.dumps(header).encode() + b"\n" + payload)
+            def write(chunk: bytes) -> None:
+                nonlocal crc, size
+                f.write(chunk)
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+
+            f.write(MAGIC)
+            faiss.write_index(self._index, faiss.PyCallbackIOWriter(write))
+            trailer = json.dumps({
+                "embedder": embedder, "dim": self.dim, "kind": self.kind, "count": int(self._index.ntotal),
+                "tombstones": sorted(self.tombstones), "bytes": size, "crc32": crc,
+            }).encode()
+            f.write(trailer + len(trailer).to_bytes(8, "little"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -162,32 +171,43 @@ class VectorIndex:
     def load(cls, path: Path, embedder: str, dim: int, config: IndexConfig) -> VectorIndex:
         """Read and check a saved index; raise IndexCorrupt for anything unexpected."""
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                return cls._read(f, path, embedder, dim, config)
         except OSError as e:
             raise IndexCorrupt(f"cannot read {path}: {e}") from e
-        if not data.startswith(MAGIC):
+
+    @classmethod
+    def _read(cls, f, path: Path, embedder: str, dim: int, config: IndexConfig) -> VectorIndex:
+        total = os.fstat(f.fileno()).st_size
+        if total < len(MAGIC) + 8 or f.read(len(MAGIC)) != MAGIC:
             raise IndexCorrupt(f"{path} is not a memchat index file")
-        end = data.find(b"\n", len(MAGIC))
+        f.seek(total - 8)
+        trailer_size = int.from_bytes(f.read(8), "little")
         try:
-            header = json.loads(data[len(MAGIC):end])
-            payload = memoryview(data)[end + 1:]
-            ok = (
-                header["embedder"] == embedder
-                and header["dim"] == dim
-                and header["bytes"] == len(payload)
-                and header["crc32"] == zlib.crc32(payload)
-                and header["kind"] in ("flat", "hnsw")
-            )
+            if trailer_size > total:
+                raise ValueError("trailer longer than the file")
+            f.seek(total - 8 - trailer_size)
+            header = json.loads(f.read(trailer_size))
+            ok = (header["embedder"] == embedder and header["dim"] == dim and header["kind"] in ("flat", "hnsw")
+                  and len(MAGIC) + header["bytes"] + trailer_size + 8 == total)
         except (ValueError, KeyError, TypeError) as e:
-            raise IndexCorrupt(f"{path} has an unreadable header: {e}") from e
+            raise IndexCorrupt(f"{path} has an unreadable trailer: {e}") from e
         if not ok:
-            raise IndexCorrupt(f"{path} is truncated, corrupt, or was made for another embedder")
+            raise IndexCorrupt(f"{path} is truncated, or was made for another embedder")
+        f.seek(len(MAGIC))
+        crc, left = 0, header["bytes"]
+        while left:
+            chunk = f.read(min(left, 1 << 24))
+            crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+        if crc != header["crc32"]:
+            raise IndexCorrupt(f"{path} is corrupt (checksum mismatch)")
+        f.seek(len(MAGIC))
         index = cls(dim, header["kind"], config)
         try:
-            index._index = faiss.deserialize_index(np.frombuffer(payload, dtype=np.uint8))
+            index._index = faiss.read_index(faiss.PyCallbackIOReader(f.read))
         except RuntimeError as e:
             raise IndexCorrupt(f"FAISS could not read {path}: {e}") from e
         if index._index.ntotal != header["count"] or index._index.d != dim:
-            raise IndexCorrupt(f"{path} does not match its header")
+            raise IndexCorrupt(f"{path} does not match its trailer")
         index.tombstones = set(header["tombstones"])
         return index

@@ -169,9 +169,8 @@ class IndexSet:
         """Save every changed index, first catching up with other processes' commits and own bulk loads."""
         self._notice_other_writers()
         for uid in list(self._dirty):
-            if uid in self._behind and uid in self._loaded:
-                self._reconcile(uid, self._loaded[uid], expected=True)
-                self._behind.discard(uid)
+            if uid in self._behind:
+                self.get(uid)  # a bulk load is indexed here at the latest, so the next process finds it ready
             self.save(uid)
 
     def delete_file(self, user_id: int) -> None:

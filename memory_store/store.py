@@ -27,7 +27,7 @@ from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
 from memory_store.ledger import Ledger
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
-from memory_store.rows import json_ids, select_events, utc
+from memory_store.rows import FACT_COLUMNS, FACT_FROM, fact_from_row, json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
 from memory_store.transfer import LATEST_TIME, ImportReport, read_records, write_export
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
@@ -220,21 +220,20 @@ class MemoryStore:
         sims, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
         similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
         rows = self.db.conn.execute(
-            "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
-            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'active' AND user_id = ?",
+            f"SELECT {FACT_COLUMNS} FROM {FACT_FROM} WHERE f.id IN (SELECT value FROM json_each(?)) "
+            "AND f.status = 'active' AND f.user_id = ?",
             (json_ids(similarity), uid),
         ).fetchall()
         w, cfg = self.config.retention_weight, self.config.decay
         ranked = []
-        for fid, created, last, stability, recalls, importance, pinned in rows:
-            r = policy.retention_at(created_at=created, last_review=last, stability=stability, recall_count=recalls,
-                                    importance=importance, pinned=pinned, now=at, config=cfg)
-            sim = similarity[fid]
-            ranked.append((-sim * (1.0 - w + w * r), fid, sim, r))
-        ranked.sort()
-        top = ranked[:k]
-        facts = {f.id: f for f in self.ledger.by_ids([fid for _, fid, _, _ in top])}
-        return [Hit(fact=facts[fid], similarity=sim, retention=r, score=-neg) for neg, fid, sim, r in top]
+        for row in rows:  # columns as in rows.FACT_COLUMNS; Fact objects only for the k kept
+            r = policy.retention_at(created_at=row[3], last_review=row[7], stability=row[6], recall_count=row[8],
+                                    importance=row[4], pinned=row[5], now=at, config=cfg)
+            sim = similarity[row[0]]
+            ranked.append((-sim * (1.0 - w + w * r), row[0], sim, r, row))
+        ranked.sort(key=lambda item: item[:2])
+        return [Hit(fact=fact_from_row(row), similarity=sim, retention=r, score=-neg)
+                for neg, _, sim, r, row in ranked[:k]]
 
     def _searchable(self, user: str) -> tuple[int, VectorIndex] | None:
         """The user's id and index, or None when the user has no active fact."""

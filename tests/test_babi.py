@@ -156,3 +156,16 @@ def test_config_rejects_bad_values():
     assert command_line(BabiEvalConfig(tasks=(1, 3), joint=False, runs=1)) == (
         "memchat eval babi --size 1k --tasks 1,3 --runs 1 --seed 0"
     )
+
+
+@pytest.mark.slow
+@needs_data
+def test_1k_joint_meets_the_published_memn2n_numbers(tmp_path):
+    """The full table run (minutes): `memchat eval babi --size 1k --tasks 1-20 --joint`."""
+    from assistant.babi_eval import run_babi_eval
+
+    report = run_babi_eval(BabiEvalConfig(size="1k", joint=True, workers=2), BABI)
+    write_babi_results(report, tmp_path)
+    assert report.mean_error <= 12.4
+    assert report.failed_tasks <= 11
+    assert report.seconds < 15 * 60

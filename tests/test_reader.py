@@ -143,16 +143,15 @@ def test_position_encoding_follows_section_4_1():
 
 
 def test_position_encoding_makes_word_order_matter():
-    emb = torch.randn(1, 3, 2 * 4)
-    tokens = torch.tensor([[5, 6, 7]])
-    flipped = bag_of_words(emb.flip(1), tokens, dim=4)
-    assert not torch.allclose(bag_of_words(emb, tokens, dim=4), flipped)
-    assert torch.allclose(
-        bag_of_words(emb, tokens, dim=4, position=False), bag_of_words(emb.flip(1), tokens, dim=4, position=False)
-    )
-    pe = position_encoding(torch.tensor([3]), 3, 4)[0]  # (3, 4)
-    direct = (emb.view(1, 3, 2, 4) * pe[None, :, None, :]).sum(1).flatten(-2)
-    assert torch.allclose(bag_of_words(emb, tokens, dim=4), direct, atol=1e-6)
+    table = torch.randn(10, 2 * 4)
+    tokens, flipped = torch.tensor([[5, 6, 7, 0]]), torch.tensor([[7, 6, 5, 0]])
+    assert not torch.allclose(bag_of_words(tokens, table, dim=4), bag_of_words(flipped, table, dim=4))
+    plain = bag_of_words(tokens, table, dim=4, position=False)
+    assert torch.allclose(plain, bag_of_words(flipped, table, dim=4, position=False))
+    assert torch.allclose(plain, table[[5, 6, 7]].sum(0, keepdim=True))
+    pe = position_encoding(torch.tensor([3]), 3, 4)[0]  # (3, 4): padding adds nothing
+    direct = (table[[5, 6, 7]].view(3, 2, 4) * pe[:, None, :]).sum(0).flatten()
+    assert torch.allclose(bag_of_words(tokens, table, dim=4)[0], direct, atol=1e-6)
 
 
 def test_temporal_encoding_tells_the_order_of_identical_statements():

@@ -130,8 +130,8 @@ def test_damaged_index_file_is_rebuilt_with_identical_results(tmp_path, damage, 
         index_file.write_bytes(data[: len(data) // 2])
     elif damage == "garbage":
         index_file.write_bytes(os.urandom(len(data)))
-    else:  # one flipped byte deep in the vectors
-        pos = len(data) - 100
+    else:  # one flipped byte in the middle of the vectors
+        pos = len(data) // 2
         index_file.write_bytes(data[:pos] + bytes([data[pos] ^ 0xFF]) + data[pos + 1:])
     with caplog.at_level(logging.WARNING):
         store = MemoryStore.open(path, embedder=HashEmbedder())
