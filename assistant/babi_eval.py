@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import multiprocessing
+import queue
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +58,10 @@ class BabiEvalConfig:
     train: TrainConfig = TrainConfig(epochs=60, batch_size=32, lr=0.01, lr_decay_every=15)
     linear_start: bool = True  # section 4.2: start without the attention softmax ...
     linear_start_epochs: int = 20  # ... for at most this many epochs, ending when validation loss stops falling
+    linear_start_patience: int = 2  # epochs without a lower validation loss that end linear start
     linear_start_lr: float = 0.005
+    bucket_by_length: bool = True  # batches of similar story length: faster, little padding
+    workers: int = 1  # runs trained at once, each in its own process on one torch thread
 
     def __post_init__(self) -> None:
         if self.size not in ("1k", "10k"):
@@ -220,15 +226,53 @@ def run_babi_eval(config: BabiEvalConfig, data_dir: Path, progress: Progress | N
     chosen: list[int] = []
     for g, group in enumerate(groups):
         data = _tensors(config, vocab, [q for q in train_q if q.task in group], [q for q in test_q if q.task in group])
-        group_runs = []
-        for r in range(config.runs):
-            label = f"tasks {_task_range(group)} run {r + 1}/{config.runs}"
-            group_runs.append(train_run(config, data, config.seed + r, progress, label))
+        group_runs = _train_runs(config, data, f"tasks {_task_range(group)}", progress)
         best = min(range(len(group_runs)), key=lambda i: group_runs[i].valid_error)
         chosen.append(len(runs) + best)
         runs += group_runs
         log.info("tasks %s: chose seed %d (valid %.2f%%)", group, group_runs[best].seed, group_runs[best].valid_error)
     return BabiReport(config, tuple(runs), tuple(chosen), trained_on, time.perf_counter() - start, command_line(config))
+
+
+def _train_runs(config: BabiEvalConfig, data: _Data, label: str, progress: Progress | None) -> list[RunResult]:
+    """All runs of one model, from seeds seed .. seed+runs-1; in `config.workers` processes when > 1."""
+    jobs = [(config.seed + r, f"{label} run {r + 1}/{config.runs}") for r in range(config.runs)]
+    if config.workers <= 1 or config.runs == 1:
+        return [train_run(config, data, seed, progress, name) for seed, name in jobs]
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch's thread pools exist
+    messages = context.Queue()
+    with ProcessPoolExecutor(min(config.workers, config.runs), mp_context=context,
+                             initializer=_start_worker, initargs=(messages,)) as pool:
+        futures = [pool.submit(_worker_run, config, data, seed, name) for seed, name in jobs]
+        while not all(f.done() for f in futures):
+            _relay(messages, progress, wait=0.5)
+        _relay(messages, progress, wait=0.0)
+        return [f.result() for f in futures]
+
+
+_WORKER_QUEUE = None  # set in each worker process by _start_worker
+
+
+def _start_worker(messages) -> None:
+    global _WORKER_QUEUE
+    _WORKER_QUEUE = messages
+    torch.set_num_threads(1)
+
+
+def _worker_run(config: BabiEvalConfig, data: _Data, seed: int, label: str) -> RunResult:
+    return train_run(config, data, seed, lambda *message: _WORKER_QUEUE.put(message), label)
+
+
+def _relay(messages, progress: Progress | None, wait: float) -> None:
+    """Pass the workers' progress messages on to the caller's callback."""
+    try:
+        while True:
+            message = messages.get(timeout=wait) if wait else messages.get_nowait()
+            if progress is not None:
+                progress(*message)
+            wait = 0.0
+    except queue.Empty:
+        return
 
 
 def _load(config: BabiEvalConfig, data_dir: Path) -> tuple[list[BabiQuestion], list[BabiQuestion], dict[int, str]]:
@@ -260,7 +304,7 @@ def train_run(config: BabiEvalConfig, data: _Data, seed: int, progress: Progress
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     model = MemN2N(len(data.vocab), dataclasses.replace(config.reader, memory_size=config.memory_size))
-    lengths = data.train.counts
+    lengths = data.train.counts if config.bucket_by_length else None
     epochs = 0
 
     def batch_loss(m, index):
@@ -270,7 +314,7 @@ def train_run(config: BabiEvalConfig, data: _Data, seed: int, progress: Progress
     if config.linear_start:
         model.linear_start = True
         ls = dataclasses.replace(config.train, epochs=config.linear_start_epochs, lr=config.linear_start_lr,
-                                 lr_decay_every=0, select_on="loss", patience=1, restore_best=False, seed=seed)
+                                 lr_decay_every=0, select_on="loss", patience=config.linear_start_patience, restore_best=False, seed=seed)
         result = train(model, len(data.train), batch_loss, lambda m: score(m, data.valid), ls,
                        lengths=lengths, progress=progress, description=f"{label} linear start")
         epochs += len(result.history)

@@ -26,6 +26,8 @@ class ReaderConfig:
     temporal: bool = True  # section 4.1: learned embedding of each slot's age
     random_time: float = 0.1  # section 4.1 "random noise": share of empty memories inserted in training
     init_std: float = 0.1  # section 4.2: weights drawn from N(0, 0.1)
+    position_length: int = 0  # J in 4.1: 0 = each sentence's own length (the paper's text); > 0 = one fixed J
+    relu_units: int = 0  # ReLU on this many controller units after each hop (the paper's * models: d/2)
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,12 @@ class MultiHopAttention(nn.Module):
     """K hops of attention; each hop adds what it read to the query (section 2.2, adjacent tying needs
     no extra weights: u^{k+1} = u^k + o^k). Set `linear = True` for linear start (section 4.2)."""
 
-    def __init__(self, hops: int = 3):
+    def __init__(self, hops: int = 3, relu_units: int = 0):
         super().__init__()
         if hops < 1:
             raise ValueError(f"a reader needs at least one hop, got {hops}")
         self.hops = hops
+        self.relu_units = relu_units  # section 4.2 (the * models): ReLU on this many controller units per hop
         self.linear = False
 
     def forward(
@@ -80,37 +83,49 @@ class MultiHopAttention(nn.Module):
             p = masked_attention(scores, mask, self.linear)  # (B, M)
             o = torch.einsum("bm,bmd->bd", p, values[:, k])  # (B, d)
             u = u + o
+            if self.relu_units:
+                u = torch.cat([torch.relu(u[:, : self.relu_units]), u[:, self.relu_units :]], dim=1)
             weights.append(p)
         return Read(state=u, attention=torch.stack(weights, dim=1))
 
 
-def position_encoding(lengths: torch.Tensor, width: int, dim: int) -> torch.Tensor:
+def position_encoding(lengths: torch.Tensor, width: int, dim: int, fixed: int = 0) -> torch.Tensor:
     """Section 4.1: l_kj = (1 - j/J) - (k/d)(1 - 2j/J) for word j = 1..J of a J-word sentence and
     embedding component k = 1..d; zero past the sentence's end. lengths (...) -> weights (..., width, dim)."""
-    a, b = _position_terms(lengths, width)  # (..., width) each
+    a, b = _position_terms(lengths, width, fixed)  # (..., width) each
     k = torch.arange(1, dim + 1, dtype=torch.float32, device=lengths.device) / dim  # (dim,)
     return a[..., None] + k * b[..., None]
 
 
-def _position_terms(lengths: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """l_kj = a_j + (k/d) b_j with a_j = 1 - j/J and b_j = 2j/J - 1 (zero past J): (...) -> 2 x (..., width)."""
-    J = lengths.clamp(min=1).to(torch.float32)[..., None]  # (..., 1)
+def _position_terms(lengths: torch.Tensor, width: int, fixed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """l_kj = a_j + (k/d) b_j with a_j = 1 - j/J and b_j = 2j/J - 1, zero past the sentence's end:
+    (...) -> 2 x (..., width). J is the sentence's length, or `fixed` for every sentence when > 0."""
+    length = lengths.to(torch.float32)[..., None]  # (..., 1)
+    J = torch.full_like(length, float(fixed)) if fixed else length.clamp(min=1)
     j = torch.arange(1, width + 1, dtype=torch.float32, device=lengths.device)  # (width,)
-    inside = j <= J
+    inside = j <= length
     return (1 - j / J) * inside, (2 * j / J - 1) * inside
 
 
-def bag_of_words(embedded: torch.Tensor, tokens: torch.Tensor, dim: int, position: bool = True) -> torch.Tensor:
-    """Sum a sentence's word embeddings, weighted by position encoding (4.1) when `position` is on.
-    embedded (..., L, n*dim) holds n embeddings of size `dim` side by side -> (..., n*dim).
-    Since l_kj = a_j + (k/d) b_j, two weighted sums over the words replace the (..., L, n*dim) product."""
+def bag_of_words(
+    tokens: torch.Tensor, table: torch.Tensor, dim: int, position: bool = True, fixed_length: int = 0
+) -> torch.Tensor:
+    """Sum each sentence's word embeddings, weighted by position encoding (4.1) when `position` is on.
+    tokens (..., L) ids, 0 = padding; table (V, n*dim) holds n embeddings of size `dim` side by side
+    -> (..., n*dim). Since l_kj = a_j + (k/d) b_j, two weighted embedding bags give the whole sum
+    without building the (..., L, n*dim) tensor of looked-up words."""
+    flat = tokens.reshape(-1, tokens.shape[-1])  # (N, L)
     if not position:
-        return embedded.sum(dim=-2)
-    a, b = _position_terms((tokens != 0).sum(dim=-1), tokens.shape[-1])  # (..., L) each
-    sums = torch.stack([a, b], dim=-2) @ embedded  # (..., 2, n*dim)
-    k = torch.arange(1, dim + 1, dtype=embedded.dtype, device=embedded.device) / dim
-    k = k.repeat(embedded.shape[-1] // dim)  # (n*dim,) component index within each embedding
-    return sums[..., 0, :] + k * sums[..., 1, :]
+        sums = nn.functional.embedding_bag(flat, table, mode="sum", padding_idx=0)  # (N, n*dim)
+        return sums.reshape(*tokens.shape[:-1], table.shape[-1])
+    a, b = _position_terms((flat != 0).sum(dim=-1), flat.shape[-1], fixed_length)  # (N, L) each
+    sums = nn.functional.embedding_bag(
+        torch.cat([flat, flat]), table, per_sample_weights=torch.cat([a, b]), mode="sum", padding_idx=0
+    )  # (2N, n*dim)
+    k = torch.arange(1, dim + 1, dtype=table.dtype, device=table.device) / dim
+    k = k.repeat(table.shape[-1] // dim)  # (n*dim,) component index within each embedding
+    bags = sums[: flat.shape[0]] + k * sums[flat.shape[0] :]  # (N, n*dim)
+    return bags.reshape(*tokens.shape[:-1], table.shape[-1])
 
 
 class MemN2N(nn.Module):
@@ -133,7 +148,7 @@ class MemN2N(nn.Module):
         # Ages past memory_size happen only with random noise, which shifts ages by the inserted blanks.
         self.time_slots = config.memory_size + math.ceil(4 * config.memory_size * config.random_time) + 1
         self.time = nn.Parameter(torch.randn(self.time_slots, width) * config.init_std)  # [T_A^1 | T_C^1 ...]
-        self.attention = MultiHopAttention(K)
+        self.attention = MultiHopAttention(K, config.relu_units)
         pad_answer = torch.zeros(vocab_size, dtype=torch.bool)
         pad_answer[0] = True
         self.register_buffer("_pad_answer", pad_answer, persistent=False)
@@ -149,7 +164,9 @@ class MemN2N(nn.Module):
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
         """Bags of words with position encoding, all K+1 embeddings at once: (..., L) -> (..., K+1, d)."""
         K, d = self.config.hops, self.config.dim
-        bags = bag_of_words(self.words(tokens), tokens, d, self.config.position_encoding)  # (..., (K+1)*d)
+        bags = bag_of_words(
+            tokens, self.words.weight, d, self.config.position_encoding, self.config.position_length
+        )  # (..., (K+1)*d)
         return bags.unflatten(-1, (K + 1, d))
 
     def ages(self, batch: int, slots: int, device: torch.device) -> torch.Tensor:
@@ -166,7 +183,9 @@ class MemN2N(nn.Module):
         B, M, _ = memory.shape
         K, d = self.config.hops, self.config.dim
         mask = (memory != 0).any(dim=-1)  # (B, M)
-        slots = self.encode(memory)  # (B, M, K+1, d)
+        filled = mask.flatten().nonzero().squeeze(1)  # (F,) only filled slots are encoded: no work on padding
+        encoded = self.encode(memory.flatten(0, 1)[filled])  # (F, K+1, d)
+        slots = encoded.new_zeros(B * M, K + 1, d).index_copy(0, filled, encoded).unflatten(0, (B, M))
         if self.config.temporal:
             slots = slots + self.time[self.ages(B, M, memory.device)].unflatten(-1, (K + 1, d))
         slots = slots.transpose(1, 2)  # (B, K+1, M, d)
