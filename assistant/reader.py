@@ -27,6 +27,7 @@ class ReaderConfig:
     random_time: float = 0.1  # section 4.1 "random noise": share of empty memories inserted in training
     init_std: float = 0.1  # section 4.2: weights drawn from N(0, 0.1)
     position_length: int = 0  # J in 4.1: 0 = each sentence's own length (the paper's text); > 0 = one fixed J
+    projection: bool = False  # a learned H between hops, u^{k+1} = H u^k + o^k (2.2), shared by all hops
     relu_units: int = 0  # ReLU on this many controller units after each hop (the paper's * models: d/2)
 
 
@@ -59,11 +60,13 @@ class MultiHopAttention(nn.Module):
     """K hops of attention; each hop adds what it read to the query (section 2.2, adjacent tying needs
     no extra weights: u^{k+1} = u^k + o^k). Set `linear = True` for linear start (section 4.2)."""
 
-    def __init__(self, hops: int = 3, relu_units: int = 0):
+    def __init__(self, hops: int = 3, relu_units: int = 0, dim: int = 0):
         super().__init__()
         if hops < 1:
             raise ValueError(f"a reader needs at least one hop, got {hops}")
         self.hops = hops
+        # Section 2.2 (layer-wise tying): with `dim`, a learned map H between hops, u^{k+1} = H u^k + o^k.
+        self.project = nn.Linear(dim, dim, bias=False) if dim else None
         self.relu_units = relu_units  # section 4.2 (the * models): ReLU on this many controller units per hop
         self.linear = False
 
@@ -82,7 +85,7 @@ class MultiHopAttention(nn.Module):
             scores = torch.einsum("bmd,bd->bm", keys[:, k], u)  # (B, M)
             p = masked_attention(scores, mask, self.linear)  # (B, M)
             o = torch.einsum("bm,bmd->bd", p, values[:, k])  # (B, d)
-            u = u + o
+            u = (self.project(u) if self.project is not None else u) + o
             if self.relu_units:
                 u = torch.cat([torch.relu(u[:, : self.relu_units]), u[:, self.relu_units :]], dim=1)
             weights.append(p)
@@ -148,7 +151,9 @@ class MemN2N(nn.Module):
         # Ages past memory_size happen only with random noise, which shifts ages by the inserted blanks.
         self.time_slots = config.memory_size + math.ceil(4 * config.memory_size * config.random_time) + 1
         self.time = nn.Parameter(torch.randn(self.time_slots, width) * config.init_std)  # [T_A^1 | T_C^1 ...]
-        self.attention = MultiHopAttention(K, config.relu_units)
+        self.attention = MultiHopAttention(K, config.relu_units, d if config.projection else 0)
+        if config.projection:
+            nn.init.normal_(self.attention.project.weight, std=config.init_std)
         pad_answer = torch.zeros(vocab_size, dtype=torch.bool)
         pad_answer[0] = True
         self.register_buffer("_pad_answer", pad_answer, persistent=False)

@@ -153,6 +153,8 @@ def test_config_rejects_bad_values():
         BabiEvalConfig(tasks=(0, 1))
     with pytest.raises(ConfigError):
         BabiEvalConfig(runs=0)
+    ten_k = BabiEvalConfig.for_size("10k", seed=3)
+    assert ten_k.size == "10k" and ten_k.seed == 3 and ten_k.train.epochs < BabiEvalConfig().train.epochs
     assert command_line(BabiEvalConfig(tasks=(1, 3), joint=False, runs=1)) == (
         "memchat eval babi --size 1k --tasks 1,3 --runs 1 --seed 0"
     )
@@ -164,7 +166,7 @@ def test_1k_joint_meets_the_published_memn2n_numbers(tmp_path):
     """The full table run (minutes): `memchat eval babi --size 1k --tasks 1-20 --joint`."""
     from assistant.babi_eval import run_babi_eval
 
-    report = run_babi_eval(BabiEvalConfig(size="1k", joint=True, workers=2), BABI)
+    report = run_babi_eval(BabiEvalConfig.for_size("1k"), BABI)
     write_babi_results(report, tmp_path)
     assert report.mean_error <= 12.4
     assert report.failed_tasks <= 11

@@ -174,3 +174,16 @@ def test_random_noise_shifts_ages_in_training_only():
     assert (ages.diff(dim=1) >= 1).all()  # order is kept
     model.eval()
     assert torch.equal(model.ages(4, 10, torch.device("cpu")), torch.arange(10).expand(4, 10))
+
+
+def test_projection_between_hops_is_one_shared_map_that_changes_the_read():
+    cfg = dataclasses.replace(SMALL, projection=True, relu_units=4)
+    model = MemN2N(20, cfg).eval()
+    plain = MemN2N(20, SMALL)
+    extra = sum(p.numel() for p in model.parameters()) - sum(p.numel() for p in plain.parameters())
+    assert extra == cfg.dim * cfg.dim
+    memory, query = random_memory(), torch.randint(2, 20, (2, 3))
+    before = model(memory, query).logits
+    with torch.no_grad():
+        model.attention.project.weight.mul_(2.0)
+    assert not torch.allclose(model(memory, query).logits, before)
