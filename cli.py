@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.errors import AssistantError
+from assistant.intents import classify
 from memory_store import Fact, FactNotFound, Hit, MemoryStore, MemoryStoreError
 
 out = Console(soft_wrap=True)
@@ -577,13 +578,11 @@ def eval_babi(size: str, tasks_text: str, joint: bool, runs: int, seed: int, dat
 
 
 # -- the chat session -----------------------------------------------------------------------------
-QUESTION = re.compile(
-    r"^(who|what|where|when|why|how|which|whose|whom|is|are|am|do|does|did|can|could|will|would|should|"
-    r"have|has|tell me|remind me|list)\b", re.IGNORECASE)
-SMALL_TALK = re.compile(r"^(hi|hello|hey|thanks|thank you|ok|okay|bye|good (morning|evening|night))\W*$", re.IGNORECASE)
 RECALL_SIMILARITY = 0.35  # below this, a question is answered with "I don't know"
 
-CHAT_HELP = """Tell me things and ask about them. Statements are remembered; questions are answered from memory.
+CHAT_HELP = """Tell me things and ask about them. Statements about you and your world are remembered ("remember that
+..." always is); questions are answered from memory; "forget that ...", "forget everything about ..." and
+"what do you know about me?" work in words too.
   /remember TEXT (/add)   remember TEXT          /forget ID... | TEXT   forget by id, or what TEXT names
   /restore ID             bring a fact back      /facts [all]           what I remember
   /search QUERY           search memory          /why                   the facts behind my last answer
@@ -612,13 +611,25 @@ class ChatSession:
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
             return self.command(name.lower(), arg.strip())
-        if SMALL_TALK.match(line):
-            out.print("Hello! Tell me something about yourself, or ask me what I remember." if not line.lower().startswith(("thank", "bye", "ok")) else "You're welcome.")
-        elif line.rstrip().endswith("?") or QUESTION.match(line):
-            self.answer(line)
+        intent = classify(line)
+        if intent.kind in ("remember", "statement"):
+            self.remember(intent.text)
+        elif intent.kind == "question":
+            self.answer(intent.text)
+        elif intent.kind == "forget":
+            self.forget(intent.text, everything=intent.everything)
+        elif intent.kind == "list":
+            self.command("facts", "")
         else:
-            self.remember(line)
+            out.print("Hello! Tell me something about yourself, or ask me what I remember.")
         return True
+
+    def forget(self, query: str, everything: bool) -> None:
+        hits = self.app.store.matching(query, user=self.app.user)
+        chosen = [h.fact.id for h in (hits if everything else hits[:1])]
+        facts = self.app.store.forget_many(chosen, now=self.now(), reason="matched a forget request") if chosen else []
+        out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
+                  if facts else "I don't remember anything like that.")
 
     def remember(self, text: str, pinned: bool = False) -> None:
         fact = self.app.store.add(text, user=self.app.user, pinned=pinned, now=self.now())

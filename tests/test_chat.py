@@ -72,3 +72,22 @@ def test_users_are_kept_apart_in_the_chat(tmp_path):
     chat(home, ["My car is a blue Fiat."], user="ana")
     out = chat(home, ["what car do I have?"], user="bob")
     assert "I don't know that." in out
+
+
+def test_remembering_and_forgetting_in_words(tmp_path):
+    out = chat(tmp_path / "home", [
+        "hello",
+        "remember that my car is a red Fiat",
+        "My car insurance renews in March.",
+        "My sister Ana lives in Lisbon.",
+        "the weather is nice today",
+        "what do you know about me?",
+        "forget everything about my car",
+        "forget that my sister lives in Lisbon",
+        "what do you know about me?",
+    ])
+    assert out.count("Noted (fact") == 3  # greetings and small talk are not stored
+    assert "My car is a red Fiat." in out
+    assert "Forgot: 1 My car is a red Fiat.; 2 My car insurance renews in March." in out
+    assert "Forgot: 3 My sister Ana lives in Lisbon." in out
+    assert out.rstrip().endswith("Bye.") and "I know nothing yet." in out

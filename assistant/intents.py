@@ -1,0 +1,72 @@
+"""What a user's turn asks of memory: remember, forget, recall, list, or nothing (small talk).
+
+Rules, no LLM: explicit requests ("remember that ...", "forget everything about ...", "what do you
+know about me?") are recognised by their wording; a question is a turn that ends with "?" or opens like
+one; a statement is stored only when it is about the user or their world (first person, or naming
+someone or something); greetings, thanks and other small talk are never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["remember", "forget", "list", "question", "statement", "small_talk"]
+
+POLITE = r"(?:(?:please|pls|could you|can you|would you|now)[, ]+)*"
+REMEMBER = re.compile(rf"^{POLITE}(?:remember|note|keep in mind|don'?t forget|do not forget)\b(?:\s+that)?[:,]?\s+(?P<text>.+)$", re.I)
+FORGET = re.compile(
+    rf"^{POLITE}forget\s+(?:(?P<all>everything|all|anything)\s+(?:about|regarding|on)\s+|(?:that|about)\s+)?(?P<text>.+)$",
+    re.I)
+LIST = re.compile(
+    r"^(?:what\s+do\s+you\s+(?:know|remember)\s+about\s+me|what\s+do\s+you\s+(?:know|remember)|"
+    r"(?:list|show)\s+(?:me\s+)?(?:my\s+|all\s+|the\s+)?(?:facts|memories)|what\s+have\s+i\s+told\s+you)\b",
+    re.I)
+QUESTION = re.compile(
+    r"^(?:who|what|where|when|why|how|which|whose|whom|is|are|am|was|were|do|does|did|can|could|will|would|"
+    r"should|have|has|had|tell me|remind me)\b", re.I)
+SMALL_TALK = re.compile(
+    r"^(?:hi|hello|hey|yo|thanks|thank you|thx|ok|okay|cool|great|nice|bye|goodbye|see you|good (?:morning|"
+    r"afternoon|evening|night)|how are you|lol|yes|no|sure)\b[\s\w]{0,12}[.!?]*$", re.I)
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|ours|us)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: Kind
+    text: str  # the fact to store, the query to forget or recall, or the turn itself
+    everything: bool = False  # "forget everything about ...": every match, not only the best
+
+
+def classify(turn: str) -> Intent:
+    """What `turn` asks of memory. Questions about memory itself come before ordinary questions."""
+    text = " ".join(turn.split())
+    if not text:
+        return Intent("small_talk", "")
+    if m := REMEMBER.match(text):
+        return Intent("remember", _clean(m["text"]))
+    if m := FORGET.match(text):
+        return Intent("forget", _clean(m["text"]), everything=bool(m["all"]))
+    if LIST.match(text):
+        return Intent("list", text)
+    if SMALL_TALK.match(text):
+        return Intent("small_talk", text)
+    if text.endswith("?") or QUESTION.match(text):
+        return Intent("question", text)
+    if worth_storing(text):
+        return Intent("statement", text)
+    return Intent("small_talk", text)
+
+
+def worth_storing(text: str) -> bool:
+    """About the user or their world: first person, or a name (a capitalised word after the first)."""
+    words = text.split()
+    named = any(w[:1].isupper() and w.strip(".,!?;:").isalpha() for w in words[1:])
+    return bool(FIRST_PERSON.search(text)) or named
+
+
+def _clean(text: str) -> str:
+    """A quoted fact as a sentence: capitalised, one full stop."""
+    text = text.strip().rstrip(".!").strip()
+    return text[:1].upper() + text[1:] + "."
