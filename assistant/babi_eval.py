@@ -137,6 +137,12 @@ class BabiReport:
             return {"paper 1k joint": PAPER_1K_JOINT}
         return {"paper 10k joint": PAPER_10K_JOINT, "paper 10k per-task best": PAPER_10K_BEST}
 
+    def _parallelism(self) -> str:
+        at_once = min(self.config.workers, self.config.runs)
+        if at_once > 1:
+            return f"{at_once} runs at a time, each in its own process on one CPU thread"
+        return f"one run at a time on {self.threads} CPU thread(s)"
+
     def to_json(self) -> dict[str, Any]:
         chosen = [self.runs[i] for i in self.chosen]
         return {
@@ -163,6 +169,7 @@ class BabiReport:
             "trained_on": {str(t): s for t, s in sorted(self.trained_on.items())},
             "seconds": round(self.seconds, 1),
             "threads": self.threads,
+            "workers": min(self.config.workers, self.config.runs),
             "config": dataclasses.asdict(self.config),
             "paper": {name: {str(t): v for t, v in col.items()} for name, col in self.paper.items()},
             "source": "paper columns: ../shared/benchmarks/ANCHORS.md",
@@ -194,7 +201,7 @@ class BabiReport:
             f"reported: the run with the lowest validation error (seed {', '.join(str(r.seed) for r in chosen)}, "
             f"validation error {', '.join(f'{r.valid_error:.2f}%' for r in chosen)}), validation = the last 10% of "
             f"each task's training questions. Mean test error over all runs: {self.mean_over_runs:.2f}%. "
-            f"Wall time {self.seconds / 60:.1f} min on {self.threads} CPU thread(s)."
+            f"Wall time {self.seconds / 60:.1f} min, {self._parallelism()}."
         )
         if any(s != self.config.size for s in self.trained_on.values()):
             lines += ["", "† trained on the 1k file: the 10k training file of this task is missing "
