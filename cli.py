@@ -569,7 +569,7 @@ def eval_babi(size: str, tasks_text: str, joint: bool, runs: int, seed: int, dat
     """
     from assistant.babi_eval import BabiEvalConfig, run_babi_eval, write_babi_results  # torch: only when asked
 
-    config = BabiEvalConfig(size=size, tasks=parse_tasks(tasks_text), joint=joint, runs=runs, seed=seed)
+    config = BabiEvalConfig.for_size(size, tasks=parse_tasks(tasks_text), joint=joint, runs=runs, seed=seed)
     with stage_progress() as report:
         result = run_babi_eval(config, data, progress=report)
     paths = write_babi_results(result, results_dir)
