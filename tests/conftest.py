@@ -75,3 +75,17 @@ def minilm():
     e = MiniLMEmbedder()
     e.embed(["warm up"])
     return e
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread(request):
+    """Tiny models run fastest on one thread; extra threads only contend on a shared 2-core machine.
+    Applies only where torch is already imported, so store tests never import it."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 
+
 from assistant.reader import (
     MemN2N,
     MultiHopAttention,
@@ -17,15 +18,6 @@ from assistant.reader import (
 )
 
 SMALL = ReaderConfig(dim=8, hops=3, memory_size=10)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; extra threads only contend on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_memory(batch=2, slots=5, words=4, vocab=20, seed=0):

@@ -20,15 +20,6 @@ from conftest import SHARED_DATA
 BABI = SHARED_DATA / "babi_qa"
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models run fastest on one thread; extra threads only contend on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def toy_problem(seed=0, n=256):
     """A linearly separable 2-class problem: learnable in a few epochs."""
     g = torch.Generator().manual_seed(seed)
