@@ -4,6 +4,21 @@ One plain loop: seeded batches (optionally bucketed by length), gradient clippin
 schedule, validation after every epoch, selection of the best epoch and early stopping on a validation
 metric. Progress goes to a caller's callback `progress(description, completed, total)`; the per-epoch
 metrics go to the returned history and to `logging`.
+
+Data-parallel training: the same loop runs in several processes when the caller has set up
+`torch.distributed`. A program opts in by calling `init_distributed()` before training and
+`shutdown_distributed()` at the end, and is started by torchrun, e.g.
+
+    torchrun --standalone --nproc_per_node 2 train_script.py ...
+    torchrun --standalone --nproc_per_node 2 -m cli ...   # once a command calls init_distributed()
+
+Started plainly (no torchrun) both calls do nothing and training runs in one process as before. With W
+processes every one builds the same seeded epoch order and takes every W-th batch, so an epoch takes
+about 1/W of the steps, each on W batches of `config.batch_size` (scale `lr` if you want the same
+per-example rate). Rank 0's initial weights are copied to all ranks, gradients are averaged after each
+backward, validation runs on rank 0 and its metrics are shared, so all ranks keep identical weights and
+take the same early-stopping decision. `progress`, `on_best` (checkpoints) and the epoch log run on rank
+0 only; other callers' output can use `is_main_process()`.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ import copy
 import dataclasses
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
 from .errors import CheckpointError, ConfigError
@@ -99,10 +116,17 @@ def train(
 ) -> TrainResult:
     """Train `model` on `size` examples; `batch_loss(model, indices)` computes a batch's loss and
     `evaluate(model)` the validation metrics (called under no_grad in eval mode). `on_best` is called
-    after each epoch that improves the selected metric (e.g. to save a checkpoint)."""
+    after each epoch that improves the selected metric (e.g. to save a checkpoint).
+
+    Under torch.distributed (see the module docstring) every rank must call this with the same
+    arguments; the model is the caller's own module on every rank, never a wrapper."""
     start = time.perf_counter()
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
+    rank, world = distributed_context()
+    main = rank == 0
+    torch.manual_seed(config.seed + rank)  # dropout masks differ between ranks, as between batches
+    generator = torch.Generator().manual_seed(config.seed)  # the same batch order on every rank
+    if world > 1:
+        _broadcast_weights(model)
     optimizer = _optimizer(model, config)
     step = config.lr_decay_every or config.epochs + 1
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=config.lr_decay)
@@ -112,18 +136,19 @@ def train(
         t0, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
         train_loss = _train_epoch(model, size, batch_loss, optimizer, config, generator, lengths)
         schedule.step()
-        valid = _evaluate(model, evaluate)
+        valid = _evaluate_on_main(model, evaluate)
         entry = EpochLog(epoch, lr, train_loss, valid, time.perf_counter() - t0)
         history.append(entry)
-        log.info("%s epoch %d lr %.4g train loss %.4f valid %s", description, epoch, lr, train_loss, _fmt(valid))
-        if progress is not None:
+        if main:
+            log.info("%s epoch %d lr %.4g train loss %.4f valid %s", description, epoch, lr, train_loss, _fmt(valid))
+        if progress is not None and main:
             progress(description, epoch, config.epochs)
         value = valid[config.select_on]
         if value < best_value:
             best_value, best_epoch, best_metrics, stale = value, epoch, valid, 0
             if config.restore_best:
                 best_state = copy.deepcopy(model.state_dict())
-            if on_best is not None:
+            if on_best is not None and main:
                 on_best(model, entry)
         else:
             stale += 1
@@ -136,15 +161,24 @@ def train(
 
 
 def _train_epoch(model, size, batch_loss, optimizer, config, generator, lengths) -> float:
+    """One epoch of this rank's batches; returns the mean batch loss over all ranks."""
+    rank, world = distributed_context()
+    params = [p for p in model.parameters() if p.requires_grad]
     model.train()
     total, batches = 0.0, 0
-    for index in batch_indices(size, config.batch_size, generator, lengths):
+    for index in _share(batch_indices(size, config.batch_size, generator, lengths), rank, world):
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(model, index)
         loss.backward()
+        if world > 1 and params:
+            _average_gradients(params, world)
         nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         total, batches = total + loss.item(), batches + 1
+    if world > 1:
+        sums = torch.tensor([total, batches], dtype=torch.float64)
+        dist.all_reduce(sums)
+        total, batches = sums.tolist()
     return total / max(batches, 1)
 
 
@@ -156,6 +190,17 @@ def _evaluate(model: nn.Module, evaluate: Evaluate) -> dict[str, float]:
     return metrics
 
 
+def _evaluate_on_main(model: nn.Module, evaluate: Evaluate) -> dict[str, float]:
+    """Validation metrics computed on rank 0 and sent to every rank, so all take the same best-epoch
+    and early-stopping decisions."""
+    rank, world = distributed_context()
+    if world == 1:
+        return _evaluate(model, evaluate)
+    metrics = [_evaluate(model, evaluate) if rank == 0 else None]
+    dist.broadcast_object_list(metrics, src=0)
+    return metrics[0]
+
+
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -164,6 +209,68 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
 
 def _fmt(metrics: dict[str, float]) -> str:
     return " ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join torchrun's process group (gloo, for CPUs) when torchrun started this process with
+    WORLD_SIZE > 1; otherwise do nothing. Returns (rank, world size). Call once, before training."""
+    # torchrun's contract is its environment variables, which torch's env:// reads itself; this is the one
+    # place in the library that looks at the environment, and only to see whether torchrun started us.
+    if not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        dist.init_process_group("gloo", init_method="env://")
+        log.info("data-parallel training: rank %d of %d", dist.get_rank(), dist.get_world_size())
+    return distributed_context()
+
+
+def shutdown_distributed() -> None:
+    """Leave the process group that init_distributed joined, if any."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def distributed_context() -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) when torch.distributed is not initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_main_process() -> bool:
+    """Whether this process should print, draw progress and write files: rank 0, or the only process."""
+    return distributed_context()[0] == 0
+
+
+def _share(batches: list[torch.Tensor], rank: int, world: int) -> list[torch.Tensor]:
+    """This rank's batches: every world-th, from its rank on. The epoch is padded by starting again from
+    its first batch, so every rank takes the same number of steps: a rank that stops early would leave
+    the others waiting forever in the gradient all-reduce."""
+    steps = -(-len(batches) // world)
+    return [batches[i % len(batches)] for i in range(rank, steps * world, world)]
+
+
+def _broadcast_weights(model: nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every rank (state_dict tensors share their storage)."""
+    for tensor in model.state_dict().values():
+        dist.broadcast(tensor, src=0)
+
+
+def _average_gradients(params: list[nn.Parameter], world: int) -> None:
+    """Replace each gradient by its mean over the ranks, in one all-reduce.
+
+    Averaging here, after backward, rather than wrapping the model in DistributedDataParallel: DDP only
+    averages gradients of a forward run through its wrapper, and the wrapper hides the model's methods
+    and attributes. The generator's batch_loss calls `model.encode(...)` and bAbI training flips
+    `model.linear_start`; under DDP such calls fail or, worse, silently train each rank on its own
+    gradients. This works whatever batch_loss calls; what it gives up (overlapping communication with
+    backward) does not matter for these small models. A parameter that no rank used keeps grad None, as
+    in one process (so Adam leaves it alone); one that only some ranks used counts zeros on the others."""
+    grads = [torch.zeros_like(p) if p.grad is None else p.grad for p in params]
+    used = torch.tensor([p.grad is not None for p in params], dtype=grads[0].dtype)
+    flat = torch.cat([g.reshape(-1) for g in grads] + [used])
+    dist.all_reduce(flat)
+    *means, used = flat.div_(world).split([g.numel() for g in grads] + [len(params)])
+    for p, mean, anyone in zip(params, means, used.tolist()):
+        p.grad = mean.view_as(p) if anyone > 0 else None
 
 
 @dataclass(frozen=True)

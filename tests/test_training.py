@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -13,35 +17,22 @@ from assistant.babi import build_vocab, load_task, split_validation, tensorise
 from assistant.babi_eval import score
 from assistant.errors import CheckpointError, ConfigError
 from assistant.reader import MemN2N, ReaderConfig
-from assistant.training import FORMAT_VERSION, TrainConfig, batch_indices, load_checkpoint, save_checkpoint, train
+from assistant.training import (
+    FORMAT_VERSION,
+    TrainConfig,
+    batch_indices,
+    distributed_context,
+    init_distributed,
+    is_main_process,
+    load_checkpoint,
+    save_checkpoint,
+    train,
+)
 from assistant.vocab import Vocab
-from conftest import SHARED_DATA
+from conftest import ROOT, SHARED_DATA, subprocess_env
+from toy_training import EVEN, fit, toy_problem
 
 BABI = SHARED_DATA / "babi_qa"
-
-
-def toy_problem(seed=0, n=256):
-    """A linearly separable 2-class problem: learnable in a few epochs."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, 4, generator=g)
-    y = (x[:, 0] + x[:, 1] > 0).long()
-    return x, y
-
-
-def fit(config, epochs_seen=None, **kwargs):
-    x, y = toy_problem()
-    torch.manual_seed(config.seed)
-    model = nn.Linear(4, 2)
-
-    def batch_loss(m, index):
-        return F.cross_entropy(m(x[index]), y[index])
-
-    def evaluate(m):
-        logits = m(x[200:])
-        return {"loss": F.cross_entropy(logits, y[200:]).item(), "error": (logits.argmax(1) != y[200:]).float().mean().item()}
-
-    result = train(model, 200, batch_loss, evaluate, config, **kwargs)
-    return model, result
 
 
 def test_training_is_reproducible_from_the_seed():
@@ -84,6 +75,66 @@ def test_gradient_clipping_bounds_each_step():
     config = TrainConfig(epochs=1, batch_size=200, lr=1.0, grad_clip=1e-3)
     train(model, 200, lambda m, i: 1000 * F.cross_entropy(m(x[i]), y[i]), lambda m: {"error": 0.0}, config)
     assert (model.weight - before).norm() <= 1e-3 + 1e-6
+
+
+def run_torchrun(script, *args, processes=2, timeout=120):
+    """Run `script` under torchrun; a hang (e.g. ranks taking different numbers of steps) fails the test
+    after `timeout` seconds, and torchrun and its workers are killed together."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+               str(script), *map(str, args)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=subprocess_env(OMP_NUM_THREADS="1"), start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        pytest.fail(f"torchrun did not finish in {timeout} s:\n{output}")
+    assert proc.returncode == 0, output
+
+
+def joined_batches(config, world):
+    """One process stepping on `world` consecutive batches of each epoch at a time: the SGD steps that
+    `world` data-parallel ranks should take between them."""
+    x, y = toy_problem()
+    torch.manual_seed(config.seed)
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
+    generator = torch.Generator().manual_seed(config.seed)
+    for _ in range(config.epochs):
+        batches = batch_indices(200, config.batch_size, generator)
+        for k in range(0, len(batches), world):
+            optimizer.zero_grad()
+            (sum(F.cross_entropy(model(x[b]), y[b]) for b in batches[k:k + world]) / world).backward()
+            optimizer.step()
+    return model
+
+
+def test_two_data_parallel_processes_train_one_model_like_one_process_on_joined_batches(tmp_path):
+    run_torchrun(ROOT / "tests" / "toy_training.py", tmp_path)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    for name in ("even", "uneven"):
+        a, b = (r[name] for r in ranks)
+        # The ranks started from different weights and still end identical, with the same history.
+        assert all(torch.equal(a["state"][k], b["state"][k]) for k in a["state"])
+        assert (a["train_loss"], a["valid"], a["best_epoch"]) == (b["train_loss"], b["valid"], b["best_epoch"])
+        assert a["callbacks"] > 0 and b["callbacks"] == 0  # progress and checkpoints on rank 0 only
+    even, uneven = ranks[0]["even"], ranks[0]["uneven"]
+    assert even["valid"][-1]["error"] < 0.1 and even["train_loss"][-1] < even["train_loss"][0]
+    reference = joined_batches(EVEN, world=2)
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(even["state"][key], value, rtol=1e-5, atol=1e-6)
+    # A single process with batches twice as large takes as many steps and learns as well.
+    _, single = fit(dataclasses.replace(EVEN, batch_size=2 * EVEN.batch_size))
+    assert even["valid"][-1]["loss"] == pytest.approx(single.history[-1].valid["loss"], abs=0.01)
+    # Early stopping (with one rank's epoch padded) ended both ranks at the same epoch.
+    assert len(uneven["valid"]) < 30 and len(uneven["valid"]) - uneven["best_epoch"] == 3
+
+
+def test_without_torchrun_training_runs_in_this_process_alone(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert init_distributed() == (0, 1) == distributed_context()
+    assert is_main_process()
 
 
 def test_length_bucketed_batches_cover_every_example_once():
