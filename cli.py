@@ -577,6 +577,64 @@ def eval_babi(size: str, tasks_text: str, joint: bool, runs: int, seed: int, dat
     out.print("Written: " + ", ".join(esc(p) for p in paths))
 
 
+@eval_group.command("dialog-babi")
+@click.option("--task", "tasks_text", default="1", show_default=True, help="Tasks 1-6, e.g. 1, 1-5 or 1,3.")
+@click.option("--oov/--no-oov", default=True, show_default=True, help="Also score the out-of-vocabulary test set (tasks 1-5).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of initialisation and batch order.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Most training epochs (default: the task's recipe).")
+@click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to save each task's best model in (dialog-babi-tN.pt).")
+@data_option("dialog_babi")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results", help="Where dialog-babi.json and .md go.")
+def eval_dialog_babi(tasks_text: str, oov: bool, seed: int, epochs: int | None, checkpoints: Path | None,
+                     data: Path, results_dir: Path) -> None:
+    """Train the LSTM generator on dialog bAbI and compare with MemNN, Mem2Seq and GLMP.
+
+    Each task trains its own model (on trn, the best dev epoch kept) and is scored by exact match of
+    the generated replies on tst and tst-OOV; the figures are merged into results/dialog-babi.json.
+
+    \b
+    Examples:
+      memchat eval dialog-babi --task 1
+      memchat eval dialog-babi --task 1-6 --seed 0
+      memchat eval dialog-babi --task 5 --no-oov --epochs 5 --data ~/dialog_babi
+    """
+    from assistant.dialog_babi_eval import DialogEvalConfig, merge_results, results_markdown, run_dialog_task
+
+    tasks = parse_tasks(tasks_text)
+    if any(t not in range(1, 7) for t in tasks):
+        raise click.BadParameter(f"dialog bAbI tasks are 1-6, got {tasks_text!r}", param_hint="--task")
+    json_path, md_path = results_dir / "dialog-babi.json", results_dir / "dialog-babi.md"
+    for task in tasks:
+        config = DialogEvalConfig.for_task(task, oov=oov, seed=seed)
+        if epochs is not None:
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+        checkpoint = None
+        if checkpoints is not None:
+            checkpoints.mkdir(parents=True, exist_ok=True)
+            checkpoint = checkpoints / f"dialog-babi-t{task}.pt"
+        with stage_progress() as report:
+            result = run_dialog_task(config, data, progress=report, checkpoint=checkpoint)
+        previous = json.loads(json_path.read_text()) if json_path.exists() else {}
+        merged = merge_results(previous, config, result, machine_description())
+        results_dir.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(merged, indent=2) + "\n")
+        md_path.write_text(results_markdown(merged))
+        figures = ", ".join(f"{k} {v:.1f}%" for k, v in result.per_response.items())
+        out.print(f"task {task}: per-response {figures} ({result.seconds / 60:.1f} min)")
+    out.print(Markdown(results_markdown(json.loads(json_path.read_text()))))
+    out.print(f"Written: {esc(json_path)}, {esc(md_path)}")
+
+
+def machine_description() -> str:
+    import platform
+
+    import torch
+
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+
+
 # -- the chat session -----------------------------------------------------------------------------
 RECALL_SIMILARITY = 0.35  # below this, a question is answered with "I don't know"
 

@@ -35,8 +35,8 @@ class ReaderConfig:
 class Read:
     """What a multi-hop read returns."""
 
-    state: torch.Tensor  # (B, d) the controller state after the last hop, u^{K+1} = u^K + o^K
-    attention: torch.Tensor  # (B, K, M) each hop's weights over the slots; masked slots are 0
+    state: torch.Tensor  # (B, d) the controller state after the last hop, u^{K+1} = u^K + o^K; (B, T, d) for T queries
+    attention: torch.Tensor  # (B, K, M) each hop's weights over the slots, masked slots 0; (B, T, K, M) for T queries
 
 
 @dataclass(frozen=True)
@@ -73,23 +73,29 @@ class MultiHopAttention(nn.Module):
     def forward(
         self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None = None
     ) -> Read:
-        # query (B, d); keys, values (B, M, d) shared by all hops, or (B, K, M, d) one per hop; mask (B, M)
+        # query (B, d), or (B, T, d): T queries into the same memory at once (e.g. every step of a reply);
+        # keys, values (B, M, d) shared by all hops, or (B, K, M, d) one per hop; mask (B, M)
         if keys.dim() == 3:
             keys = keys.unsqueeze(1).expand(-1, self.hops, -1, -1)
         if values.dim() == 3:
             values = values.unsqueeze(1).expand(-1, self.hops, -1, -1)
+        steps = query.dim() == 3
+        u = query if steps else query.unsqueeze(1)  # (B, T, d)
         if mask is not None:
-            mask = mask.bool()
-        u, weights = query, []
+            mask = mask.bool().unsqueeze(1)  # (B, 1, M)
+        weights = []
         for k in range(self.hops):
-            scores = torch.einsum("bmd,bd->bm", keys[:, k], u)  # (B, M)
-            p = masked_attention(scores, mask, self.linear)  # (B, M)
-            o = torch.einsum("bm,bmd->bd", p, values[:, k])  # (B, d)
+            scores = u @ keys[:, k].transpose(1, 2)  # (B, T, M)
+            p = masked_attention(scores, mask, self.linear)  # (B, T, M)
+            o = p @ values[:, k]  # (B, T, d)
             u = (self.project(u) if self.project is not None else u) + o
             if self.relu_units:
-                u = torch.cat([torch.relu(u[:, : self.relu_units]), u[:, self.relu_units :]], dim=1)
+                u = torch.cat([torch.relu(u[..., : self.relu_units]), u[..., self.relu_units :]], dim=-1)
             weights.append(p)
-        return Read(state=u, attention=torch.stack(weights, dim=1))
+        attention = torch.stack(weights, dim=2)  # (B, T, K, M)
+        if not steps:
+            return Read(state=u.squeeze(1), attention=attention.squeeze(1))
+        return Read(state=u, attention=attention)
 
 
 def position_encoding(lengths: torch.Tensor, width: int, dim: int, fixed: int = 0) -> torch.Tensor:

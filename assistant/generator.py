@@ -1,0 +1,181 @@
+"""The LSTM generator: encodes the dialogue and its memory, reads memory at every step, copies from it.
+
+The design of Mem2Seq (Madotto, Wu & Fung 2018) with an LSTM dialogue encoder:
+- every line of the context (a user or bot turn, a knowledge-base fact, a stored fact) is read by a
+  bidirectional LSTM over its words; each word's output is one memory slot, tagged with the line's
+  speaker and age and with whether the word was said by the user or the bot (the "match" features of
+  Bordes et al. 2017, section 4.3, so an unseen name can still be told apart by where it occurred);
+- an LSTM over the line vectors, oldest first, is the dialogue's short-term state; with a max-pool over
+  all slots (what has been said at all) it starts the decoder;
+- each decoder step (an LSTM over the previous word) queries the memory with the End-to-End Memory
+  Network reader (`reader.MultiHopAttention`, K hops); what it read conditions the vocabulary softmax, and
+  the last hop's attention is the copy pointer (Mem2Seq section 2.2);
+- a learned sentinel slot is the switch between generating and copying: the output distribution is
+  P(w) = p_sentinel * P_vocab(w) + sum of the pointer over the slots holding w, which sums to one over an
+  extended vocabulary where each out-of-vocabulary word in memory has its own id (V + j).
+
+State is explicit: `encode(context) -> (memory, state)`, `forward(tokens, state, memory) -> (output,
+state)`; nothing is kept on the module between calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .reader import MultiHopAttention
+
+SPEAKERS = {"user": 1, "bot": 2, "kb": 3}  # 0 = padding
+GO, EOS = "<go>", "<eos>"  # the decoder's first input and the end of every reply; both are vocabulary words
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    dim: int = 128  # embeddings, LSTM states and memory slots
+    hops: int = 3  # memory-reader hops per decoder step
+    max_age: int = 128  # lines older than this share one age embedding
+    word_dropout: float = 0.1  # in training, share of context words read as <unk>: teaches copying unseen words
+    dropout: float = 0.1  # on the context's word vectors and on the decoder's output features
+    memory_tokens: int = 600  # most words of context kept; the oldest lines are dropped first
+    max_reply: int = 40  # longest reply decoded, in tokens
+
+
+@dataclass(frozen=True)
+class ContextBatch:
+    """B contexts as tensors; built by `batching.collate`. N lines in all, each at most L tokens."""
+
+    line_tokens: torch.Tensor  # (N, L) vocabulary ids, 0 = padding, out-of-vocabulary words = <unk>
+    line_flags: torch.Tensor  # (N, L) per word: 1 said by the user, 2 by the bot, 3 both, 0 neither
+    line_speaker: torch.Tensor  # (N,) SPEAKERS id of each line
+    line_age: torch.Tensor  # (N,) 0 = the newest line of its context
+    lines: torch.Tensor  # (B, T) each context's lines (indices into N), oldest first; padded with 0
+    line_count: torch.Tensor  # (B,) lines per context (>= 1)
+    slot_index: torch.Tensor  # (B, M) each memory slot's word as an index into the flattened (N * L) words
+    slot_mask: torch.Tensor  # (B, M) True for real slots
+    slot_ids: torch.Tensor  # (B, M) extended id of each slot's word: vocabulary id, or V + j for OOV word j
+    oov: tuple[tuple[str, ...], ...]  # per context, its out-of-vocabulary memory words (extended id V + j)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the decoder reads at every step."""
+
+    keys: torch.Tensor  # (B, K, M+1, d) per hop; the last slot is the sentinel
+    values: torch.Tensor  # (B, K, M+1, d)
+    mask: torch.Tensor  # (B, M+1)
+    slot_ids: torch.Tensor  # (B, M) extended ids of the slots' words
+    extended_size: int  # V + most OOV words of any context in the batch
+
+
+@dataclass(frozen=True)
+class State:
+    """The decoder's recurrent state between steps: the short-term memory of the reply being written."""
+
+    h: torch.Tensor  # (B, d)
+    c: torch.Tensor  # (B, d)
+
+
+@dataclass(frozen=True)
+class Output:
+    log_probs: torch.Tensor  # (B, T, V_ext) log of the copy-or-generate distribution
+    pointer: torch.Tensor  # (B, T, M+1) last-hop attention over the slots and the sentinel; sums to 1
+    vocab_logits: torch.Tensor  # (B, T, V) scores of the generating side
+
+
+class Generator(nn.Module):
+    def __init__(self, vocab_size: int, config: GeneratorConfig = GeneratorConfig(), go_id: int = 2):
+        super().__init__()
+        self.config = config
+        d, K = config.dim, config.hops
+        self.vocab_size = vocab_size
+        self.words = nn.Embedding(vocab_size, d, padding_idx=0)
+        self.speakers = nn.Embedding(len(SPEAKERS) + 1, d, padding_idx=0)
+        self.flags = nn.Embedding(4, d)
+        self.ages = nn.Embedding(config.max_age, d)
+        self.line_lstm = nn.LSTM(d, d // 2, batch_first=True, bidirectional=True)
+        self.dialogue_lstm = nn.LSTM(d, d, batch_first=True)
+        self.start = nn.Linear(2 * d, d)  # the decoder's first state from the dialogue state and the pooled memory
+        self.to_keys = nn.Linear(d, K * d)  # one key and one value embedding of each slot per hop
+        self.to_values = nn.Linear(d, K * d)
+        self.sentinel = nn.Parameter(torch.randn(2, K, d) * 0.1)  # (key, value) of the "generate" slot
+        self.reader = MultiHopAttention(hops=K)
+        self.decoder = nn.LSTM(d, d, batch_first=True)
+        self.drop = nn.Dropout(config.dropout)
+        self.features = nn.Sequential(nn.Linear(2 * d, d), nn.Tanh(), nn.Dropout(config.dropout))
+        self.out = nn.Linear(d, vocab_size)
+        never = torch.zeros(vocab_size, dtype=torch.bool)
+        never[[0, go_id]] = True  # padding and <go> are never generated
+        self.register_buffer("_never", never, persistent=False)
+
+    def encode(self, batch: ContextBatch) -> tuple[Memory, State]:
+        """Read the context: memory slots for the reader and the decoder's starting state."""
+        d, K = self.config.dim, self.config.hops
+        tokens = batch.line_tokens  # (N, L)
+        if self.training and self.config.word_dropout > 0:
+            drop = (torch.rand(tokens.shape, device=tokens.device) < self.config.word_dropout) & (tokens > 1)
+            tokens = tokens.masked_fill(drop, 1)
+        x = self.words(tokens) + self.flags(batch.line_flags) + self.speakers(batch.line_speaker)[:, None]
+        x = self.drop(x)
+        lengths = (batch.line_tokens != 0).sum(1).clamp(min=1).cpu()
+        packed, (h, _) = self.line_lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        words, _ = pad_packed_sequence(packed, batch_first=True, total_length=tokens.shape[1])  # (N, L, d)
+        ages = self.ages(batch.line_age.clamp(max=self.config.max_age - 1))  # (N, d)
+        line_vectors = torch.cat([h[0], h[1]], dim=-1) + ages  # (N, d) each line: last states both ways
+        slot_ages = ages.repeat_interleave(tokens.shape[1], dim=0)[batch.slot_index]  # (B, M, d)
+        slots = words.reshape(-1, d)[batch.slot_index] + slot_ages  # (B, M, d)
+        B, M = batch.slot_index.shape
+        keys = self.to_keys(slots).view(B, M, K, d).transpose(1, 2)  # (B, K, M, d)
+        values = self.to_values(slots).view(B, M, K, d).transpose(1, 2)
+        keys = torch.cat([keys, self.sentinel[0].expand(B, K, d)[:, :, None]], dim=2)  # (B, K, M+1, d)
+        values = torch.cat([values, self.sentinel[1].expand(B, K, d)[:, :, None]], dim=2)
+        keys, values = keys.contiguous(), values.contiguous()  # read K times per decoder step
+        mask = torch.cat([batch.slot_mask, batch.slot_mask.new_ones(B, 1)], dim=1)  # (B, M+1)
+        history = line_vectors[batch.lines]  # (B, T, d) oldest line first
+        packed = pack_padded_sequence(history, batch.line_count.cpu(), batch_first=True, enforce_sorted=False)
+        _, (h, c) = self.dialogue_lstm(packed)  # (1, B, d) each
+        # What was said at all, whenever: a max-pool over the slots (which requests are already answered)
+        pooled = slots.masked_fill(~batch.slot_mask[..., None], torch.finfo(slots.dtype).min).amax(dim=1)  # (B, d)
+        h = torch.tanh(self.start(torch.cat([h[0], pooled], dim=-1)))  # (B, d)
+        extended = self.vocab_size + max((len(o) for o in batch.oov), default=0)
+        memory = Memory(keys, values, mask, batch.slot_ids, extended)
+        return memory, State(h, c[0])
+
+    def forward(self, tokens: torch.Tensor, state: State, memory: Memory) -> tuple[Output, State]:
+        """Decode T steps from `state`, the inputs given (teacher forcing, or one step at a time).
+        tokens (B, T) vocabulary ids of each step's input word (<go>, then the previous word). As in
+        Mem2Seq the reader is queried with each step's LSTM output, so all T steps read memory at once."""
+        hidden, (h, c) = self.decoder(self.words(tokens), (state.h[None], state.c[None]))  # (B, T, d)
+        result = self.reader(hidden, memory.keys, memory.values, memory.mask)  # state (B, T, d)
+        features = self.features(torch.cat([hidden, result.state], dim=-1))  # (B, T, d)
+        logits = self.out(features).masked_fill(self._never, torch.finfo(features.dtype).min)  # (B, T, V)
+        pointer = result.attention[:, :, -1]  # (B, T, M+1) the last hop's attention is the copy pointer
+        log_probs = mix(logits, pointer, memory.slot_ids, memory.extended_size)
+        return Output(log_probs, pointer, logits), State(h[0], c[0])
+
+
+def mix(logits: torch.Tensor, pointer: torch.Tensor, slot_ids: torch.Tensor, extended: int) -> torch.Tensor:
+    """log P(w) = log(p_sentinel * softmax(logits)[w] + sum_{slots i holding w} pointer_i) over V_ext words.
+    logits (B, T, V), pointer (B, T, M+1), slot_ids (B, M) -> (B, T, V_ext)."""
+    B, T, V = logits.shape
+    generate = pointer[..., -1:] * torch.softmax(logits, dim=-1)  # (B, T, V)
+    probs = torch.nn.functional.pad(generate, (0, extended - V))  # (B, T, V_ext)
+    index = slot_ids[:, None, :].expand(B, T, -1)  # (B, T, M)
+    probs = probs.scatter_add(2, index, pointer[..., :-1])
+    return torch.log(probs.clamp(min=1e-12))
+
+
+def loss(output: Output, targets: torch.Tensor, target_ids: torch.Tensor, slot_ids: torch.Tensor) -> torch.Tensor:
+    """Mem2Seq's two losses, mean over the reply words: cross-entropy of the vocabulary softmax on the
+    word, plus the pointer's: -log of its mass on the slots holding the word, or on the sentinel when no
+    slot does. targets (B, T) vocabulary ids (0 = padding); target_ids (B, T) extended ids."""
+    mask = targets != 0  # (B, T)
+    vocab = nn.functional.cross_entropy(output.vocab_logits.transpose(1, 2), targets, ignore_index=0, reduction="sum")
+    holds = (slot_ids[:, None, :] == target_ids[:, :, None]) & (slot_ids[:, None, :] != 0)  # (B, T, M)
+    copyable = holds.any(-1)  # (B, T)
+    mass = (output.pointer[..., :-1] * holds).sum(-1)  # (B, T)
+    mass = torch.where(copyable, mass, output.pointer[..., -1])
+    pointer = -(torch.log(mass.clamp(min=1e-12)) * mask).sum()
+    return (vocab + pointer) / mask.sum().clamp(min=1)

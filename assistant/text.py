@@ -1,0 +1,56 @@
+"""Words in and out of the generator: one tokenizer for every corpus, and the text of a generated reply.
+
+Tokens are lowercased words (letters, digits and underscores, with inner apostrophes: "i'm",
+"resto_rome_cheap_indian_6stars") and single punctuation marks. The vocabulary, the memory and the
+exact-match metrics all use these tokens, so "Lisbon." and "lisbon ." compare equal. A reply keeps the
+spelling a word had in memory: copying "Lisbon" gives "Lisbon", not "lisbon".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
+_NO_SPACE_BEFORE = {".", ",", "!", "?", ":", ";", ")", "%", "'s"}
+_NO_SPACE_AFTER = {"(", "$"}
+
+
+def surface_tokens(text: str) -> list[str]:
+    """The tokens of `text` with their spelling kept: "My sister Ana." -> [My, sister, Ana, .]."""
+    return [t.replace("’", "'") for t in _TOKEN.findall(text)]
+
+
+def tokenize(text: str) -> list[str]:
+    """The lowercased tokens the models see: "My sister Ana." -> [my, sister, ana, .]."""
+    return [t.lower() for t in surface_tokens(text)]
+
+
+def spellings(texts: Iterable[str]) -> dict[str, str]:
+    """Lowercased token -> the first spelling it has in `texts`, for words that are not all lowercase."""
+    out: dict[str, str] = {}
+    for text in texts:
+        for token in surface_tokens(text):
+            low = token.lower()
+            if low != token and low not in out:
+                out[low] = token
+    return out
+
+
+def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:
+    """Join tokens into text: punctuation attached, each word spelled as in `spelling` (e.g. memory's
+    "Lisbon"), the first letter upper-cased when `capitalize`."""
+    words = [spelling.get(t, t) if spelling else t for t in tokens]
+    out = ""
+    for i, word in enumerate(words):
+        if i and word not in _NO_SPACE_BEFORE and words[i - 1] not in _NO_SPACE_AFTER:
+            out += " "
+        out += word
+    if capitalize and out:
+        out = out[0].upper() + out[1:]
+    return out
+
+
+def same_tokens(a: str, b: str) -> bool:
+    """Exact match as the dialog metrics count it: equal token sequences (case and spacing ignored)."""
+    return tokenize(a) == tokenize(b)
