@@ -7,6 +7,7 @@ problem with the input or the store, 2 for a usage error); tracebacks only with 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import importlib
 import json
 import logging
@@ -600,31 +601,49 @@ def eval_dialog_babi(tasks_text: str, oov: bool, seed: int, epochs: int | None, 
       memchat eval dialog-babi --task 1-6 --seed 0
       memchat eval dialog-babi --task 5 --no-oov --epochs 5 --data ~/dialog_babi
     """
-    from assistant.dialog_babi_eval import DialogEvalConfig, merge_results, results_markdown, run_dialog_task
+    from assistant.dialog_babi_eval import DialogEvalConfig, results_markdown, run_dialog_task
+    from assistant.training import init_distributed, shutdown_distributed
 
     tasks = parse_tasks(tasks_text)
     if any(t not in range(1, 7) for t in tasks):
         raise click.BadParameter(f"dialog bAbI tasks are 1-6, got {tasks_text!r}", param_hint="--task")
-    json_path, md_path = results_dir / "dialog-babi.json", results_dir / "dialog-babi.md"
-    for task in tasks:
-        config = DialogEvalConfig.for_task(task, oov=oov, seed=seed)
-        if epochs is not None:
-            config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
-        checkpoint = None
-        if checkpoints is not None:
-            checkpoints.mkdir(parents=True, exist_ok=True)
-            checkpoint = checkpoints / f"dialog-babi-t{task}.pt"
-        with stage_progress() as report:
-            result = run_dialog_task(config, data, progress=report, checkpoint=checkpoint)
+    rank, _ = init_distributed()  # under torchrun: one data-parallel process each; rank 0 tests, prints, writes
+    try:
+        for task in tasks:
+            config = DialogEvalConfig.for_task(task, oov=oov, seed=seed)
+            if epochs is not None:
+                config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+            checkpoint = None
+            if checkpoints is not None:
+                checkpoints.mkdir(parents=True, exist_ok=True)
+                checkpoint = checkpoints / f"dialog-babi-t{task}.pt"
+            if rank != 0:
+                run_dialog_task(config, data, checkpoint=checkpoint)
+                continue
+            with stage_progress() as report:
+                result = run_dialog_task(config, data, progress=report, checkpoint=checkpoint)
+            write_dialog_results(results_dir, config, result)
+            figures = ", ".join(f"{k} {v:.1f}%" for k, v in result.per_response.items())
+            out.print(f"task {task}: per-response {figures} ({result.seconds / 60:.1f} min)")
+    finally:
+        shutdown_distributed()
+    if rank == 0:
+        out.print(Markdown(results_markdown(json.loads((results_dir / "dialog-babi.json").read_text()))))
+        out.print(f"Written: {esc(results_dir / 'dialog-babi.json')}, {esc(results_dir / 'dialog-babi.md')}")
+
+
+def write_dialog_results(results_dir: Path, config, result) -> None:
+    """Merge one task's figures into results/dialog-babi.json and .md (locked: tasks may run side by side)."""
+    from assistant.dialog_babi_eval import merge_results, results_markdown
+
+    results_dir.mkdir(parents=True, exist_ok=True)
+    json_path = results_dir / "dialog-babi.json"
+    with open(results_dir / ".dialog-babi.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         previous = json.loads(json_path.read_text()) if json_path.exists() else {}
         merged = merge_results(previous, config, result, machine_description())
-        results_dir.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(merged, indent=2) + "\n")
-        md_path.write_text(results_markdown(merged))
-        figures = ", ".join(f"{k} {v:.1f}%" for k, v in result.per_response.items())
-        out.print(f"task {task}: per-response {figures} ({result.seconds / 60:.1f} min)")
-    out.print(Markdown(results_markdown(json.loads(json_path.read_text()))))
-    out.print(f"Written: {esc(json_path)}, {esc(md_path)}")
+        (results_dir / "dialog-babi.md").write_text(results_markdown(merged))
 
 
 def machine_description() -> str:

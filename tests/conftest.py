@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import socket
 import sys
 from datetime import datetime, timezone
@@ -89,3 +91,20 @@ def one_torch_thread(request):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def run_torchrun(script, *args, processes=2, timeout=120):
+    """Run `script` (a file, or ["-m", module]) under torchrun; a hang (e.g. ranks taking different numbers of steps) fails the test
+    after `timeout` seconds, and torchrun and its workers are killed together."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
+               *([str(script)] if not isinstance(script, list) else script), *map(str, args)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=subprocess_env(OMP_NUM_THREADS="1"), start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+        pytest.fail(f"torchrun did not finish in {timeout} s:\n{output}")
+    assert proc.returncode == 0, output
+    return output

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -29,7 +25,7 @@ from assistant.training import (
     train,
 )
 from assistant.vocab import Vocab
-from conftest import ROOT, SHARED_DATA, subprocess_env
+from conftest import ROOT, SHARED_DATA, run_torchrun
 from toy_training import EVEN, fit, toy_problem
 
 BABI = SHARED_DATA / "babi_qa"
@@ -75,22 +71,6 @@ def test_gradient_clipping_bounds_each_step():
     config = TrainConfig(epochs=1, batch_size=200, lr=1.0, grad_clip=1e-3)
     train(model, 200, lambda m, i: 1000 * F.cross_entropy(m(x[i]), y[i]), lambda m: {"error": 0.0}, config)
     assert (model.weight - before).norm() <= 1e-3 + 1e-6
-
-
-def run_torchrun(script, *args, processes=2, timeout=120):
-    """Run `script` under torchrun; a hang (e.g. ranks taking different numbers of steps) fails the test
-    after `timeout` seconds, and torchrun and its workers are killed together."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-               str(script), *map(str, args)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=subprocess_env(OMP_NUM_THREADS="1"), start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-        pytest.fail(f"torchrun did not finish in {timeout} s:\n{output}")
-    assert proc.returncode == 0, output
 
 
 def joined_batches(config, world):
