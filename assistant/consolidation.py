@@ -1,0 +1,99 @@
+"""What a statement is about, and whether it replaces a fact already remembered (an update), by rules.
+
+No LLM: a statement's *subject* is who or what it is about ("my sister" -> "sister", "Ana, my sister,"
+-> "sister", "I ..." -> "i", "my car" -> "car") and its *relation* is the kind of fact, from the words
+that carry it (live/moved/based -> home; work/job -> work; ...). A new statement replaces an old fact when
+both have the same subject and the same relation (or, where a relation is not recognised, when the two
+are close in meaning), and it is not a restatement of the same value. The embedding model, not these
+rules, decides which old facts are candidates at all: only the nearest facts are checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import tokenize
+
+UPDATE_MARKERS = re.compile(
+    r"^(?:actually|correction|update|small change|things are different now|that has changed|"
+    r"i need to correct something|please update your notes|not any more|anymore|now)\b[\s,:.-]*", re.I)
+NOT_SUBJECTS = {"own", "favourite", "favorite", "new", "old", "dear", "lovely", "first", "second", "current",
+                "younger", "older", "little", "big", "best", "late", "only"}
+COMPOUND_SUBJECTS = {("best", "friend"), ("favourite", "colour"), ("favorite", "color"), ("favourite", "food"),
+                     ("favorite", "food"), ("phone", "number"), ("native", "language"), ("lucky", "number")}
+RELATIONS: dict[str, tuple[str, ...]] = {
+    "home": ("live", "lives", "living", "lived", "moved", "move", "moving", "based", "resides", "reside", "home"),
+    "work": ("work", "works", "working", "job", "employed", "employer", "office", "company", "career"),
+    "name": ("name", "named", "called"),
+    "birthday": ("birthday", "born", "birth"),
+    "age": ("old", "age", "aged"),
+    "likes": ("favourite", "favorite", "love", "loves", "like", "likes", "prefer", "enjoy", "into"),
+    "allergy": ("allergic", "allergy", "allergies"),
+    "drives": ("drive", "drives", "car", "bought"),
+    "speaks": ("speak", "speaks", "language", "learning", "native"),
+    "studies": ("study", "studied", "studying", "university", "degree", "college", "school"),
+    "plays": ("play", "plays", "playing", "instrument"),
+    "phone": ("phone", "number", "mobile"),
+}
+CLOSE_ENOUGH = 0.6  # cosine above which two statements on one subject are the same fact when no relation is known
+
+
+@dataclass(frozen=True)
+class Aboutness:
+    subject: str | None  # "i", "sister", "car", "best friend"... None when not recognised
+    relation: str | None  # a RELATIONS key, None when not recognised
+
+
+def without_update_marker(text: str) -> tuple[str, bool]:
+    """("Actually, my sister lives in Rome." -> "my sister lives in Rome.", True)."""
+    stripped = UPDATE_MARKERS.sub("", text.strip(), count=1)
+    if stripped == text.strip():
+        return text.strip(), False
+    return stripped[:1].upper() + stripped[1:], True
+
+
+def about(text: str) -> Aboutness:
+    return Aboutness(subject_of(text), relation_of(text))
+
+
+def subject_of(text: str) -> str | None:
+    """Who or what the statement is about: the first "my X" (X a noun, or a known pair such as "best
+    friend"), else "i" for a first-person statement."""
+    words = tokenize(text)
+    for i, word in enumerate(words[:-1]):
+        if word in ("my", "our"):
+            pair = tuple(words[i + 1 : i + 3])
+            if pair in COMPOUND_SUBJECTS:
+                return " ".join(pair)
+            for noun in words[i + 1 : i + 3]:
+                if noun.isalpha() and noun not in NOT_SUBJECTS:
+                    return noun
+    if any(w in ("i", "i'm", "i've", "i'd", "me") for w in words):
+        return "i"
+    return None
+
+
+def relation_of(text: str) -> str | None:
+    """The kind of fact, from the first word that signals one (None when no word does)."""
+    for word in tokenize(text):
+        for relation, cues in RELATIONS.items():
+            if word in cues:
+                return relation
+    return None
+
+
+def replaces(new: str, old: str, similarity: float) -> bool:
+    """Whether statement `new` updates the remembered fact `old` (their cosine is `similarity`)."""
+    a, b = about(new), about(old)
+    if a.subject is None or a.subject != b.subject:
+        return False
+    if set(_content(new)) == set(_content(old)):
+        return False  # the same fact said again: a reinforcement, not an update
+    if a.relation is not None and b.relation is not None:
+        return a.relation == b.relation
+    return similarity >= CLOSE_ENOUGH
+
+
+def _content(text: str) -> list[str]:
+    return [w for w in tokenize(text) if w.isalnum() and len(w) > 2]

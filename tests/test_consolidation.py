@@ -1,0 +1,47 @@
+"""Rules that decide what a statement is about and when it updates a remembered fact."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.consolidation import about, relation_of, replaces, subject_of, without_update_marker
+
+
+@pytest.mark.parametrize("text, subject", [
+    ("My sister Ana moved to Lisbon.", "sister"),
+    ("Ana, my sister, lives in Lisbon", "sister"),
+    ("I live in Lisbon.", "i"),
+    ("My best friend Tom is a pilot.", "best friend"),
+    ("my favourite colour is green", "favourite colour"),
+    ("My own car is a Volvo.", "car"),
+    ("The weather is nice.", None),
+])
+def test_the_subject_is_who_or_what_the_statement_is_about(text, subject):
+    assert subject_of(text) == subject
+
+
+def test_the_relation_comes_from_the_first_word_that_signals_one():
+    assert relation_of("I moved to Porto.") == "home"
+    assert relation_of("I work from home.") == "work"
+    assert relation_of("My sister is called Ana.") == "name"
+    assert relation_of("Nice weather today.") is None
+
+
+@pytest.mark.parametrize("new, old, similarity, expected", [
+    ("I moved to Porto.", "I live in Lisbon.", 0.45, True),
+    ("My sister now lives in Rome.", "My sister Ana lives in Lisbon.", 0.8, True),
+    ("My brother lives in Rome.", "My sister lives in Lisbon.", 0.8, False),  # another person
+    ("My sister works at Google.", "My sister lives in Lisbon.", 0.7, False),  # another kind of fact
+    ("I live in Lisbon.", "I live in Lisbon", 0.99, False),  # said again: not an update
+    ("My cat is grey.", "My cat is black.", 0.8, True),  # no relation word: close meaning decides
+    ("My cat is grey.", "My cat sleeps a lot.", 0.4, False),
+])
+def test_a_statement_replaces_a_fact_on_the_same_subject_and_relation(new, old, similarity, expected):
+    assert replaces(new, old, similarity) is expected
+
+
+def test_update_markers_are_stripped_and_reported():
+    assert without_update_marker("Actually, my sister lives in Rome.") == ("My sister lives in Rome.", True)
+    assert without_update_marker("Correction: I live in Porto.") == ("I live in Porto.", True)
+    assert without_update_marker("My sister lives in Rome.") == ("My sister lives in Rome.", False)
+    assert about("Actually, I moved to Porto.").relation == "home"
