@@ -54,7 +54,9 @@ def without_update_marker(text: str) -> tuple[str, bool]:
 
 
 def about(text: str) -> Aboutness:
-    return Aboutness(subject_of(text), relation_of(text))
+    """Subject and relation; the subject's own words do not count as relation cues ("my car is red")."""
+    subject = subject_of(text)
+    return Aboutness(subject, relation_of(text, ignore=set(subject.split()) if subject else set()))
 
 
 def subject_of(text: str) -> str | None:
@@ -74,9 +76,11 @@ def subject_of(text: str) -> str | None:
     return None
 
 
-def relation_of(text: str) -> str | None:
+def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:
     """The kind of fact, from the first word that signals one (None when no word does)."""
     for word in tokenize(text):
+        if word in ignore:
+            continue
         for relation, cues in RELATIONS.items():
             if word in cues:
                 return relation

@@ -54,3 +54,22 @@ def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, ca
 def same_tokens(a: str, b: str) -> bool:
     """Exact match as the dialog metrics count it: equal token sequences (case and spacing ignored)."""
     return tokenize(a) == tokenize(b)
+
+
+_SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
+                  "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "was": "were"}
+
+
+def second_person(text: str) -> str:
+    """A user's statement as the assistant says it back: "I moved to Lisbon with my dog" -> "you moved to
+    Lisbon with your dog". "am"/"was" change only right after "I"."""
+    out, previous = [], ""
+    for token in surface_tokens(text):
+        low = token.lower()
+        if low in ("am", "was") and previous != "i":
+            swapped = token
+        else:
+            swapped = _SECOND_PERSON.get(low, token)
+        out.append(swapped)
+        previous = low
+    return detokenize(out)

@@ -1,0 +1,220 @@
+"""The assistant: one conversation joining short-term memory, long-term memory and the generator.
+
+One turn (STYLE.md, "One chat turn"): classify what the user asks of memory -> ONE read from the store
+(the facts nearest the turn) -> the generator writes the reply from those facts and the recent turns,
+copying names and places from them -> ONE write back (what the user told us, what the reply used).
+Explicit memory operations (forget, "what do you know about me?") are carried out on the store and
+answered from what the store did, so the answer can never disagree with memory.
+
+Short-term memory is the window of recent lines, re-read by the generator's dialogue LSTM every turn;
+what falls out of the window is gone unless it was consolidated into the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from memory_store import Fact, Hit, MemoryStore
+
+from .batching import collate, encode_context
+from .consolidation import replaces, without_update_marker
+from .decoding import Decoded, beam_search, greedy
+from .dialog_babi import Line
+from .errors import CheckpointError
+from .generator import GO, Generator, GeneratorConfig
+from .intents import Intent, classify
+from .text import detokenize, second_person, spellings, tokenize
+from .training import load_checkpoint
+from .vocab import Vocab
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
+CHECKPOINT_KIND = "generator-chat"
+
+
+@dataclass(frozen=True)
+class AssistantConfig:
+    window: int = 6  # recent lines (user and bot) kept as short-term memory
+    memory_k: int = 5  # facts read from long-term memory per turn
+    min_similarity: float = 0.2  # facts less similar to the turn than this are not read
+    update_candidates: int = 3  # nearest facts checked for being replaced by a new statement
+    used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
+    consolidate: Literal["at_once", "end_of_session"] = "at_once"  # when plain statements are stored
+    beam: int = 1  # 1 = greedy decoding
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """A fact read for a reply."""
+
+    fact: Fact
+    similarity: float  # to the user's turn
+    retention: float  # at the time of the turn
+    attention: float  # the most copy-pointer mass its words got at any step of the reply
+    used: bool  # the reply used it (attention above the threshold, or a word copied from it)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    intent: str  # what the turn asked of memory: remember, forget, list, question, statement, small_talk
+    recalled: tuple[Recalled, ...] = ()
+    stored: tuple[Fact, ...] = ()  # facts this turn stored (or reinforced, when said again)
+    replaced: tuple[Fact, ...] = ()  # older facts this turn's statement updated (now dormant, linked)
+    forgotten: tuple[Fact, ...] = ()
+
+
+@dataclass
+class _Session:
+    lines: deque[Line]
+    pending: list[tuple[str, int]] = field(default_factory=list)  # statements not yet stored, with their turn
+    turn: int = 0
+    number: int = 1
+
+
+class Assistant:
+    """A conversation with one user over one store. Build with `Assistant.load`."""
+
+    def __init__(self, store: MemoryStore, model: Generator, vocab: Vocab, user: str = "default",
+                 config: AssistantConfig = AssistantConfig(), model_name: str = "") -> None:
+        self.store, self.model, self.vocab, self.user, self.config = store, model, vocab, user, config
+        self.model_name = model_name
+        self.model.eval()
+        self._session = _Session(deque(maxlen=config.window))
+
+    @classmethod
+    def load(cls, store: MemoryStore, user: str = "default", checkpoint: Path | None = None,
+             config: AssistantConfig = AssistantConfig()) -> Assistant:
+        """The assistant with the shipped default model, or the generator checkpoint given."""
+        path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
+        if checkpoint is None and not path.exists():
+            raise CheckpointError(f"the default model is missing ({path}); train it with `memchat train`")
+        saved = load_checkpoint(path, kind=CHECKPOINT_KIND)
+        model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
+        model.load_state_dict(saved.state)
+        return cls(store, model, saved.vocab, user, config, model_name=path.name)
+
+    @property
+    def recent(self) -> tuple[Line, ...]:
+        """Short-term memory: the window of recent lines, oldest first."""
+        return tuple(self._session.lines)
+
+    def reply(self, text: str, now: datetime | None = None) -> Reply:
+        """Answer one user turn, reading and writing long-term memory as the turn asks."""
+        text = " ".join(text.split())
+        intent = classify(text)
+        self._session.turn += 1
+        if intent.kind == "forget":
+            reply = self._forget(intent, now)
+        elif intent.kind == "list":
+            reply = self._list()
+        else:
+            reply = self._converse(text, intent, now)
+        self._session.lines.extend([Line("user", text), Line("bot", reply.text)])
+        return reply
+
+    def end_session(self, now: datetime | None = None) -> list[Fact]:
+        """Consolidate short-term memory: store the statements still pending, then start afresh."""
+        stored = [f for statement, turn in self._session.pending for f in self._remember(statement, now, turn)[0]]
+        self._session = _Session(deque(maxlen=self.config.window), number=self._session.number + 1)
+        return stored
+
+    # -- one turn -------------------------------------------------------------------------------------
+
+    def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
+        hits = [h for h in self.store.search(text, k=self.config.memory_k, user=self.user, now=now)
+                if h.similarity >= self.config.min_similarity]
+        stored: list[Fact] = []
+        replaced: list[Fact] = []
+        if intent.kind == "remember" or (intent.kind == "statement" and self.config.consolidate == "at_once"):
+            stored, replaced = self._remember(intent.text, now, self._session.turn,
+                                              importance=0.8 if intent.kind == "remember" else None)
+        elif intent.kind == "statement":
+            self._session.pending.append((intent.text, self._session.turn))
+        decoded, facts_lines, context = self._generate(hits, text)
+        recalled = self._recalled(hits, decoded, facts_lines, context)
+        used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
+        if used:
+            self.store.mark_recalled(used, now=now)
+        spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
+        answer = detokenize(decoded.tokens, spelled, capitalize=True)
+        return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
+
+    def _generate(self, hits: list[Hit], text: str) -> tuple[Decoded, list[int], list[Line]]:
+        """The reply from the facts (kb lines), the recent turns and this turn. Also returns, for each
+        memory slot, the index of the fact it belongs to (-1 for dialogue words)."""
+        context = [Line("kb", h.fact.text) for h in hits] + list(self._session.lines) + [Line("user", text)]
+        encoded = encode_context(context, self.model.config.memory_tokens)
+        batch = collate([encoded], self.vocab)
+        with torch.no_grad():
+            decoded = (greedy(self.model, batch, self.vocab)[0] if self.config.beam <= 1
+                       else beam_search(self.model, batch, self.vocab, beam=self.config.beam))
+        kept = len(encoded.words)
+        first = len(context) - kept  # lines dropped from the front for length
+        owners = [i + first if i + first < len(hits) else -1 for i, words in enumerate(encoded.words) for _ in words]
+        return decoded, owners, context
+
+    def _recalled(self, hits: list[Hit], decoded: Decoded, owners: list[int], context: list[Line]) -> list[Recalled]:
+        pointer = decoded.pointer[:, : len(owners)]  # (steps, M) without the sentinel
+        owner = torch.tensor(owners)
+        reply_words = set(decoded.tokens)
+        asked = set(tokenize(context[-1].text))
+        out = []
+        for i, hit in enumerate(hits):
+            mass = pointer[:, owner == i].sum(dim=1)  # (steps,)
+            attention = float(mass.max()) if mass.numel() else 0.0
+            copied = {w for w in tokenize(hit.fact.text) if w.isalnum() and len(w) > 2} & reply_words - asked
+            used = attention >= self.config.used_attention or bool(copied)
+            out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used))
+        return out
+
+    def _remember(self, statement: str, now: datetime | None, turn: int,
+                  importance: float | None = None) -> tuple[list[Fact], list[Fact]]:
+        """Store a statement; where it updates one of the nearest older facts (same subject and kind of
+        fact, by `consolidation.replaces`), retire that one: dormant, linked to the new fact."""
+        core, _ = without_update_marker(statement)
+        hits = self.store.search(core, k=self.config.update_candidates, user=self.user, now=now)
+        source = {"session": self._session.number, "turn": turn, "via": "chat"}
+        fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
+        replaced = []
+        for hit in hits[: self.config.update_candidates]:
+            if hit.fact.id != fact.id and replaces(core, hit.fact.text, hit.similarity):
+                replaced.append(self.store.supersede(hit.fact.id, fact.id, now=now))
+        return [fact], replaced
+
+    def _forget(self, intent: Intent, now: datetime | None) -> Reply:
+        if intent.everything:
+            forgotten = self.store.forget_matching(intent.text, user=self.user, now=now)
+        else:
+            matches = self.store.matching(intent.text, user=self.user)
+            forgotten = [self.store.forget(matches[0].fact.id, now=now)] if matches else []
+        if not forgotten:
+            return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
+                         "forget")
+        said = "; ".join(second_person(f.text).rstrip(".") for f in forgotten)
+        return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
+
+    def _list(self) -> Reply:
+        facts = self.store.facts(self.user)
+        if not facts:
+            return Reply("I don't know anything about you yet.", "list")
+        return Reply("Here is what I know about you: " + " ".join(_sentence(second_person(f.text)) for f in facts),
+                     "list")
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _lower_first(text: str) -> str:
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]

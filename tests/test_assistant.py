@@ -1,0 +1,123 @@
+"""The assistant's turn: what it stores, updates, forgets and reports, over a real store and a tiny real
+generator (untrained: these tests check memory behaviour, not wording; the shipped model's wording is
+measured by `memchat eval recall`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import torch
+
+from assistant.assistant import Assistant, AssistantConfig
+from assistant.batching import vocabulary
+from assistant.errors import CheckpointError
+from assistant.generator import GO, Generator, GeneratorConfig
+from assistant.personal_data import conversations, training_examples
+from assistant.training import save_checkpoint
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    examples = training_examples(conversations("train", 30, seed=0), seed=0)
+    vocab = vocabulary([line.text for e in examples for line in e.context] + [e.reply for e in examples])
+    torch.manual_seed(0)
+    config = GeneratorConfig(dim=16, hops=1, max_reply=8)
+    path = tmp_path_factory.mktemp("model") / "chat.pt"
+    save_checkpoint(path, kind="generator-chat", model=Generator(len(vocab), config, go_id=vocab.id(GO)),
+                    config=config, vocab=vocab)
+    return path
+
+
+@pytest.fixture
+def bot(store, checkpoint):
+    return Assistant.load(store, user="ana", checkpoint=checkpoint)
+
+
+def test_statements_are_stored_with_provenance_and_questions_and_small_talk_are_not(bot, store):
+    told = bot.reply("My sister Ana moved to Lisbon.", now=NOW)
+    assert told.intent == "statement" and [f.text for f in told.stored] == ["My sister Ana moved to Lisbon."]
+    assert told.stored[0].source == {"session": 1, "turn": 1, "via": "chat"}
+    asked = bot.reply("Where does my sister live?", now=NOW)
+    chat = bot.reply("hello there", now=NOW)
+    assert asked.stored == () and chat.stored == ()
+    assert [f.text for f in store.facts("ana")] == ["My sister Ana moved to Lisbon."]
+    assert asked.text and isinstance(asked.text, str)
+
+
+def test_remember_requests_store_at_once_even_when_statements_wait_for_the_end_of_the_session(store, checkpoint):
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(consolidate="end_of_session"))
+    bot.reply("Remember that my dog is called Rex.", now=NOW)
+    bot.reply("I work at the harbour in Porto.", now=NOW)
+    assert [f.text for f in store.facts("ana")] == ["My dog is called Rex."]
+    consolidated = bot.end_session(now=NOW)
+    assert [f.text for f in consolidated] == ["I work at the harbour in Porto."]
+    assert consolidated[0].source["turn"] == 2
+    assert bot.recent == ()  # short-term memory starts afresh
+
+
+def test_a_new_fact_on_the_same_subject_retires_the_old_one_which_can_be_restored(bot, store):
+    old = bot.reply("I live in Lisbon.", now=NOW).stored[0]
+    update = bot.reply("Actually, I moved to Porto.", now=NOW + timedelta(days=1))
+    assert [f.text for f in update.stored] == ["I moved to Porto."]
+    assert [f.id for f in update.replaced] == [old.id]
+    assert store.get(old.id).status == "dormant"
+    assert [f.text for f in store.facts("ana")] == ["I moved to Porto."]
+    store.restore(old.id)
+    assert store.get(old.id).status == "active"
+
+
+def test_a_fact_about_someone_else_is_not_an_update(bot, store):
+    bot.reply("My sister lives in Lisbon.", now=NOW)
+    bot.reply("My brother lives in Rome.", now=NOW)
+    assert len(store.facts("ana")) == 2
+
+
+def test_forgetting_in_words_one_fact_or_everything_about_a_topic(bot, store):
+    bot.reply("My sister Ana lives in Lisbon.", now=NOW)
+    bot.reply("My car is a red Volvo.", now=NOW)
+    bot.reply("My car needs new tyres.", now=NOW)
+    one = bot.reply("Forget that my sister Ana lives in Lisbon.", now=NOW)
+    assert one.intent == "forget" and [f.text for f in one.forgotten] == ["My sister Ana lives in Lisbon."]
+    assert "forgotten" in one.text and "your sister Ana lives in Lisbon" in one.text
+    everything = bot.reply("Forget everything about my car.", now=NOW)
+    assert sorted(f.text for f in everything.forgotten) == ["My car is a red Volvo.", "My car needs new tyres."]
+    assert store.facts("ana") == []
+    nothing = bot.reply("Forget that my uncle is a pilot.", now=NOW)
+    assert nothing.forgotten == () and "couldn't find" in nothing.text
+
+
+def test_what_do_you_know_about_me_lists_the_facts_in_the_second_person(bot):
+    assert "don't know anything" in bot.reply("What do you know about me?", now=NOW).text
+    bot.reply("I am allergic to peanuts.", now=NOW)
+    listed = bot.reply("What do you know about me?", now=NOW)
+    assert listed.intent == "list" and "You are allergic to peanuts." in listed.text
+
+
+def test_facts_read_for_a_reply_are_reported_and_only_used_ones_are_reinforced(bot, store):
+    fact = bot.reply("My sister Ana moved to Lisbon.", now=NOW).stored[0]
+    reply = bot.reply("Where does my sister Ana live now?", now=NOW + timedelta(days=2))
+    [recalled] = [r for r in reply.recalled if r.fact.id == fact.id]
+    assert 0 < recalled.similarity <= 1 and 0 < recalled.retention <= 1 and 0 <= recalled.attention <= 1
+    after = store.get(fact.id)
+    assert after.recall_count == (1 if recalled.used else 0)
+
+
+def test_short_term_memory_is_a_bounded_window(store, checkpoint):
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(window=4))
+    for i in range(5):
+        bot.reply(f"hello number {i}", now=NOW)
+    assert len(bot.recent) == 4 and bot.recent[-2].text == "hello number 4"
+
+
+def test_users_are_kept_apart(store, checkpoint):
+    Assistant.load(store, user="ana", checkpoint=checkpoint).reply("I live in Lisbon.", now=NOW)
+    other = Assistant.load(store, user="bo", checkpoint=checkpoint)
+    assert "don't know anything" in other.reply("What do you know about me?", now=NOW).text
+
+
+def test_a_missing_checkpoint_is_a_clear_error(store, tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        Assistant.load(store, checkpoint=tmp_path / "missing.pt")
