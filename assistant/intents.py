@@ -14,15 +14,27 @@ from typing import Literal
 
 Kind = Literal["remember", "forget", "list", "question", "statement", "small_talk"]
 
-POLITE = r"(?:(?:please|pls|could you|can you|would you|now)[, ]+)*"
-REMEMBER = re.compile(rf"^{POLITE}(?:remember|note|keep in mind|don'?t forget|do not forget)\b(?:\s+that)?[:,]?\s+(?P<text>.+)$", re.I)
+POLITE = r"(?:(?:please|pls|could you|can you|would you|you can|you may|now|i'?d like you to|i want you to)[, ]+)*"
+REMEMBER = re.compile(
+    rf"^{POLITE}(?:remember|note(?: down)?|keep in mind|don'?t forget|do not forget|make a note|take note|"
+    r"for the record|just so you know|fyi|for your information|(?:something )?you should know(?: about me)?)"
+    r"\b(?:\s+that)?[:,]?\s+(?P<text>.+)$", re.I)
+FORGET_VERB = r"(?:forget|delete|erase|remove|wipe|drop|clear|stop remembering|don'?t keep|do not keep)"
+TOPIC = (r"(?P<all>everything|anything|all|whatever|what(?:ever)? (?:i told you|i've told you|you know|you remember|"
+         r"you have)|all (?:of )?your notes|your notes|the notes)(?:\s+(?:you know|you remember|i told you|you have))?"
+         r"\s+(?:about|on|regarding|concerning)\s+(?P<topic>.+)")
+FACT = r"(?:(?:the )?(?:fact|memory|note|thing)\s+)?(?:that|about)\s+(?P<text>.+)"
 FORGET = re.compile(
-    rf"^{POLITE}forget\s+(?:(?P<all>everything|all|anything)\s+(?:about|regarding|on)\s+|(?:that|about)\s+)?(?P<text>.+)$",
-    re.I)
+    rf"^{POLITE}{FORGET_VERB}\s+(?:from\s+(?:your\s+)?memory\s+)?(?:{TOPIC}|{FACT}|"
+    r"(?P<object>.+?)\s+from\s+(?:your\s+)?(?:memory|notes)[.!]*|(?P<bare>.+))$", re.I)
+NOT_REMEMBER = re.compile(  # "I don't want you to remember anything about my car"
+    r"^i (?:don'?t|do not) want you to (?:remember|keep|know) (?:anything|everything|what i told you)\s+"
+    r"(?:about|on|regarding)\s+(?P<topic>.+)$", re.I)
 LIST = re.compile(
-    r"^(?:what\s+do\s+you\s+(?:know|remember)\s+about\s+me|what\s+do\s+you\s+(?:know|remember)|"
-    r"(?:list|show)\s+(?:me\s+)?(?:my\s+|all\s+|the\s+)?(?:facts|memories)|what\s+have\s+i\s+told\s+you)\b",
-    re.I)
+    r"^(?:what\s+do\s+you\s+(?:know|remember)\s*[?.!]*$|(?:list|show)\s+(?:me\s+)?(?:my\s+|all\s+|the\s+)?"
+    r"(?:facts|memories)|what\s+have\s+i\s+told\s+you)", re.I)
+ABOUT_ME = re.compile(r"\babout\s+(?:me|myself)\b", re.I)
+MEMORY_WORDS = re.compile(r"\b(?:know|remember|stored|saved|noted|told|learned|learnt|facts|things|notes)\b", re.I)
 QUESTION = re.compile(
     r"^(?:who|what|where|when|why|how|which|whose|whom|is|are|am|was|were|do|does|did|can|could|will|would|"
     r"should|have|has|had|tell me|remind me)\b", re.I)
@@ -46,9 +58,13 @@ def classify(turn: str) -> Intent:
         return Intent("small_talk", "")
     if m := REMEMBER.match(text):
         return Intent("remember", _clean(m["text"]))
+    if m := NOT_REMEMBER.match(text):
+        return Intent("forget", _clean(m["topic"]), everything=True)
     if m := FORGET.match(text):
-        return Intent("forget", _clean(m["text"]), everything=bool(m["all"]))
-    if LIST.match(text):
+        if m["topic"] or m["object"]:
+            return Intent("forget", _clean(m["topic"] or m["object"]), everything=True)
+        return Intent("forget", _clean(m["text"] or m["bare"]))
+    if LIST.match(text) or (ABOUT_ME.search(text) and MEMORY_WORDS.search(text)):
         return Intent("list", text)
     if SMALL_TALK.match(text):
         return Intent("small_talk", text)

@@ -45,3 +45,43 @@ def test_forget_everything_is_marked():
 def test_questions_and_greetings_are_never_stored():
     for turn in ("hi there", "How are you?", "what's my name?", "is it raining?", "thank you so much"):
         assert classify(turn).kind in ("question", "small_talk"), turn
+
+
+@pytest.mark.parametrize("turn, text, everything", [
+    ("Delete the fact that my sister lives in Lisbon.", "My sister lives in Lisbon.", False),
+    ("You can stop remembering that I play the cello.", "I play the cello.", False),
+    ("Remove from your memory that my car is red.", "My car is red.", False),
+    ("I'd like you to forget that my dog is called Rex", "My dog is called Rex.", False),
+    ("Please forget what I told you about my job.", "My job.", True),
+    ("Wipe whatever you remember about my brother", "My brother.", True),
+    ("Erase everything you know about my car.", "My car.", True),
+    ("Remove my car from your memory.", "My car.", True),
+    ("Drop all your notes on my allergies.", "My allergies.", True),
+    ("I don't want you to remember anything about my car.", "My car.", True),
+])
+def test_forget_requests_in_many_phrasings(turn, text, everything):
+    intent = classify(turn)
+    assert (intent.kind, intent.text, intent.everything) == ("forget", text, everything)
+
+
+@pytest.mark.parametrize("turn", [
+    "What have you stored about me?", "Tell me everything you remember about me.", "What facts do you have about me?",
+    "Summarise what you know about me.", "Which things about me do you remember?", "what do you know about myself",
+])
+def test_what_do_you_know_about_me_in_many_phrasings(turn):
+    assert classify(turn).kind == "list"
+
+
+@pytest.mark.parametrize("turn, text", [
+    ("Just so you know, my sister is a nurse.", "My sister is a nurse."),
+    ("For the record, I am allergic to cats.", "I am allergic to cats."),
+    ("Make a note: my boss is called Ivo.", "My boss is called Ivo."),
+    ("Something you should know about me: I hate olives.", "I hate olives."),
+    ("I want you to remember that my car is blue.", "My car is blue."),
+])
+def test_remember_requests_in_many_phrasings(turn, text):
+    assert (classify(turn).kind, classify(turn).text) == ("remember", text)
+
+
+def test_a_question_about_someone_else_is_not_a_list_request():
+    assert classify("What do you know about my sister?").kind == "question"
