@@ -19,16 +19,20 @@ from assistant.training import save_checkpoint
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
+def tiny_checkpoint(path):
+    """An untrained tiny chat generator over the vocabulary of a few training conversations."""
     examples = training_examples(conversations("train", 30, seed=0), seed=0)
     vocab = vocabulary([line.text for e in examples for line in e.context] + [e.reply for e in examples])
     torch.manual_seed(0)
     config = GeneratorConfig(dim=16, hops=1, max_reply=8)
-    path = tmp_path_factory.mktemp("model") / "chat.pt"
     save_checkpoint(path, kind="generator-chat", model=Generator(len(vocab), config, go_id=vocab.id(GO)),
                     config=config, vocab=vocab)
     return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory.mktemp("model") / "chat.pt")
 
 
 @pytest.fixture

@@ -1,0 +1,62 @@
+"""The recall evaluation's scoring, checked with bots whose behaviour is known, and one real run."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+from assistant.assistant import Assistant
+from assistant.personal_data import conversations
+from assistant.recall_eval import mentions, run_recall_eval
+
+START = datetime(2026, 11, 24, tzinfo=timezone.utc)
+CONVERSATIONS = conversations("eval", 12, seed=3)
+
+
+class ScriptedBot:
+    """Says the conversation's scripted replies: what a perfect assistant would say."""
+
+    def __init__(self, conversation, say=None):
+        self.replies = iter(t.reply for t in conversation.turns)
+        self.say = say
+
+    def reply(self, text, now=None):
+        return SimpleNamespace(text=self.say if self.say is not None else next(self.replies))
+
+    def end_session(self, now=None):
+        return []
+
+
+def test_mentions_are_whole_words_and_ignore_case():
+    assert mentions("Your sister Ana lives in Lisbon.", "lisbon")
+    assert not mentions("I like bananas.", "Ana")
+    assert mentions("It's 555-0134.", "555-0134")
+
+
+def test_the_scripted_replies_meet_every_target():
+    bots = iter(ScriptedBot(c) for c in CONVERSATIONS)
+    report = run_recall_eval(CONVERSATIONS, lambda user: next(bots), START)
+    assert report.turns["ask"] > 0 and report.turns["ask_unknown"] > 0
+    assert report.recall == 100.0 and report.forgotten_leaks == 0 and report.unknown_leaks == 0
+    assert all(report.meets_targets().values()), report.misses[:3]
+
+
+def test_a_bot_that_names_every_value_fails_the_leak_targets():
+    def blurt(user):
+        c = CONVERSATIONS[int(user.split("-")[1])]
+        return ScriptedBot(c, say=" ".join(v for f in c.facts for v in f.values.values()))
+
+    report = run_recall_eval(CONVERSATIONS, blurt, START)
+    assert report.recall == 100.0  # it does name the answer...
+    assert report.unknown_leak_rate > 50 and report.forgotten_leaks > 0  # ...and everything else
+    assert not report.meets_targets()["unknown_leaks"]
+
+
+def test_a_real_assistant_plays_the_conversations(store, tmp_path):
+    from test_assistant import tiny_checkpoint
+
+    path = tiny_checkpoint(tmp_path / "chat.pt")
+    report = run_recall_eval(CONVERSATIONS[:2], lambda user: Assistant.load(store, user=user, checkpoint=path), START)
+    assert sum(report.turns.values()) == sum(len(c.turns) for c in CONVERSATIONS[:2])
+    assert len(report.latencies_ms) == sum(report.turns.values()) and report.latency_p50_ms > 0
+    assert set(store.users()) == {"eval-0", "eval-1"}  # each conversation is its own user
