@@ -197,3 +197,14 @@ def test_two_torchrun_processes_train_the_generator_through_the_cli(tmp_path):
     assert results["runs"]["T1"]["epochs"] == 2
     assert (tmp_path / "models" / "dialog-babi-t1.pt").exists()
     assert output.count("task 1: per-response") == 1  # only rank 0 reports
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DIALOG.exists(), reason="dialog bAbI data not found beside the checkout (../shared/data)")
+def test_full_task_1_meets_the_published_memory_network():
+    """The committed recipe on the whole of task 1 (about 5 minutes): at least MemNN's 99.9 / 72.3 (OOV)."""
+    from assistant.dialog_babi_eval import DialogEvalConfig, run_dialog_task
+
+    result = run_dialog_task(DialogEvalConfig.for_task(1), DIALOG)
+    assert result.per_response["tst"] >= 99.9
+    assert result.per_response["tst-OOV"] >= 72.3
