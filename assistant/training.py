@@ -19,6 +19,11 @@ per-example rate). Rank 0's initial weights are copied to all ranks, gradients a
 backward, validation runs on rank 0 and its metrics are shared, so all ranks keep identical weights and
 take the same early-stopping decision. `progress`, `on_best` (checkpoints) and the epoch log run on rank
 0 only; other callers' output can use `is_main_process()`.
+
+Resuming: with `resume=PATH`, the loop's whole state (weights, optimizer, epoch, history, best epoch so far,
+random-number states) is written to PATH after every epoch, and a run that finds PATH continues from it,
+so a run stopped after epoch k and resumed ends with the weights of an uninterrupted one. A resumed run
+may ask for more epochs than the first; the rest of its TrainConfig and data must be the same.
 """
 
 from __future__ import annotations
@@ -113,10 +118,12 @@ def train(
     progress: Progress | None = None,
     description: str = "training",
     on_best: Callable[[nn.Module, EpochLog], None] | None = None,
+    resume: Path | None = None,
 ) -> TrainResult:
     """Train `model` on `size` examples; `batch_loss(model, indices)` computes a batch's loss and
     `evaluate(model)` the validation metrics (called under no_grad in eval mode). `on_best` is called
-    after each epoch that improves the selected metric (e.g. to save a checkpoint).
+    after each epoch that improves the selected metric (e.g. to save a checkpoint). `resume`: a file to
+    continue from when it exists, and to write the loop's state to after every epoch (rank 0).
 
     Under torch.distributed (see the module docstring) every rank must call this with the same
     arguments; the model is the caller's own module on every rank, never a wrapper."""
@@ -130,34 +137,126 @@ def train(
     optimizer = _optimizer(model, config)
     step = config.lr_decay_every or config.epochs + 1
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=config.lr_decay)
-    history: list[EpochLog] = []
-    best_value, best_epoch, best_state, best_metrics, stale = math.inf, 0, None, {}, 0
-    for epoch in range(1, config.epochs + 1):
+    run = _Run()
+    if resume is not None:
+        run = _load_resume(Path(resume), model, optimizer, generator, size)
+        schedule.last_epoch = len(run.history)  # the optimizer state already holds the decayed rate
+        if main and run.history:
+            log.info("%s resumed from %s after epoch %d", description, resume, len(run.history))
+            if progress is not None:
+                progress(description, len(run.history), config.epochs)
+    for epoch in range(len(run.history) + 1, config.epochs + 1):
+        if run.stopped:
+            break
         t0, lr = time.perf_counter(), optimizer.param_groups[0]["lr"]
         train_loss = _train_epoch(model, size, batch_loss, optimizer, config, generator, lengths)
         schedule.step()
         valid = _evaluate_on_main(model, evaluate)
         entry = EpochLog(epoch, lr, train_loss, valid, time.perf_counter() - t0)
-        history.append(entry)
+        run.history.append(entry)
         if main:
             log.info("%s epoch %d lr %.4g train loss %.4f valid %s", description, epoch, lr, train_loss, _fmt(valid))
         if progress is not None and main:
             progress(description, epoch, config.epochs)
         value = valid[config.select_on]
-        if value < best_value:
-            best_value, best_epoch, best_metrics, stale = value, epoch, valid, 0
+        if value < run.best_value:
+            run.best_value, run.best_epoch, run.best_metrics, run.stale = value, epoch, valid, 0
             if config.restore_best:
-                best_state = copy.deepcopy(model.state_dict())
+                run.best_state = copy.deepcopy(model.state_dict())
             if on_best is not None and main:
                 on_best(model, entry)
         else:
-            stale += 1
-            if config.patience and stale >= config.patience:
-                break
-    stopped_early = len(history) < config.epochs
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return TrainResult(tuple(history), best_epoch, best_metrics, time.perf_counter() - start, stopped_early)
+            run.stale += 1
+            run.stopped = bool(config.patience and run.stale >= config.patience)
+        if resume is not None:
+            _save_resume(Path(resume), run, model, optimizer, generator, size, time.perf_counter() - start)
+    stopped_early = len(run.history) < config.epochs
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
+    seconds = run.seconds_before + time.perf_counter() - start
+    return TrainResult(tuple(run.history), run.best_epoch, run.best_metrics, seconds, stopped_early)
+
+
+@dataclass
+class _Run:
+    """The loop's state between epochs: what a resume file holds besides weights and optimizer."""
+
+    history: list[EpochLog] = dataclasses.field(default_factory=list)
+    best_value: float = math.inf
+    best_epoch: int = 0
+    best_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    best_state: dict[str, torch.Tensor] | None = None
+    stale: int = 0  # epochs since the best one
+    stopped: bool = False  # patience ran out
+    seconds_before: float = 0.0  # training time of the runs this one resumes
+
+
+def _save_resume(path: Path, run: _Run, model, optimizer, generator, size: int, seconds: float) -> None:
+    """Write the loop's state (rank 0; atomic). Every rank sends its own random-number state."""
+    rank, world = distributed_context()
+    rng = [torch.get_rng_state()]
+    if world > 1:
+        rng = [None] * world
+        dist.all_gather_object(rng, torch.get_rng_state())
+    if rank != 0:
+        return
+    payload = {
+        "format_version": FORMAT_VERSION, "size": size, "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(), "batch_rng": generator.get_state(), "torch_rng": rng,
+        "history": [dataclasses.asdict(e) for e in run.history], "best_value": run.best_value,
+        "best_epoch": run.best_epoch, "best_metrics": run.best_metrics, "best_state": run.best_state,
+        "stale": run.stale, "stopped": run.stopped, "seconds": run.seconds_before + seconds,
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def _load_resume(path: Path, model, optimizer, generator, size: int) -> _Run:
+    """Continue from a resume file when there is one: rank 0 reads it and sends it to every rank."""
+    rank, world = distributed_context()
+    try:
+        payload = [_read_resume(path) if rank == 0 else None]
+    except CheckpointError as exc:
+        payload = [exc]  # sent on, so that every rank stops rather than waiting for rank 0
+    if world > 1:
+        dist.broadcast_object_list(payload, src=0)
+    state = payload[0]
+    if isinstance(state, CheckpointError):
+        raise state
+    if state is None:
+        return _Run()
+    if state["size"] != size:
+        raise CheckpointError(f"resume file {path} is for {state['size']} training examples, not {size}: "
+                              "resume with the same data, or delete it to start again")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"resume file {path} is for another model: delete it to start again ({exc})") from exc
+    generator.set_state(state["batch_rng"])
+    rng = state["torch_rng"]
+    if len(rng) == world:
+        torch.set_rng_state(rng[rank])
+    else:  # another number of processes than the run it resumes: fresh dropout masks, still one per rank
+        torch.manual_seed(torch.initial_seed() + 1000 * len(state["history"]))
+    return _Run(
+        history=[EpochLog(**e) for e in state["history"]], best_value=state["best_value"],
+        best_epoch=state["best_epoch"], best_metrics=state["best_metrics"], best_state=state["best_state"],
+        stale=state["stale"], stopped=state["stopped"], seconds_before=state["seconds"],
+    )
+
+
+def _read_resume(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged file
+        raise CheckpointError(f"cannot read resume file {path}: {exc}; delete it to start again") from exc
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"resume file {path} was written by another memchat version; delete it to start again")
+    return state
 
 
 def _train_epoch(model, size, batch_loss, optimizer, config, generator, lengths) -> float:

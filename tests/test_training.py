@@ -73,6 +73,21 @@ def test_gradient_clipping_bounds_each_step():
     assert (model.weight - before).norm() <= 1e-3 + 1e-6
 
 
+def test_a_run_stopped_after_two_epochs_and_resumed_to_four_ends_like_four_straight(tmp_path):
+    # Adam and a decaying rate: the optimizer's moments, the schedule and the batch order must all carry over.
+    config = TrainConfig(epochs=4, batch_size=16, optimizer="adam", lr=0.05, lr_decay_every=3, restore_best=False, seed=5)
+    straight, whole = fit(config)
+    resume = tmp_path / "toy.resume"
+    fit(dataclasses.replace(config, epochs=2), resume=resume)
+    assert resume.exists()
+    resumed, result = fit(config, init_seed=99, resume=resume)  # other initial weights: they must be replaced
+    assert all(torch.equal(a, b) for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()))
+    assert [e.train_loss for e in result.history] == [e.train_loss for e in whole.history]
+    assert [e.lr for e in result.history] == [e.lr for e in whole.history]
+    with pytest.raises(CheckpointError, match="another model"):
+        train(nn.Linear(4, 3), 200, lambda m, i: m.weight.sum(), lambda m: {"error": 0.0}, config, resume=resume)
+
+
 def joined_batches(config, world):
     """One process stepping on `world` consecutive batches of each epoch at a time: the SGD steps that
     `world` data-parallel ranks should take between them."""
