@@ -735,11 +735,34 @@ class ChatSession:
     """A terminal conversation over the store, with a simulated clock for /advance."""
 
     app: App
+    bot: Any = None  # an assistant.Assistant when a model is loaded; None: answers straight from memory
     offset: timedelta = timedelta(0)
     last_hits: list[Hit] = dataclasses.field(default_factory=list)
+    last_reply: Any = None  # the assistant's last Reply, for /why
 
     def now(self) -> datetime:
         return (self.app.now or datetime.now(timezone.utc)) + self.offset
+
+    def converse(self, line: str) -> None:
+        """One turn through the assistant: its reply, then what it did to memory, dimmed."""
+        reply = self.bot.reply(line, now=self.now())
+        self.last_reply = reply
+        out.print(Text(reply.text))
+        notes = [f"remembered as fact {f.id}" + (" (known already, reinforced)" if f.reinforced else "")
+                 for f in reply.stored]
+        notes += [f"fact {f.id} replaced (/restore {f.id} undoes it)" for f in reply.replaced]
+        notes += [f"forgot fact {f.id} (/restore {f.id} undoes it)" for f in reply.forgotten]
+        used = [str(r.fact.id) for r in reply.recalled if r.used]
+        notes += [f"used fact{'s' if len(used) > 1 else ''} {', '.join(used)}; /why"] if used else []
+        if notes:
+            out.print("[dim]" + esc("; ".join(notes)) + "[/]")
+
+    def leave(self) -> None:
+        """End the session: the assistant consolidates what is still only in short-term memory."""
+        if self.bot is not None:
+            stored = self.bot.end_session(now=self.now())
+            if stored:
+                out.print("[dim]" + esc(f"consolidated {len(stored)} statement(s) into memory") + "[/]")
 
     def turn(self, line: str) -> bool:
         """Handle one line; False when the user leaves."""
@@ -749,6 +772,9 @@ class ChatSession:
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
             return self.command(name.lower(), arg.strip())
+        if self.bot is not None:
+            self.converse(line)
+            return True
         intent = classify(line)
         if intent.kind in ("remember", "statement"):
             self.remember(intent.text)
@@ -810,7 +836,12 @@ class ChatSession:
         elif name == "search":
             out.print(hits_table(store.search(self.need(arg, "/search QUERY"), k=5, user=user, now=self.now()), "Search"))
         elif name == "why":
-            out.print(hits_table(self.last_hits, "Facts behind my last answer") if self.last_hits else "My last answer used no fact.")
+            if self.bot is not None:
+                recalled = self.last_reply.recalled if self.last_reply is not None else ()
+                out.print(recalled_table(recalled) if recalled else "My last answer read no fact.")
+            else:
+                out.print(hits_table(self.last_hits, "Facts behind my last answer") if self.last_hits
+                          else "My last answer used no fact.")
         elif name in ("explain", "forecast"):
             ex = store.explain(self.ids(arg)[0], now=self.now())
             when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
@@ -831,8 +862,12 @@ class ChatSession:
             events = store.history(self.ids(arg)[0] if arg else None, user=None if arg else user, limit=30)
             out.print(events_table(events, "History"))
         elif name == "user":
-            self.app.user = self.need(arg, "/user NAME")
-            store.facts(self.app.user)  # validates the name
+            name = self.need(arg, "/user NAME")
+            store.facts(name)  # validates the name
+            self.leave()
+            self.app.user = name
+            if self.bot is not None:
+                self.bot = type(self.bot)(store, self.bot.model, self.bot.vocab, name, self.bot.config, self.bot.model_name)
             out.print(f"Now talking with {esc(self.app.user)}.")
         else:
             out.print(f"Unknown command /{esc(name)}; /help lists them.")
@@ -853,16 +888,21 @@ class ChatSession:
 
 
 @cli.command()
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A chat model trained by `memchat train` (default: the shipped assistant/models/default.pt).")
+@click.option("--memory-only", is_flag=True, help="No model: answer questions with the best matching fact.")
 @pass_app
-def chat(app: App) -> None:
+def chat(app: App, model_path: Path | None, memory_only: bool) -> None:
     """Talk with memchat in the terminal: tell it things, ask about them, make it forget.
 
-    For now (until the generator lands) answers come straight from memory: the best matching fact.
+    Replies come from the shipped LSTM generator reading your memory; without a model (or with
+    --memory-only) questions are answered with the best matching fact. /help lists the commands.
 
     \b
-    Example:
+    Examples:
       memchat chat
       memchat --user ana --home ~/memories chat
+      memchat chat --model my-model.pt
     """
     try:
         importlib.import_module("readline")  # line editing and history for input()
@@ -871,9 +911,20 @@ def chat(app: App) -> None:
     with err.status("Opening memory..."):
         store = app.store
         size = sum(u.active for u in store.stats().users if u.user == app.user)
+    bot, model_note = None, "memory-only answers"
+    if not memory_only:
+        from assistant.assistant import DEFAULT_MODEL, Assistant  # torch: only for the chat
+
+        path = model_path or DEFAULT_MODEL
+        if model_path is not None or path.exists():
+            with err.status(f"Loading the model ({path.name})..."):
+                bot = Assistant.load(store, user=app.user, checkpoint=path)
+            model_note = f"model {path.name}"
+        else:
+            model_note = "no model trained yet (`memchat train`): memory-only answers"
     out.print(f"[bold]memchat[/] — {size} fact(s) in memory for {esc(app.user)} at {esc(app.home)} "
-              f"(embedder {store.embedder.name}). /help for commands, /quit to leave.")
-    session = ChatSession(app)
+              f"({esc(model_note)}; embedder {store.embedder.name}). /help for commands, /quit to leave.")
+    session = ChatSession(app, bot=bot)
     while True:
         try:
             line = input(f"{app.user}> ")
@@ -883,9 +934,22 @@ def chat(app: App) -> None:
         try:
             if not session.turn(line):
                 break
-        except (MemoryStoreError, click.UsageError, ValueError) as e:
+        except (MemoryStoreError, AssistantError, click.UsageError, ValueError) as e:
             err.print(f"[red]error:[/] {esc(e.message if isinstance(e, click.UsageError) else e)}", highlight=False)
+    session.leave()
     out.print("Bye.")
+
+
+def recalled_table(recalled) -> Table:
+    """/why: the facts read for the last reply, and how much the reply used each."""
+    table = Table(title="Facts behind my last answer", title_justify="left")
+    for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"),
+                          ("attention", "right"), ("used", "left")):
+        table.add_column(name, justify=justify)
+    for r in recalled:
+        table.add_row(str(r.fact.id), Text(r.fact.text), f"{r.similarity:.3f}", f"{r.retention:.2f}",
+                      f"{r.attention:.2f}", "yes" if r.used else "")
+    return table
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import sys
 from conftest import ROOT, subprocess_env
 
 
-def chat(home, lines: list[str], user: str = "default") -> str:
+def chat(home, lines: list[str], user: str = "default", options: tuple[str, ...] = ("--memory-only",)) -> str:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "--home", str(home), "--user", user, "chat"],
+        [sys.executable, str(ROOT / "cli.py"), "--home", str(home), "--user", user, "chat", *options],
         input="\n".join(lines) + "\n", capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -91,3 +91,31 @@ def test_remembering_and_forgetting_in_words(tmp_path):
     assert "Forgot: 1 My car is a red Fiat.; 2 My car insurance renews in March." in out
     assert "Forgot: 3 My sister Ana lives in Lisbon." in out
     assert out.rstrip().endswith("Bye.") and "I know nothing yet." in out
+
+
+def test_with_a_model_the_assistant_replies_stores_explains_and_forgets(tmp_path):
+    """The generator path through the real process, with a tiny untrained model: what is stored, forgotten,
+    explained and kept across a restart (the wording of replies is the trained model's, measured by
+    `memchat eval recall`)."""
+    from test_assistant import tiny_checkpoint
+
+    model = ("--model", str(tiny_checkpoint(tmp_path / "chat.pt")))
+    home = tmp_path / "home"
+    first = chat(home, [
+        "My sister Ana lives in Lisbon.",
+        "Remember that my dog is called Rex.",
+        "I work as a nurse in Porto.",
+        "where does my sister Ana live?",
+        "/why",
+        "forget that my dog is called Rex",
+        "/quit",
+    ], options=model)
+    assert "model chat.pt" in first
+    assert first.count("remembered as fact") == 3
+    assert "Facts behind my last answer" in first and "My sister Ana lives in Lisbon." in first
+    assert "forgot fact 2" in first
+    second = chat(home, ["what do you know about me?", "/advance 400d", "/facts all"], options=model)
+    assert "2 fact(s) in memory" in second
+    listed = second.split("It is now")[0]  # the reply to "what do you know about me?"
+    assert "You work as a nurse in Porto." in listed and "Rex" not in listed
+    assert "faded" in second and "dormant" in second.split("fact(s) of default")[-1]
