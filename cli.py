@@ -658,6 +658,55 @@ def machine_description() -> str:
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "default.pt"
 
 
+@eval_group.command("recall")
+@click.option("--conversations", type=click.IntRange(1), default=200, show_default=True, help="Held-out conversations played.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which held-out conversations.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Chat model to evaluate (default: the shipped assistant/models/default.pt).")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results", help="Where recall.json and recall.md go.")
+def eval_recall(conversations: int, seed: int, model_path: Path | None, results_dir: Path) -> None:
+    """Play held-out conversations through the assistant and score its memory (issue 5's targets).
+
+    The conversations use phrasings and names never seen in training; each runs as its own user on a
+    fresh store with the real embedding model. Scored: facts recalled, forgotten facts never named,
+    unknowns not answered with a stored entity, updates answered with the new fact; and reply latency.
+
+    \b
+    Examples:
+      memchat eval recall
+      memchat eval recall --conversations 50 --model my-model.pt
+    """
+    import tempfile
+
+    from assistant.assistant import DEFAULT_MODEL, Assistant
+    from assistant.personal_data import conversations as held_out
+    from assistant.recall_eval import recall_markdown, run_recall_eval
+
+    path = model_path or DEFAULT_MODEL
+    played = held_out("eval", conversations, seed=seed)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with tempfile.TemporaryDirectory() as folder, stage_progress() as report:
+        store = MemoryStore.open(Path(folder) / "store")
+        try:
+            first = Assistant.load(store, user="eval-0", checkpoint=path)
+
+            def make_bot(user: str) -> Assistant:
+                return Assistant(store, first.model, first.vocab, user, first.config, first.model_name)
+
+            result = run_recall_eval(played, make_bot, start, progress=report)
+        finally:
+            store.close()
+    command = f"memchat eval recall --conversations {conversations} --seed {seed}" + (
+        f" --model {model_path}" if model_path else "")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    payload = result.to_json(command=command, model=str(path.name))
+    (results_dir / "recall.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (results_dir / "recall.md").write_text(recall_markdown(payload))
+    out.print(Markdown(recall_markdown(payload)))
+    out.print(f"Written: {esc(results_dir / 'recall.json')}, {esc(results_dir / 'recall.md')}")
+
+
 @cli.command("train")
 @click.option("--out", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=SHIPPED_MODEL,
               show_default="assistant/models/default.pt", help="Where the model goes (the default is the one memchat ships).")

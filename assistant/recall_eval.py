@@ -74,6 +74,17 @@ class RecallReport:
     def latency_p90_ms(self) -> float:
         return statistics.quantiles(self.latencies_ms, n=10)[-1] if len(self.latencies_ms) >= 10 else float("nan")
 
+    def to_json(self, command: str, model: str) -> dict:
+        return {
+            "command": command, "model": model, "turns": self.turns,
+            "recall": round(self.recall, 2), "updates": round(self.updates, 2),
+            "forgotten_leaks": self.forgotten_leaks, "unknown_leak_rate": round(self.unknown_leak_rate, 2),
+            "rates": {k: round(self.rate(k), 2) for k in sorted(self.turns)},
+            "latency_ms": {"p50": round(self.latency_p50_ms, 1), "p90": round(self.latency_p90_ms, 1)},
+            "targets": TARGETS, "meets": self.meets_targets(), "seconds": round(self.seconds, 1),
+            "misses": [vars(m) for m in self.misses],
+        }
+
     def meets_targets(self) -> dict[str, bool]:
         return {"recall": self.recall >= TARGETS["recall"], "forgotten_leaks": self.forgotten_leaks == 0,
                 "unknown_leaks": self.unknown_leak_rate <= TARGETS["unknown_leaks"],
@@ -120,3 +131,22 @@ def run_recall_eval(
             progress("conversations", c + 1, len(conversations))
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def recall_markdown(results: dict) -> str:
+    """The README-ready table of one `memchat eval recall` run."""
+    meets = results["meets"]
+    rows = [
+        ("fact recall (reply names the fact's answer)", f"{results['recall']:.1f} %", ">= 95 %", meets["recall"]),
+        ("forgotten facts named again", str(results["forgotten_leaks"]), "0", meets["forgotten_leaks"]),
+        ("unknowns answered with a stored entity", f"{results['unknown_leak_rate']:.1f} %", "<= 5 %",
+         meets["unknown_leaks"]),
+        ("updates answered with the new fact", f"{results['updates']:.1f} %", ">= 95 %", meets["updates"]),
+    ]
+    lines = ["# memchat eval recall: held-out conversations", "", "| measure | memchat | target | met |",
+             "|---|---|---|---|"]
+    lines += [f"| {name} | {value} | {target} | {'yes' if ok else 'no'} |" for name, value, target, ok in rows]
+    lines += ["", f"Reply latency p50 {results['latency_ms']['p50']} ms, p90 {results['latency_ms']['p90']} ms; "
+              f"{sum(results['turns'].values())} turns in {results['seconds']} s. Model: {results['model']}.", "",
+              f"Reproduce: `{results['command']}`", ""]
+    return "\n".join(lines)

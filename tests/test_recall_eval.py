@@ -60,3 +60,22 @@ def test_a_real_assistant_plays_the_conversations(store, tmp_path):
     assert sum(report.turns.values()) == sum(len(c.turns) for c in CONVERSATIONS[:2])
     assert len(report.latencies_ms) == sum(report.turns.values()) and report.latency_p50_ms > 0
     assert set(store.users()) == {"eval-0", "eval-1"}  # each conversation is its own user
+
+
+def test_memchat_eval_recall_writes_its_tables(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT, subprocess_env
+    from test_assistant import tiny_checkpoint
+
+    model = tiny_checkpoint(tmp_path / "chat.pt")
+    result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "eval", "recall", "--conversations", "1",
+                             "--model", str(model), "--results", str(tmp_path / "results")],
+                            capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=300)
+    assert result.returncode == 0, result.stderr
+    saved = json.loads((tmp_path / "results" / "recall.json").read_text())
+    assert saved["command"].startswith("memchat eval recall --conversations 1")
+    assert set(saved["meets"]) == {"recall", "forgotten_leaks", "unknown_leaks", "updates"}
+    assert "| fact recall" in (tmp_path / "results" / "recall.md").read_text()
