@@ -25,7 +25,7 @@ from .dialog_babi import Example
 from .errors import ConfigError
 from .generator import Generator, GeneratorConfig, loss
 from .text import tokenize
-from .training import Progress, TrainConfig, is_main_process, save_checkpoint, train
+from .training import Progress, TrainConfig, distributed_context, is_main_process, save_checkpoint, train
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class DialogEvalConfig:
     def for_task(cls, task: int, **overrides: Any) -> DialogEvalConfig:
         """The settings `memchat eval dialog-babi --task N` uses: the long tasks (3, 5, 6: up to 400 words
         of context, 10-18k replies) train fewer, longer epochs."""
-        epochs = {3: (20, 7), 5: (12, 5), 6: (12, 5)}
+        epochs = {3: (20, 7), 5: (12, 5), 6: (8, 4)}
         if task in epochs and "train" not in overrides:
             most, every = epochs[task]
             overrides = {"train": dataclasses.replace(cls.train, epochs=most, lr_decay_every=every), **overrides}
@@ -203,8 +203,10 @@ def test_set_key(task: int, split: str) -> str:
     return f"T{task}" + ("-OOV" if split == "tst-OOV" else "")
 
 
-def command_line(config: DialogEvalConfig) -> str:
-    parts = ["memchat eval dialog-babi", f"--task {config.task}", f"--seed {config.seed}"]
+def command_line(config: DialogEvalConfig, processes: int = 1) -> str:
+    """The command that reproduces a task's run; under torchrun, with its process count."""
+    program = f"torchrun --standalone --nproc_per_node {processes} -m cli" if processes > 1 else "memchat"
+    parts = [f"{program} eval dialog-babi", f"--task {config.task}", f"--seed {config.seed}"]
     if not config.oov:
         parts.append("--no-oov")
     if config.train.epochs != DialogEvalConfig.for_task(config.task).train.epochs:
@@ -222,7 +224,7 @@ def merge_results(previous: dict[str, Any], config: DialogEvalConfig, result: Ta
         merged["per_dialog"][name] = round(result.per_dialog[split], 2)
     merged["seconds"][key] = round(result.seconds, 1)
     merged["runs"][key] = {
-        "command": command_line(config), "seed": config.seed, "epochs": result.epochs,
+        "command": command_line(config, distributed_context()[1]), "seed": config.seed, "epochs": result.epochs,
         "best_epoch": result.best_epoch, "dev_per_response": round(result.dev_accuracy, 2),
         "train_seconds": round(result.train_seconds, 1), "parameters": result.parameters, "machine": machine,
         "generator": dataclasses.asdict(config.generator), "train": dataclasses.asdict(config.train),

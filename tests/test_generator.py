@@ -195,6 +195,7 @@ def test_two_torchrun_processes_train_the_generator_through_the_cli(tmp_path):
     results = json.loads((tmp_path / "results" / "dialog-babi.json").read_text())
     assert set(results["per_response"]) == {"T1", "T1-OOV"}
     assert results["runs"]["T1"]["epochs"] == 2
+    assert results["command"].startswith("torchrun --standalone --nproc_per_node 2 -m cli eval dialog-babi --task 1")
     assert (tmp_path / "models" / "dialog-babi-t1.pt").exists()
     assert output.count("task 1: per-response") == 1  # only rank 0 reports
 
