@@ -100,4 +100,4 @@ def replaces(new: str, old: str, similarity: float) -> bool:
 
 
 def _content(text: str) -> list[str]:
-    return [w for w in tokenize(text) if w.isalnum() and len(w) > 2]
+    return [w for w in tokenize(text) if w.isalnum() and (len(w) > 2 or w.isdigit())]

@@ -34,7 +34,7 @@ TELL_REPLIES = ("Got it, {a}.", "Ok, I'll remember that.", "Noted: {a}.", "Thank
                 "Okay, I've saved that.")
 UPDATE_REPLIES = ("Ok, I've updated that: {a}.", "Thanks for the update, {a}.", "Got it, {a} now.")
 FORGET_REPLIES = ("Ok, I've forgotten that {a}.", "Done, I forgot that {a}.", "Alright, I have forgotten that {a}.")
-FORGOT = ("forgot",)  # every forget reply says it
+FORGOT = ("forgot", "forgotten")  # every forget reply says one (answers match whole words)
 UNKNOWN_REPLIES = ("I don't know {u}.", "Sorry, I don't know {u}.", "You haven't told me {u}.",
                    "I'm not sure, you haven't told me {u}.")
 DONT_KNOW = ("don't know", "haven't told")  # every unknown reply says one of these

@@ -35,7 +35,8 @@ def test_the_relation_comes_from_the_first_word_that_signals_one():
     ("I live in Lisbon.", "I live in Lisbon", 0.99, False),  # said again: not an update
     ("My cat is grey.", "My cat is black.", 0.8, True),  # no relation word: close meaning decides
     ("My cat is grey.", "My cat sleeps a lot.", 0.4, False),
-    ("My car needs new tyres.", "My car is a red Volvo.", 0.5, False),  # "car" names the subject, not a relation
+    ("My car needs new tyres.", "My car is a red Volvo.", 0.5, False),
+    ("I'm 91, believe it or not.", "I'm 79, believe it or not.", 0.81, True),  # a changed number is news  # "car" names the subject, not a relation
 ])
 def test_a_statement_replaces_a_fact_on_the_same_subject_and_relation(new, old, similarity, expected):
     assert replaces(new, old, similarity) is expected
