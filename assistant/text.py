@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]", re.UNICODE)
 _NO_SPACE_BEFORE = {".", ",", "!", "?", ":", ";", ")", "%", "'s"}
 _NO_SPACE_AFTER = {"(", "$"}
+_I = {"i": "I", "i'm": "I'm", "i'll": "I'll", "i've": "I've", "i'd": "I'd"}  # always upper-case
 
 
 def surface_tokens(text: str) -> list[str]:
@@ -40,7 +41,7 @@ def spellings(texts: Iterable[str]) -> dict[str, str]:
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:
     """Join tokens into text: punctuation attached, each word spelled as in `spelling` (e.g. memory's
     "Lisbon"), the first letter upper-cased when `capitalize`."""
-    words = [spelling.get(t, t) if spelling else t for t in tokens]
+    words = [_I.get(t, spelling.get(t, t) if spelling else t) for t in tokens]
     out = ""
     for i, word in enumerate(words):
         if i and word not in _NO_SPACE_BEFORE and words[i - 1] not in _NO_SPACE_AFTER:

@@ -58,6 +58,7 @@ def test_tokens_keep_punctuation_apart_and_replies_keep_memory_spelling():
     assert detokenize(["your", "sister", "ana", "lives", "in", "lisbon", "."], spelled, capitalize=True) == \
         "Your sister Ana lives in Lisbon."
     assert same_tokens("Lisbon .", "lisbon.")
+    assert detokenize(["ok", ",", "i'll", "remember", "that", "i", "said", "it"]) == "ok, I'll remember that I said it"
 
 
 def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):
