@@ -130,12 +130,13 @@ class Assistant:
     # -- one turn -------------------------------------------------------------------------------------
 
     def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
-        hits = [h for h in self.store.search(text, k=self.config.memory_k, user=self.user, now=now)
-                if h.similarity >= self.config.min_similarity]
+        nearest = self.store.search(text, k=max(self.config.memory_k, self.config.update_candidates),
+                                    user=self.user, now=now)  # the turn's one read of long-term memory
+        hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
         stored: list[Fact] = []
         replaced: list[Fact] = []
         if intent.kind == "remember" or (intent.kind == "statement" and self.config.consolidate == "at_once"):
-            stored, replaced = self._remember(intent.text, now, self._session.turn,
+            stored, replaced = self._remember(intent.text, now, self._session.turn, nearest,
                                               importance=0.8 if intent.kind == "remember" else None)
         elif intent.kind == "statement":
             self._session.pending.append((intent.text, self._session.turn))
@@ -176,12 +177,14 @@ class Assistant:
             out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used))
         return out
 
-    def _remember(self, statement: str, now: datetime | None, turn: int,
+    def _remember(self, statement: str, now: datetime | None, turn: int, nearest: list[Hit] | None = None,
                   importance: float | None = None) -> tuple[list[Fact], list[Fact]]:
         """Store a statement; where it updates one of the nearest older facts (same subject and kind of
-        fact, by `consolidation.replaces`), retire that one: dormant, linked to the new fact."""
+        fact, by `consolidation.replaces`), retire that one: dormant, linked to the new fact. `nearest`:
+        the turn's search results, when the statement is stored during its turn."""
         core, _ = without_update_marker(statement)
-        hits = self.store.search(core, k=self.config.update_candidates, user=self.user, now=now)
+        hits = nearest if nearest is not None else self.store.search(
+            core, k=self.config.update_candidates, user=self.user, now=now)
         source = {"session": self._session.number, "turn": turn, "via": "chat"}
         fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
         replaced = []
