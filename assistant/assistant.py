@@ -130,12 +130,14 @@ class Assistant:
     # -- one turn -------------------------------------------------------------------------------------
 
     def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
-        nearest = self.store.search(text, k=max(self.config.memory_k, self.config.update_candidates),
+        telling = intent.kind in ("remember", "statement")
+        query = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
+        nearest = self.store.search(query, k=max(self.config.memory_k, self.config.update_candidates),
                                     user=self.user, now=now)  # the turn's one read of long-term memory
         hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
         stored: list[Fact] = []
         replaced: list[Fact] = []
-        if intent.kind == "remember" or (intent.kind == "statement" and self.config.consolidate == "at_once"):
+        if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):
             stored, replaced = self._remember(intent.text, now, self._session.turn, nearest,
                                               importance=0.8 if intent.kind == "remember" else None)
         elif intent.kind == "statement":
