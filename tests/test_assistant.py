@@ -125,3 +125,25 @@ def test_users_are_kept_apart(store, checkpoint):
 def test_a_missing_checkpoint_is_a_clear_error(store, tmp_path):
     with pytest.raises(CheckpointError, match="no checkpoint"):
         Assistant.load(store, checkpoint=tmp_path / "missing.pt")
+
+
+def test_updates_with_the_real_embedding_model(tmp_path, minilm, checkpoint):
+    """With all-MiniLM-L6-v2 choosing the candidates: paraphrased updates retire the right fact only."""
+    from memory_store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "real", embedder=minilm)
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint)
+    for text in ("I live in Lisbon.", "My sister Ana lives in Rome.", "I work at a bakery in Lisbon.",
+                 "My favourite colour is green.", "I'm 79, believe it or not."):
+        bot.reply(text, now=NOW)
+    replaced = {text: [f.text for f in bot.reply(text, now=NOW).replaced] for text in (
+        "Actually, I moved to Porto.", "My favourite colour is blue now.", "My sister moved to Paris.",
+        "Please update your notes, I'm 91, believe it or not.")}
+    assert replaced == {
+        "Actually, I moved to Porto.": ["I live in Lisbon."],
+        "My favourite colour is blue now.": ["My favourite colour is green."],
+        "My sister moved to Paris.": ["My sister Ana lives in Rome."],
+        "Please update your notes, I'm 91, believe it or not.": ["I'm 79, believe it or not."],
+    }
+    assert "I work at a bakery in Lisbon." in [f.text for f in store.facts("ana")]
+    store.close()
