@@ -54,7 +54,7 @@ class DialogEvalConfig:
     def for_task(cls, task: int, **overrides: Any) -> DialogEvalConfig:
         """The settings `memchat eval dialog-babi --task N` uses: the long tasks (3, 5, 6: up to 400 words
         of context, 10-18k replies) train fewer, longer epochs."""
-        epochs = {3: (20, 7), 5: (12, 5), 6: (8, 4)}
+        epochs = {3: (20, 7), 5: (12, 5), 6: (12, 5)}
         if task in epochs and "train" not in overrides:
             most, every = epochs[task]
             overrides = {"train": dataclasses.replace(cls.train, epochs=most, lr_decay_every=every), **overrides}
