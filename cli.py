@@ -690,11 +690,7 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, results_
         store = MemoryStore.open(Path(folder) / "store")
         try:
             first = Assistant.load(store, user="eval-0", checkpoint=path)
-
-            def make_bot(user: str) -> Assistant:
-                return Assistant(store, first.model, first.vocab, user, first.config, first.model_name)
-
-            result = run_recall_eval(played, make_bot, start, progress=report)
+            result = run_recall_eval(played, first.for_user, start, progress=report)
         finally:
             store.close()
     command = f"memchat eval recall --conversations {conversations} --seed {seed}" + (
@@ -916,7 +912,7 @@ class ChatSession:
             self.leave()
             self.app.user = name
             if self.bot is not None:
-                self.bot = type(self.bot)(store, self.bot.model, self.bot.vocab, name, self.bot.config, self.bot.model_name)
+                self.bot = self.bot.for_user(name)
             out.print(f"Now talking with {esc(self.app.user)}.")
         else:
             out.print(f"Unknown command /{esc(name)}; /help lists them.")

@@ -102,6 +102,10 @@ class Assistant:
         model.load_state_dict(saved.state)
         return cls(store, model, saved.vocab, user, config, model_name=path.name)
 
+    def for_user(self, user: str) -> Assistant:
+        """A fresh conversation with another user over the same store and the same loaded model."""
+        return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name)
+
     @property
     def recent(self) -> tuple[Line, ...]:
         """Short-term memory: the window of recent lines, oldest first."""
