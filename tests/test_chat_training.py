@@ -184,4 +184,4 @@ def test_two_torchrun_processes_train_the_chat_model_and_only_rank_0_writes(tmp_
     output = run_torchrun(script, "train", "--out", out, "--conversations", "30", "--epochs", "1",
                           "--dialog-data", fake_dialog_babi(tmp_path / "data"), timeout=300)
     assert load_checkpoint(out, kind="generator-chat").metrics["examples"]["dialog_babi"] == 24
-    assert output.count("Reproduce: memchat train") == 1, output
+    assert output.count("Reproduce: torchrun --standalone --nproc_per_node 2 -m cli train") == 1, output
