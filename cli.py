@@ -654,6 +654,45 @@ def machine_description() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
 
 
+@eval_group.command("convai2")
+@data_option("persona_chat")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Chat model to probe (default: the shipped assistant/models/default.pt).")
+@click.option("--dialogues", type=click.IntRange(1), default=None, help="Only the first N dialogues (default: all 1,000).")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results", help="Where convai2.json and convai2.md go.")
+def eval_convai2(data: Path, model_path: Path | None, dialogues: int | None, results_dir: Path) -> None:
+    """Probe the chat model on ConvAI2's validation file: perplexity, F1 and hits@1 of 20.
+
+    Out of domain: memchat never trains on Persona-Chat. The persona is given as stored facts, the
+    dialogue as recent turns, and the figures are set beside the leaderboard's baselines.
+
+    \b
+    Examples:
+      memchat eval convai2
+      memchat eval convai2 --dialogues 100 --model my-model.pt --results /tmp/probe
+    """
+    from assistant.assistant import DEFAULT_MODEL, load_generator
+    from assistant.convai2 import data_file, read_dialogues
+    from assistant.convai2_eval import probe_markdown, run_probe
+
+    path = model_path or DEFAULT_MODEL
+    model, vocab = load_generator(path)
+    source = data_file(data)
+    chosen = read_dialogues(source)[:dialogues]
+    with stage_progress() as report:
+        result = run_probe(model, vocab, chosen, progress=report)
+    command = "memchat eval convai2" + (f" --dialogues {dialogues}" if dialogues else "") + (
+        f" --model {model_path}" if model_path else "")
+    payload = {"model": path.name, "file": source.name, "command": command, "machine": machine_description(),
+               **{k: (round(v, 3) if isinstance(v, float) else v) for k, v in dataclasses.asdict(result).items()}}
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "convai2.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (results_dir / "convai2.md").write_text(probe_markdown(payload))
+    out.print(Markdown(probe_markdown(payload)))
+    out.print(f"Written: {esc(results_dir / 'convai2.json')}, {esc(results_dir / 'convai2.md')}")
+
+
 # -- training -------------------------------------------------------------------------------------
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "default.pt"
 

@@ -95,12 +95,8 @@ class Assistant:
              config: AssistantConfig = AssistantConfig()) -> Assistant:
         """The assistant with the shipped default model, or the generator checkpoint given."""
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
-        if checkpoint is None and not path.exists():
-            raise CheckpointError(f"the default model is missing ({path}); train it with `memchat train`")
-        saved = load_checkpoint(path, kind=CHECKPOINT_KIND)
-        model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
-        model.load_state_dict(saved.state)
-        return cls(store, model, saved.vocab, user, config, model_name=path.name)
+        model, vocab = load_generator(path)
+        return cls(store, model, vocab, user, config, model_name=path.name)
 
     def for_user(self, user: str) -> Assistant:
         """A fresh conversation with another user over the same store and the same loaded model."""
@@ -217,6 +213,17 @@ class Assistant:
             return Reply("I don't know anything about you yet.", "list")
         return Reply("Here is what I know about you: " + " ".join(_sentence(second_person(f.text)) for f in facts),
                      "list")
+
+
+def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
+    """A chat model checkpoint (kind "generator-chat"), ready to reply (eval mode)."""
+    path = Path(path)
+    if path == DEFAULT_MODEL and not path.exists():
+        raise CheckpointError(f"the default model is missing ({path}); train it with `memchat train`")
+    saved = load_checkpoint(path, kind=CHECKPOINT_KIND)
+    model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
+    model.load_state_dict(saved.state)
+    return model.eval(), saved.vocab
 
 
 def _sentence(text: str) -> str:
