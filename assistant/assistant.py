@@ -24,7 +24,7 @@ import torch
 from memory_store import Fact, Hit, MemoryStore
 
 from .batching import collate, encode_context
-from .consolidation import replaces, without_update_marker
+from .consolidation import about_someone_else, replaces, without_update_marker
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -135,6 +135,8 @@ class Assistant:
         nearest = self.store.search(query, k=max(self.config.memory_k, self.config.update_candidates),
                                     user=self.user, now=now)  # the turn's one read of long-term memory
         hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
+        if intent.kind == "question":  # a fact about your sister never answers a question about your mother
+            hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
         stored: list[Fact] = []
         replaced: list[Fact] = []
         if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):

@@ -36,6 +36,13 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "plays": ("play", "plays", "playing", "instrument"),
     "phone": ("phone", "number", "mobile"),
 }
+# The people a user names by their relation to them; words of one group name the same person.
+KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "papa", "daddy"),
+       ("sister",), ("brother",), ("son",), ("daughter",), ("wife",), ("husband",), ("partner",),
+       ("grandmother", "grandma", "granny", "nan", "nana"), ("grandfather", "grandpa", "granddad", "grandad"),
+       ("aunt", "auntie"), ("uncle",), ("cousin",), ("niece",), ("nephew",), ("boss",), ("neighbour", "neighbor"),
+       ("girlfriend",), ("boyfriend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
+_KIN = {word: group[0] for group in KIN for word in group}
 CLOSE_ENOUGH = 0.6  # cosine above which two statements on one subject are the same fact when no relation is known
 
 
@@ -74,6 +81,22 @@ def subject_of(text: str) -> str | None:
     if any(w in ("i", "i'm", "i've", "i'd", "me") for w in words):
         return "i"
     return None
+
+
+def people_of(text: str) -> set[str]:
+    """The people a text names by kin ("my mum", "my best friend's"): canonical kin words."""
+    words = [w.removesuffix("'s") for w in tokenize(text)]
+    found = {_KIN[w] for w in words if w in _KIN}
+    if any(a == "best" and b == "friend" for a, b in zip(words, words[1:])):
+        found.add("best friend")
+    return found
+
+
+def about_someone_else(question: str, fact: str) -> bool:
+    """Whether `fact` is about other people than the ones `question` asks about: both name people by
+    kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon.")."""
+    asked, named = people_of(question), people_of(fact)
+    return bool(asked and named) and not asked & named
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:

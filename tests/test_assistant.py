@@ -109,6 +109,14 @@ def test_facts_read_for_a_reply_are_reported_and_only_used_ones_are_reinforced(b
     assert after.recall_count == (1 if recalled.used else 0)
 
 
+def test_a_question_about_one_relative_never_reads_another_relatives_fact(bot):
+    bot.reply("My sister Ana lives in Lisbon.", now=NOW)
+    bot.reply("I work as a nurse.", now=NOW)
+    read = [r.fact.text for r in bot.reply("Where does my mother live?", now=NOW).recalled]
+    assert "My sister Ana lives in Lisbon." not in read
+    assert "My sister Ana lives in Lisbon." in [r.fact.text for r in bot.reply("Where does my sister live?", now=NOW).recalled]
+
+
 def test_short_term_memory_is_a_bounded_window(store, checkpoint):
     bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(window=4))
     for i in range(5):

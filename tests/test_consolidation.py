@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import about, relation_of, replaces, subject_of, without_update_marker
+from assistant.consolidation import about, about_someone_else, people_of, relation_of, replaces, subject_of, without_update_marker
 
 
 @pytest.mark.parametrize("text, subject", [
@@ -47,3 +47,20 @@ def test_update_markers_are_stripped_and_reported():
     assert without_update_marker("Correction: I live in Porto.") == ("I live in Porto.", True)
     assert without_update_marker("My sister lives in Rome.") == ("My sister lives in Rome.", False)
     assert about("Actually, I moved to Porto.").relation == "home"
+
+
+def test_people_are_named_by_kin_words_and_their_synonyms():
+    assert people_of("Where's my mum based?") == people_of("Bakari, my mother, lives in Puebla.") == {"mother"}
+    assert people_of("My best friend's dog is Rex.") == {"best friend"}
+    assert people_of("I live in Lisbon.") == set()
+
+
+@pytest.mark.parametrize("question, fact, other", [
+    ("Where is my partner living these days?", "The home of my father Leilani is in Linz.", True),
+    ("Where does my mom live?", "My mother Ana lives in Rome.", False),
+    ("Where do I live?", "My sister Ana lives in Rome.", False),  # the question names no one: no filter
+    ("Where does my sister live?", "I live in Porto.", False),  # the fact names no one
+    ("Does my sister's husband like tea?", "My sister Ana lives in Rome.", False),
+])
+def test_a_fact_about_someone_else(question, fact, other):
+    assert about_someone_else(question, fact) is other
