@@ -6,8 +6,10 @@ copying names and places from them -> ONE write back (what the user told us, wha
 Explicit memory operations (forget, "what do you know about me?") are carried out on the store and
 answered from what the store did, so the answer can never disagree with memory.
 
-Short-term memory is the window of recent lines, re-read by the generator's dialogue LSTM every turn;
-what falls out of the window is gone unless it was consolidated into the store.
+Short-term memory is the window of recent lines, re-read every turn (their words can be copied), plus
+the generator's dialogue-LSTM state carried across turns: each line that falls out of the window is read
+into it (`Generator.carry`), so it still shapes replies but its words can no longer be copied; both are
+cleared at the end of a session, and nothing of them lasts unless it was consolidated into the store.
 """
 
 from __future__ import annotations
@@ -23,12 +25,12 @@ import torch
 
 from memory_store import Fact, Hit, MemoryStore
 
-from .batching import collate, encode_context
+from .batching import collate, encode_context, encode_history
 from .consolidation import about_someone_else, replaces, without_update_marker
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
-from .generator import GO, Generator, GeneratorConfig
+from .generator import GO, Generator, GeneratorConfig, State
 from .intents import Intent, classify
 from .text import detokenize, second_person, spellings, tokenize
 from .training import load_checkpoint
@@ -75,6 +77,7 @@ class Reply:
 @dataclass
 class _Session:
     lines: deque[Line]
+    carried: State | None = None  # the dialogue LSTM's state over the lines that left the window
     pending: list[tuple[str, int]] = field(default_factory=list)  # statements not yet stored, with their turn
     turn: int = 0
     number: int = 1
@@ -118,8 +121,26 @@ class Assistant:
             reply = self._list()
         else:
             reply = self._converse(text, intent, now)
-        self._session.lines.extend([Line("user", text), Line("bot", reply.text)])
+        self._remember_briefly([Line("user", text), Line("bot", reply.text)])
         return reply
+
+    @property
+    def carried(self) -> State | None:
+        """The dialogue LSTM's state over the lines that left the window this session (None: none yet, or
+        a model trained without it)."""
+        return self._session.carried
+
+    def _remember_briefly(self, lines: list[Line]) -> None:
+        """Add lines to the window; the ones pushed out of it are read into the carried state."""
+        window = self._session.lines
+        every = [*window, *lines]
+        leaving = every[: max(0, len(every) - (window.maxlen or 0))]
+        if leaving and self.model.config.reads_history:
+            history = encode_history(leaving)
+            if history is not None:
+                with torch.no_grad():
+                    self._session.carried = self.model.carry(collate([history], self.vocab), self._session.carried)
+        window.extend(lines)
 
     def end_session(self, now: datetime | None = None) -> list[Fact]:
         """Consolidate short-term memory: store the statements still pending, then start afresh."""
@@ -160,8 +181,9 @@ class Assistant:
         encoded = encode_context(context, self.model.config.memory_tokens)
         batch = collate([encoded], self.vocab)
         with torch.no_grad():
-            decoded = (greedy(self.model, batch, self.vocab)[0] if self.config.beam <= 1
-                       else beam_search(self.model, batch, self.vocab, beam=self.config.beam))
+            carried = self._session.carried
+            decoded = (greedy(self.model, batch, self.vocab, carried=carried)[0] if self.config.beam <= 1
+                       else beam_search(self.model, batch, self.vocab, beam=self.config.beam, carried=carried))
         kept = len(encoded.words)
         first = len(context) - kept  # lines dropped from the front for length
         owners = [i + first if i + first < len(hits) else -1 for i, words in enumerate(encoded.words) for _ in words]

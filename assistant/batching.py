@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import torch
 
 from .dialog_babi import Line
-from .generator import EOS, GO, SPEAKERS, ContextBatch
+from .generator import EOS, GO, SPEAKERS, ContextBatch, Generator, State
 from .text import tokenize
 from .vocab import Vocab
 
 SILENCE = "<silence>"  # the one word of an empty context, so every context has a line to read
 MAX_LINE = 48  # words kept of one line
+MAX_HISTORY = 64  # older lines re-read in training for the carried state (the assistant carries all of them)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class EncodedContext:
     words: tuple[tuple[str, ...], ...]  # each kept line's tokens, oldest line first
     speakers: tuple[int, ...]  # SPEAKERS id per kept line
     flags: tuple[tuple[int, ...], ...]  # per word: 1 the user said it, 2 the bot did, 3 both
+    history: EncodedContext | None = None  # older lines for the dialogue LSTM's carried state (`encode_history`)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,9 @@ def vocabulary(texts: Iterable[str]) -> Vocab:
     return Vocab.build([*special_words(), *(t for text in texts for t in tokenize(text))])
 
 
-def encode_context(lines: Sequence[Line], memory_tokens: int) -> EncodedContext:
-    """Tokenise a context, keeping its newest lines up to `memory_tokens` words in all."""
+def encode_context(lines: Sequence[Line], memory_tokens: int, history: Sequence[Line] = ()) -> EncodedContext:
+    """Tokenise a context, keeping its newest lines up to `memory_tokens` words in all; `history`: the
+    dialogue lines before it (see `encode_history`)."""
     tokenised = [(line.speaker, tokenize(line.text)[:MAX_LINE]) for line in lines]
     tokenised = [(s, w) for s, w in tokenised if w]
     said = {"user": set(), "bot": set()}
@@ -63,7 +66,23 @@ def encode_context(lines: Sequence[Line], memory_tokens: int) -> EncodedContext:
         kept = [("user", [SILENCE])]
     flags = tuple(tuple((w in said["user"]) + 2 * (w in said["bot"]) for w in words) for _, words in kept)
     return EncodedContext(
-        words=tuple(tuple(words) for _, words in kept), speakers=tuple(SPEAKERS[s] for s, _ in kept), flags=flags
+        words=tuple(tuple(words) for _, words in kept), speakers=tuple(SPEAKERS[s] for s, _ in kept), flags=flags,
+        history=encode_history(history),
+    )
+
+
+def encode_history(lines: Sequence[Line]) -> EncodedContext | None:
+    """Dialogue lines that fell out of the window, for the dialogue LSTM's carried state (None: none).
+    Each line is read on its own (its words flagged by its own speaker only), so the state after reading
+    them is the same whenever it is computed: carried turn by turn, or re-read in training."""
+    tokenised = [(line.speaker, tokenize(line.text)[:MAX_LINE]) for line in lines[-MAX_HISTORY:]]
+    tokenised = [(s, w) for s, w in tokenised if w]
+    if not tokenised:
+        return None
+    own = {"user": 1, "bot": 2}
+    return EncodedContext(
+        words=tuple(tuple(w) for _, w in tokenised), speakers=tuple(SPEAKERS[s] for s, _ in tokenised),
+        flags=tuple(tuple(own.get(s, 0) for _ in w) for s, w in tokenised),
     )
 
 
@@ -124,6 +143,18 @@ def collate(contexts: Sequence[EncodedContext], vocab: Vocab) -> ContextBatch:
     return ContextBatch(
         line_tokens, line_flags, line_speaker, line_age, lines, line_count, slot_index, slot_mask, slot_ids, tuple(oov)
     )
+
+
+def carried_state(model: Generator, contexts: Sequence[EncodedContext], vocab: Vocab) -> State | None:
+    """The dialogue LSTM's state over each context's history (zeros for a context without one); None
+    when the model does not read history or no context has any."""
+    rows = [b for b, c in enumerate(contexts) if c.history is not None]
+    if not model.config.reads_history or not rows:
+        return None
+    read = model.carry(collate([contexts[b].history for b in rows], vocab))
+    index = torch.tensor(rows)
+    zeros = read.h.new_zeros(len(contexts), read.h.shape[1])
+    return State(zeros.index_copy(0, index, read.h), zeros.index_copy(0, index, read.c))
 
 
 def collate_replies(replies: Sequence[Sequence[str]], batch: ContextBatch, vocab: Vocab) -> TargetBatch:

@@ -1,7 +1,8 @@
 """`memchat eval convai2`: the chat model on ConvAI2's validation file, an out-of-domain probe.
 
 Each exchange is put to the model as memchat puts a chat turn: the persona sentences as stored facts (kb
-lines), the last `window` lines of the dialogue, and the partner's line as the user's. Scored as on the
+lines), the last `window` lines of the dialogue (the older ones as the carried dialogue state, for a model
+that reads it), and the partner's line as the user's. Scored as on the
 ConvAI2 leaderboard, with memchat's tokenizer and vocabulary:
 - perplexity of the true reply, over its tokens the model can produce at all (in the vocabulary, or in
   the context to copy); the others are counted and reported apart (a word the model cannot produce
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .batching import EncodedContext, collate, collate_replies, encode_context, reply_tokens
+from .batching import EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens
 from .convai2 import Dialogue
 from .decoding import greedy
 from .dialog_babi import Line
@@ -62,8 +63,8 @@ def probe_examples(dialogues: Sequence[Dialogue], window: int, memory_tokens: in
         said: list[Line] = []
         persona = [Line("kb", sentence) for sentence in dialogue.persona]
         for exchange in dialogue.exchanges:
-            recent = said[max(0, len(said) - window):]
-            context = encode_context([*persona, *recent, Line("user", exchange.partner)], memory_tokens)
+            cut = max(0, len(said) - window)
+            context = encode_context([*persona, *said[cut:], Line("user", exchange.partner)], memory_tokens, said[:cut])
             out.append(ProbeExample(context, exchange.label, exchange.candidates))
             said += [Line("user", exchange.partner), Line("bot", exchange.label)]
     return out
@@ -91,7 +92,8 @@ def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, 
                 counted += int(p.sum())
                 unproducible += int((~p).sum())
                 total_tokens += len(p)
-            for e, d in zip(chunk, greedy(model, batch, vocab)):
+            carried = carried_state(model, [e.context for e in chunk], vocab)
+            for e, d in zip(chunk, greedy(model, batch, vocab, carried=carried)):
                 f1s.append(f1_score(detokenize(d.tokens), e.label))
             ranked = [e for e in chunk if e.candidates]
             if ranked:
@@ -123,7 +125,7 @@ def reply_log_probs(model: Generator, vocab: Vocab, contexts: Sequence[EncodedCo
     batch = collate(contexts, vocab)
     tokens = [reply_tokens(r) for r in replies]
     target = collate_replies(tokens, batch, vocab)
-    memory, state = model.encode(batch)
+    memory, state = model.encode(batch, carried_state(model, contexts, vocab))
     output, _ = model(target.inputs, state, memory)
     log_probs = output.log_probs.gather(2, target.target_ids[..., None]).squeeze(-1)  # (B, T)
     producible = target.target_ids != vocab.unk_id

@@ -31,11 +31,13 @@ def _word(vocab: Vocab, oov: tuple[str, ...], index: int) -> str:
 
 
 @torch.no_grad()
-def greedy(model: Generator, batch: ContextBatch, vocab: Vocab, max_len: int | None = None) -> list[Decoded]:
-    """The most likely word at each step, for every context of the batch at once."""
+def greedy(model: Generator, batch: ContextBatch, vocab: Vocab, max_len: int | None = None,
+           carried: State | None = None) -> list[Decoded]:
+    """The most likely word at each step, for every context of the batch at once (`carried`: see
+    `Generator.encode`)."""
     model.eval()
     max_len = max_len or model.config.max_reply
-    memory, state = model.encode(batch)
+    memory, state = model.encode(batch, carried)
     B, V, eos = batch.slot_index.shape[0], len(vocab), vocab.id(EOS)
     inputs = torch.full((B, 1), vocab.id(GO), dtype=torch.long)
     chosen, pointers, scores = [], [], torch.zeros(B)
@@ -76,7 +78,8 @@ def _select(memory: Memory, rows: list[int]) -> Memory:
 
 @torch.no_grad()
 def beam_search(
-    model: Generator, batch: ContextBatch, vocab: Vocab, beam: int = 4, max_len: int | None = None, alpha: float = 0.0
+    model: Generator, batch: ContextBatch, vocab: Vocab, beam: int = 4, max_len: int | None = None, alpha: float = 0.0,
+    carried: State | None = None,
 ) -> Decoded:
     """The best reply for the batch's single context by beam search; hypotheses are ranked by
     log P / length**alpha (alpha 0: plain log-probability). beam=1 is greedy decoding."""
@@ -84,7 +87,7 @@ def beam_search(
         raise ValueError("beam_search decodes one context at a time")
     model.eval()
     max_len = max_len or model.config.max_reply
-    memory, start = model.encode(batch)
+    memory, start = model.encode(batch, carried)
     V, eos = len(vocab), vocab.id(EOS)
     live = [_Hypothesis([], 0.0, start, [])]
     finished: list[_Hypothesis] = []

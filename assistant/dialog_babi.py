@@ -51,6 +51,7 @@ class Example:
     dialog: int  # index of the dialog in its file
     context: tuple[Line, ...]
     reply: str
+    history: tuple[Line, ...] = ()  # older dialogue lines, read only into the dialogue LSTM's state (never copied)
 
 
 def file_name(task: int, split: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from . import dialog_babi
-from .batching import EncodedContext, collate, collate_replies, encode_context, reply_tokens, vocabulary
+from .batching import EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens, vocabulary
 from .decoding import greedy
 from .dialog_babi import Example
 from .errors import ConfigError
@@ -102,9 +102,10 @@ def build_vocab(split: Split) -> Vocab:
 def batch_loss_for(split: Split, vocab: Vocab) -> Callable[[Generator, torch.Tensor], torch.Tensor]:
     def batch_loss(model: Generator, index: torch.Tensor) -> torch.Tensor:
         rows = index.tolist()
-        context = collate([split.contexts[i] for i in rows], vocab)
+        contexts = [split.contexts[i] for i in rows]
+        context = collate(contexts, vocab)
         replies = collate_replies([split.replies[i] for i in rows], context, vocab)
-        memory, state = model.encode(context)
+        memory, state = model.encode(context, carried_state(model, contexts, vocab))
         output, _ = model(replies.inputs, state, memory)
         return loss(output, replies.targets, replies.target_ids, memory.slot_ids)
 
@@ -118,7 +119,8 @@ def predict(model: Generator, split: Split, vocab: Vocab, batch_size: int, progr
     out: list[str] = [""] * len(split)
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for n, rows in enumerate(chunks, start=1):
-        decoded = greedy(model, collate([split.contexts[i] for i in rows], vocab), vocab)
+        contexts = [split.contexts[i] for i in rows]
+        decoded = greedy(model, collate(contexts, vocab), vocab, carried=carried_state(model, contexts, vocab))
         for i, d in zip(rows, decoded):
             out[i] = " ".join(d.tokens)
         if progress is not None:

@@ -41,6 +41,7 @@ class GeneratorConfig:
     dropout: float = 0.1  # on the context's word vectors and on the decoder's output features
     memory_tokens: int = 600  # most words of context kept; the oldest lines are dropped first
     max_reply: int = 40  # longest reply decoded, in tokens
+    reads_history: bool = False  # trained with carried dialogue state (`carry`); False: every context read afresh
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,8 @@ class Generator(nn.Module):
         never[[0, go_id]] = True  # padding and <go> are never generated
         self.register_buffer("_never", never, persistent=False)
 
-    def encode(self, batch: ContextBatch) -> tuple[Memory, State]:
-        """Read the context: memory slots for the reader and the decoder's starting state."""
-        d, K = self.config.dim, self.config.hops
+    def _read_lines(self, batch: ContextBatch, ages: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each line through the word BiLSTM: (per-word outputs (N, L, d), line vectors (N, d) with `ages`)."""
         tokens = batch.line_tokens  # (N, L)
         if self.training and self.config.word_dropout > 0:
             drop = (torch.rand(tokens.shape, device=tokens.device) < self.config.word_dropout) & (tokens > 1)
@@ -122,8 +122,26 @@ class Generator(nn.Module):
         lengths = (batch.line_tokens != 0).sum(1).clamp(min=1).cpu()
         packed, (h, _) = self.line_lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
         words, _ = pad_packed_sequence(packed, batch_first=True, total_length=tokens.shape[1])  # (N, L, d)
+        return words, torch.cat([h[0], h[1]], dim=-1) + ages  # each line: last states both ways
+
+    def carry(self, history: ContextBatch, start: State | None = None) -> State:
+        """Short-term memory across turns: the dialogue LSTM's state after reading `history`'s lines
+        (oldest first) from `start` (zeros when None). History lines all share the oldest age, so reading
+        them one turn at a time or all at once gives the same state; pass it to `encode(carried=...)`."""
+        oldest = torch.full_like(history.line_age, self.config.max_age - 1)
+        _, line_vectors = self._read_lines(history, self.ages(oldest))
+        packed = pack_padded_sequence(line_vectors[history.lines], history.line_count.cpu(), batch_first=True,
+                                      enforce_sorted=False)
+        _, (h, c) = self.dialogue_lstm(packed, None if start is None else (start.h[None], start.c[None]))
+        return State(h[0], c[0])
+
+    def encode(self, batch: ContextBatch, carried: State | None = None) -> tuple[Memory, State]:
+        """Read the context: memory slots for the reader and the decoder's starting state. `carried`: the
+        dialogue LSTM's state over older lines (`carry`), else it starts from zeros."""
+        d, K = self.config.dim, self.config.hops
+        tokens = batch.line_tokens  # (N, L)
         ages = self.ages(batch.line_age.clamp(max=self.config.max_age - 1))  # (N, d)
-        line_vectors = torch.cat([h[0], h[1]], dim=-1) + ages  # (N, d) each line: last states both ways
+        words, line_vectors = self._read_lines(batch, ages)  # (N, L, d), (N, d)
         slot_ages = ages.repeat_interleave(tokens.shape[1], dim=0)[batch.slot_index]  # (B, M, d)
         slots = words.reshape(-1, d)[batch.slot_index] + slot_ages  # (B, M, d)
         B, M = batch.slot_index.shape
@@ -135,7 +153,7 @@ class Generator(nn.Module):
         mask = torch.cat([batch.slot_mask, batch.slot_mask.new_ones(B, 1)], dim=1)  # (B, M+1)
         history = line_vectors[batch.lines]  # (B, T, d) oldest line first
         packed = pack_padded_sequence(history, batch.line_count.cpu(), batch_first=True, enforce_sorted=False)
-        _, (h, c) = self.dialogue_lstm(packed)  # (1, B, d) each
+        _, (h, c) = self.dialogue_lstm(packed, None if carried is None else (carried.h[None], carried.c[None]))
         # What was said at all, whenever: a max-pool over the slots (which requests are already answered)
         pooled = slots.masked_fill(~batch.slot_mask[..., None], torch.finfo(slots.dtype).min).amax(dim=1)  # (B, d)
         h = torch.tanh(self.start(torch.cat([h[0], pooled], dim=-1)))  # (B, d)

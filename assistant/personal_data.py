@@ -97,7 +97,8 @@ def conversations(split: Split, count: int, seed: int) -> list[Conversation]:
 def training_examples(conversations: Sequence[Conversation], *, window: int = 6, memory_k: int = 5,
                       seed: int) -> list[Example]:
     """One example per turn: kb lines (what retrieval would return from the simulated memory), the last
-    `window` dialogue lines and the user line as context; the bot reply as target."""
+    `window` dialogue lines and the user line as context, the older lines as history (read into the
+    dialogue LSTM's carried state); the bot reply as target."""
     if window < 0 or memory_k < 0:
         raise ConfigError(f"window and memory_k must be 0 or more, not {window} and {memory_k}")
     rng = random.Random(seed)
@@ -112,9 +113,9 @@ def training_examples(conversations: Sequence[Conversation], *, window: int = 6,
             others = [fact for fact in memory.values() if fact not in relevant]
             kb = _recall(relevant, others, memory_k, rng, shrink=e.kind != "list")
             reply = list_reply([fact.answer for fact in kb]) if e.kind == "list" else turn.reply
-            recent = dialogue[max(0, len(dialogue) - window):]
-            context = (*(Line("kb", fact.text) for fact in kb), *recent, Line("user", turn.user))
-            out.append(Example(dialog=d, context=tuple(context), reply=reply))
+            cut = max(0, len(dialogue) - window)
+            context = (*(Line("kb", fact.text) for fact in kb), *dialogue[cut:], Line("user", turn.user))
+            out.append(Example(dialog=d, context=tuple(context), reply=reply, history=tuple(dialogue[:cut])))
             dialogue += [Line("user", turn.user), Line("bot", reply)]
             if e.kind in ("tell", "update"):
                 memory[e.relation] = by_text[e.fact]

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from assistant.assistant import Assistant, AssistantConfig
-from assistant.batching import vocabulary
+from assistant.batching import collate, encode_history, vocabulary
+from assistant.dialog_babi import Line
 from assistant.errors import CheckpointError
 from assistant.generator import GO, Generator, GeneratorConfig
 from assistant.personal_data import conversations, training_examples
@@ -19,12 +20,12 @@ from assistant.training import save_checkpoint
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 
 
-def tiny_checkpoint(path):
+def tiny_checkpoint(path, reads_history=False):
     """An untrained tiny chat generator over the vocabulary of a few training conversations."""
     examples = training_examples(conversations("train", 30, seed=0), seed=0)
     vocab = vocabulary([line.text for e in examples for line in e.context] + [e.reply for e in examples])
     torch.manual_seed(0)
-    config = GeneratorConfig(dim=16, hops=1, max_reply=8)
+    config = GeneratorConfig(dim=16, hops=1, max_reply=8, reads_history=reads_history)
     save_checkpoint(path, kind="generator-chat", model=Generator(len(vocab), config, go_id=vocab.id(GO)),
                     config=config, vocab=vocab)
     return path
@@ -122,6 +123,25 @@ def test_short_term_memory_is_a_bounded_window(store, checkpoint):
     for i in range(5):
         bot.reply(f"hello number {i}", now=NOW)
     assert len(bot.recent) == 4 and bot.recent[-2].text == "hello number 4"
+
+
+def test_lines_leaving_the_window_are_carried_in_the_dialogue_state_until_the_session_ends(store, tmp_path):
+    path = tiny_checkpoint(tmp_path / "history.pt", reads_history=True)
+    bot = Assistant.load(store, user="ana", checkpoint=path, config=AssistantConfig(window=4))
+    said = []
+    for i in range(4):
+        bot.reply(f"hello number {i}", now=NOW)
+        said += [Line("user", f"hello number {i}"), bot.recent[-1]]
+        assert (bot.carried is None) == (i < 2)  # 4 lines fit the window; then 2 leave it each turn
+    with torch.no_grad():
+        at_once = bot.model.carry(collate([encode_history(said[:4])], bot.vocab))
+    assert torch.allclose(bot.carried.h, at_once.h, atol=1e-6) and list(bot.recent) == said[4:]
+    bot.end_session(now=NOW)
+    assert bot.carried is None and bot.recent == ()
+    plain = Assistant.load(store, user="bo", checkpoint=tiny_checkpoint(tmp_path / "plain.pt"), config=AssistantConfig(window=2))
+    for i in range(3):
+        plain.reply(f"hello number {i}", now=NOW)
+    assert plain.carried is None  # a model trained without it reads the window afresh
 
 
 def test_users_are_kept_apart(store, checkpoint):

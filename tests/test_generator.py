@@ -9,7 +9,8 @@ import random
 import pytest
 import torch
 
-from assistant.batching import collate, collate_replies, encode_context, reply_tokens, vocabulary
+from assistant.batching import (carried_state, collate, collate_replies, encode_context, encode_history, reply_tokens,
+                                vocabulary)
 from assistant.decoding import beam_search, greedy
 from assistant.dialog_babi import Line
 from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
@@ -148,6 +149,43 @@ def test_an_empty_context_still_decodes(copy_data):
 
 
 DIALOG = SHARED_DATA / "dialog_babi"
+
+
+HISTORY = [Line("user", "my cat is called Tom"), Line("bot", "Got it."), Line("user", "I live in Rome"),
+           Line("bot", "Noted."), Line("user", "hello")]
+
+
+def history_model(reads_history=True):
+    vocab = vocabulary([line.text for line in HISTORY] + ["what is my cat called ?", "Tom"])
+    torch.manual_seed(0)
+    config = GeneratorConfig(dim=16, hops=1, reads_history=reads_history)
+    return Generator(len(vocab), config, go_id=vocab.id(GO)).eval(), vocab
+
+
+def test_the_carried_state_is_the_same_read_turn_by_turn_or_all_at_once():
+    model, vocab = history_model()
+    with torch.no_grad():
+        at_once = model.carry(collate([encode_history(HISTORY)], vocab))
+        state = None
+        for part in (HISTORY[:2], HISTORY[2:4], HISTORY[4:]):
+            state = model.carry(collate([encode_history(part)], vocab), state)
+    assert torch.allclose(at_once.h, state.h, atol=1e-6) and torch.allclose(at_once.c, state.c, atol=1e-6)
+
+
+def test_history_is_read_into_the_state_but_never_into_memory():
+    model, vocab = history_model()
+    with_history = encode_context([Line("user", "what is my cat called ?")], 600, HISTORY)
+    without = encode_context([Line("user", "what is my cat called ?")], 600)
+    assert with_history.words == without.words and with_history.history.flags[0] == (1,) * 5  # the user's own words
+    assert encode_history([]) is None and without.history is None
+    carried = carried_state(model, [with_history, without], vocab)
+    assert carried.h.shape == (2, 16) and bool((carried.h[1] == 0).all()) and bool(carried.h[0].abs().sum() > 0)
+    with torch.no_grad():
+        memory, state = model.encode(collate([with_history, without], vocab), carried)
+        _, plain = model.encode(collate([with_history, without], vocab))
+    assert memory.slot_ids.shape[1] == 6  # the question's words only (and no history slot)
+    assert not torch.allclose(state.h[0], plain.h[0]) and torch.allclose(state.h[1], plain.h[1])
+    assert carried_state(history_model(reads_history=False)[0], [with_history], vocab) is None
 
 
 @pytest.mark.skipif(not DIALOG.exists(), reason="dialog bAbI data not found beside the checkout (../shared/data)")

@@ -16,6 +16,7 @@ from assistant.personal_data import (
     small_talk_pairs,
     training_examples,
 )
+from assistant.dialog_babi import Line
 from assistant.relations import SPLITS, all_relations, catalogue, in_split
 
 KINDS = {"tell", "ask", "ask_unknown", "update", "ask_updated", "forget", "ask_forgotten", "small_talk", "list"}
@@ -183,8 +184,12 @@ def test_the_simulated_memory_shows_what_retrieval_would_and_nothing_removed():
     it = iter(examples)
     for d, conversation in enumerate(convs):
         removed: set[str] = set()
+        earlier: list[Line] = []  # every line of the conversation so far: history, then the window
         for turn in conversation.turns:
             example = next(it)
+            window = [line for line in example.context[:-1] if line.speaker != "kb"]
+            assert [*example.history, *window] == earlier and (len(window) == 6 or not example.history)
+            earlier += [Line("user", turn.user), Line("bot", example.reply)]
             assert example.dialog == d and example.context[-1].text == turn.user
             kb = [line.text for line in example.context if line.speaker == "kb"]
             dialogue = [line for line in example.context[len(kb):-1]]
