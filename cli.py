@@ -799,6 +799,48 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
     out.print(f"Reproduce: {esc(result.command)}")
 
 
+@cli.command("train-updates")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHIPPED_MODEL.with_name("updates.pt"), show_default="assistant/models/updates.pt",
+              help="Where the detector goes (the default is the one memchat ships).")
+@click.option("--conversations", type=click.IntRange(1), default=None,
+              help="Training conversations the statement pairs come from (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the conversations, initialisation and batch order.")
+def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> None:
+    """Train the update detector: does a new statement replace a remembered fact?
+
+    A small classifier over the store's sentence embeddings ("I relocated to Cebu." replaces "Home for me
+    is Gothenburg."), trained on memchat's own conversations (train split). A few minutes on this CPU,
+    most of it embedding the statements.
+
+    \b
+    Examples:
+      memchat train-updates
+      memchat train-updates --conversations 1000 --out /tmp/updates.pt
+    """
+    from memory_store.embedder import MiniLMEmbedder
+
+    from assistant.updates import UpdateTrainConfig, train_update_detector
+
+    config = UpdateTrainConfig(seed=seed)
+    if conversations is not None:
+        config = dataclasses.replace(config, conversations=conversations)
+    embedder = MiniLMEmbedder()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with stage_progress() as report:
+        result = train_update_detector(config, embedder.embed, embedder.name, out_path, progress=report)
+    table = Table(title=f"Update detector written to {esc(out_path)}", title_justify="left", show_header=False)
+    rows = [("dev precision / recall / F1", " / ".join(f"{result.dev[k]:.1f}%" for k in ("precision", "recall", "f1"))),
+            ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
+            *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())]
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
+    command = "memchat train-updates" + (f" --conversations {conversations}" if conversations else "") + (
+        f" --seed {seed}" if seed else "")
+    out.print(f"Reproduce: {esc(command)}")
+
+
 # -- the chat session -----------------------------------------------------------------------------
 RECALL_SIMILARITY = 0.35  # below this, a question is answered with "I don't know"
 

@@ -34,11 +34,13 @@ from .generator import GO, Generator, GeneratorConfig, State
 from .intents import Intent, classify
 from .text import detokenize, second_person, spellings, tokenize
 from .training import load_checkpoint
+from .updates import UpdateDetector, choose_update, load_detector
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
+DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
 CHECKPOINT_KIND = "generator-chat"
 
 
@@ -87,23 +89,34 @@ class Assistant:
     """A conversation with one user over one store. Build with `Assistant.load`."""
 
     def __init__(self, store: MemoryStore, model: Generator, vocab: Vocab, user: str = "default",
-                 config: AssistantConfig = AssistantConfig(), model_name: str = "") -> None:
+                 config: AssistantConfig = AssistantConfig(), model_name: str = "",
+                 updates: UpdateDetector | None = None) -> None:
         self.store, self.model, self.vocab, self.user, self.config = store, model, vocab, user, config
         self.model_name = model_name
+        self.updates = updates  # None: updates are found by the word rules alone
         self.model.eval()
         self._session = _Session(deque(maxlen=config.window))
 
     @classmethod
     def load(cls, store: MemoryStore, user: str = "default", checkpoint: Path | None = None,
-             config: AssistantConfig = AssistantConfig()) -> Assistant:
-        """The assistant with the shipped default model, or the generator checkpoint given."""
+             config: AssistantConfig = AssistantConfig(), updates: Path | None = DEFAULT_UPDATES) -> Assistant:
+        """The assistant with the shipped default model, or the generator checkpoint given. `updates`: the
+        update detector (None, a missing file, or one trained on another embedding model than the
+        store's: updates are found by the word rules alone)."""
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
         model, vocab = load_generator(path)
-        return cls(store, model, vocab, user, config, model_name=path.name)
+        detector = None
+        if updates is not None and Path(updates).exists():
+            detector, metrics = load_detector(Path(updates))
+            if metrics.get("embedder") != store.embedder.name:
+                log.info("update detector %s was trained on %s embeddings, the store has %s: not used",
+                         updates, metrics.get("embedder"), store.embedder.name)
+                detector = None
+        return cls(store, model, vocab, user, config, model_name=path.name, updates=detector)
 
     def for_user(self, user: str) -> Assistant:
         """A fresh conversation with another user over the same store and the same loaded model."""
-        return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name)
+        return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name, self.updates)
 
     @property
     def recent(self) -> tuple[Line, ...]:
@@ -205,18 +218,24 @@ class Assistant:
 
     def _remember(self, statement: str, now: datetime | None, turn: int, nearest: list[Hit] | None = None,
                   importance: float | None = None) -> tuple[list[Fact], list[Fact]]:
-        """Store a statement; where it updates one of the nearest older facts (same subject and kind of
-        fact, by `consolidation.replaces`), retire that one: dormant, linked to the new fact. `nearest`:
-        the turn's search results, when the statement is stored during its turn."""
+        """Store a statement; where it updates one of the nearest older facts (by the update detector, or
+        the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
+        new fact. `nearest`: the turn's search results, when the statement is stored during its turn."""
         core, _ = without_update_marker(statement)
         hits = nearest if nearest is not None else self.store.search(
             core, k=self.config.update_candidates, user=self.user, now=now)
         source = {"session": self._session.number, "turn": turn, "via": "chat"}
         fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
-        replaced = []
-        for hit in hits[: self.config.update_candidates]:
-            if hit.fact.id != fact.id and replaces(core, hit.fact.text, hit.similarity):
-                replaced.append(self.store.supersede(hit.fact.id, fact.id, now=now))
+        candidates = [h for h in hits[: self.config.update_candidates] if h.fact.id != fact.id]
+        if self.updates is not None and candidates:
+            texts = [h.fact.text for h in candidates]
+            vectors = self.store.embed([core, *texts])
+            chosen = choose_update(core, texts, self.updates.probabilities(vectors[0], vectors[1:]),
+                                   self.updates.config.threshold)
+            retire = [] if chosen is None else [candidates[chosen]]
+        else:
+            retire = [h for h in candidates if replaces(core, h.fact.text, h.similarity)]
+        replaced = [self.store.supersede(h.fact.id, fact.id, now=now) for h in retire]
         return [fact], replaced
 
     def _forget(self, intent: Intent, now: datetime | None) -> Reply:

@@ -1,0 +1,93 @@
+"""The update detector: its training pairs, its vetoes, its choice, a real training run and the shipped one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from assistant.assistant import DEFAULT_UPDATES, Assistant
+from assistant.personal_data import conversations
+from assistant.updates import (UpdateConfig, UpdateTrainConfig, choose_update, load_detector, train_update_detector,
+                               update_pairs, vetoed)
+from fakes import HashEmbedder
+
+NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+
+
+def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else():
+    convs = conversations("train", 40, seed=3)
+    pairs = update_pairs(convs)
+    updates = [(t.expect.fact, t.expect.relation) for c in convs for t in c.turns if t.expect.kind == "update"]
+    positives = [(new, old) for new, old, y in pairs if y]
+    assert len(positives) == len(updates) > 0
+    relation = {f.text: f.relation for c in convs for f in c.facts}
+    assert all(relation[new] == relation[old] for new, old in positives)
+    assert sum(1 for *_, y in pairs if not y) > 3 * len(positives)
+
+
+@pytest.mark.parametrize("new, old, veto", [
+    ("My sister moved to Paris.", "My brother Tom lives in Rome.", True),  # another relative
+    ("My mum moved to Paris.", "My mother Ana lives in Rome.", False),
+    ("i live in lisbon", "I live in Lisbon.", True),  # said again: a reinforcement
+    ("Actually, I live in Porto.", "I live in Lisbon.", False),
+])
+def test_vetoes(new, old, veto):
+    assert vetoed(new, old) is veto
+
+
+def test_a_statement_updates_at_most_its_most_probable_allowed_fact():
+    olds = ["I live in Lisbon.", "My brother Tom lives in Rome.", "I work in Lisbon."]
+    assert choose_update("I moved to Porto.", olds, [0.8, 0.1, 0.6], 0.5) == 0
+    assert choose_update("My sister moved to Porto.", olds, [0.1, 0.9, 0.2], 0.5) is None  # vetoed
+    assert choose_update("I moved to Porto.", olds, [0.4, 0.1, 0.3], 0.5) is None
+
+
+def test_training_saves_a_detector_that_loads_and_scores(tmp_path):
+    embedder = HashEmbedder(dim=32)
+    config = UpdateTrainConfig(conversations=60, dev_conversations=20, epochs=3, detector=UpdateConfig(dim=32, hidden=16))
+    result = train_update_detector(config, embedder.embed, embedder.name, tmp_path / "updates.pt")
+    assert result.pairs["train_updates"] > 0 and 1 <= result.best_epoch <= 3 and 0 <= result.dev["f1"] <= 100
+    detector, metrics = load_detector(tmp_path / "updates.pt")
+    assert metrics["embedder"] == "hash-test" and metrics["dev"] == result.dev
+    vectors = embedder.embed(["I moved to Porto.", "I live in Lisbon.", "I like tea."])
+    p = detector.probabilities(vectors[0], vectors[1:])
+    assert len(p) == 2 and all(0 <= x <= 1 for x in p)
+
+
+def test_a_detector_for_another_embedding_model_is_not_used(tmp_path, store, checkpoint_path):
+    embedder = HashEmbedder(dim=32, name="other-model")
+    config = UpdateTrainConfig(conversations=20, dev_conversations=5, epochs=1, detector=UpdateConfig(dim=32, hidden=8))
+    train_update_detector(config, embedder.embed, embedder.name, tmp_path / "other.pt")
+    assert Assistant.load(store, checkpoint=checkpoint_path, updates=tmp_path / "other.pt").updates is None
+
+
+@pytest.mark.skipif(not DEFAULT_UPDATES.exists(), reason="the shipped detector is written by `memchat train-updates`")
+def test_the_shipped_detector_finds_updates_that_share_no_words(tmp_path, minilm, checkpoint_path):
+    from memory_store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "real", embedder=minilm)
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint_path)
+    assert bot.updates is not None
+    for text in ("Home for me is Gothenburg.", "My brother Tom lives in Rome.", "I work as a nurse.",
+                 "My favourite animal is the frog.", "I play the violin."):
+        bot.reply(text, now=NOW)
+    replaced = {text: [f.text for f in bot.reply(text, now=NOW).replaced] for text in (
+        "I relocated to Cebu.", "My sister Ana moved to Oslo.", "These days I'm a firefighter.",
+        "My favourite creature is the hamster.")}
+    assert replaced == {
+        "I relocated to Cebu.": ["Home for me is Gothenburg."],
+        "My sister Ana moved to Oslo.": [],  # her brother's fact stays
+        "These days I'm a firefighter.": ["I work as a nurse."],
+        "My favourite creature is the hamster.": ["My favourite animal is the frog."],
+    }
+    assert "I play the violin." in [f.text for f in store.facts("ana")]
+    store.close()
+
+
+@pytest.fixture
+def checkpoint_path(tmp_path):
+    from test_assistant import tiny_checkpoint
+
+    return tiny_checkpoint(tmp_path / "chat.pt")
+
