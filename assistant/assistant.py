@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ import torch
 from memory_store import Fact, Hit, MemoryStore
 
 from .batching import collate, encode_context, encode_history
-from .consolidation import about_someone_else, replaces, without_update_marker
+from .consolidation import about_someone_else, mentions, replaces, without_update_marker
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -134,8 +135,18 @@ class Assistant:
             reply = self._list()
         else:
             reply = self._converse(text, intent, now)
-        self._remember_briefly([Line("user", text), Line("bot", reply.text)])
+        if reply.forgotten:  # forgetting reaches short-term memory too: no line about it stays to be copied
+            self._forget_briefly(reply.forgotten)
+        else:
+            self._remember_briefly([Line("user", text), Line("bot", reply.text)])
         return reply
+
+    def _forget_briefly(self, facts: Sequence[Fact]) -> None:
+        """Drop the window's lines about forgotten facts (the forget turn itself is not added either)."""
+        kept = [line for line in self._session.lines if not any(mentions(line.text, f.text) for f in facts)]
+        self._session.lines.clear()
+        self._session.lines.extend(kept)
+        self._session.pending = [(s, t) for s, t in self._session.pending if not any(mentions(s, f.text) for f in facts)]
 
     @property
     def carried(self) -> State | None:

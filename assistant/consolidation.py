@@ -43,7 +43,13 @@ KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "pa
        ("aunt", "auntie"), ("uncle",), ("cousin",), ("niece",), ("nephew",), ("boss",), ("neighbour", "neighbor"),
        ("girlfriend",), ("boyfriend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
 _KIN = {word: group[0] for group in KIN for word in group}
-CLOSE_ENOUGH = 0.6  # cosine above which two statements on one subject are the same fact when no relation is known
+CLOSE_ENOUGH = 0.6
+_FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
+_COMMON = {w for cues in RELATIONS.values() for w in cues} | set(NOT_SUBJECTS) | {
+    "the", "and", "has", "have", "had", "was", "were", "are", "his", "her", "their", "its", "who", "with",
+    "from", "for", "that", "this", "these", "days", "years", "now", "been", "got", "just", "really", "very",
+    "also", "still", "always", "never", "one", "mine", "remember", "forget", "forgotten", "noted", "got",
+    "your", "you", "okay", "thanks", "sure", "not", "anymore", "any", "more", "called", "name", "named"}  # cosine above which two statements on one subject are the same fact when no relation is known
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,18 @@ def about_someone_else(question: str, fact: str) -> bool:
     kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon.")."""
     asked, named = people_of(question), people_of(fact)
     return bool(asked and named) and not asked & named
+
+
+def mentions(line: str, fact: str) -> bool:
+    """Whether a dialogue line says (or repeats back) a fact: it names one of the fact's capitalised
+    names ("Rex", "Puebla"), or holds all its distinctive words (the content words not common to
+    statements, such as "lives" or "called"; for facts typed in lower case)."""
+    said = set(_content(line))
+    names = {w.lower() for w in re.findall(r"[A-Z][\w'-]+", fact)} - _COMMON - _FIRST_PERSON
+    if names & said:
+        return True
+    distinctive = {w for w in _content(fact) if w not in _COMMON}
+    return bool(distinctive) and distinctive <= said
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:

@@ -118,6 +118,19 @@ def test_a_question_about_one_relative_never_reads_another_relatives_fact(bot):
     assert "My sister Ana lives in Lisbon." in [r.fact.text for r in bot.reply("Where does my sister live?", now=NOW).recalled]
 
 
+def test_forgetting_reaches_short_term_memory_too(store, checkpoint):
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(consolidate="end_of_session"))
+    bot.reply("Remember that my dog is called Rex.", now=NOW)
+    bot.reply("My sister Ana lives in Lisbon.", now=NOW)  # pending until the session ends
+    bot.reply("I work as a nurse.", now=NOW)
+    assert bot.reply("Forget that my dog is called Rex.", now=NOW).forgotten
+    assert not any("Rex" in line.text for line in bot.recent)
+    assert "I work as a nurse." in [line.text for line in bot.recent]
+    bot.reply("Forget that my sister Ana lives in Lisbon.", now=NOW)  # not stored yet: nothing to forget
+    stored = [f.text for f in bot.end_session(now=NOW)]
+    assert "I work as a nurse." in stored
+
+
 def test_short_term_memory_is_a_bounded_window(store, checkpoint):
     bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(window=4))
     for i in range(5):

@@ -119,3 +119,31 @@ def test_with_a_model_the_assistant_replies_stores_explains_and_forgets(tmp_path
     listed = second.split("It is now")[0]  # the reply to "what do you know about me?"
     assert "You work as a nurse in Porto." in listed and "Rex" not in listed
     assert "faded" in second and "dormant" in second.split("fact(s) of default")[-1]
+
+
+def test_the_shipped_model_answers_from_memory_forgets_and_remembers_across_a_restart(tmp_path):
+    """The README's first command as a new user meets it: the default model and detector, the real
+    embedding model, two processes."""
+    from assistant.assistant import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.exists(), "the default model is part of the product: assistant/models/default.pt"
+    home = tmp_path / "home"
+    first = chat(home, [
+        "My sister Ana lives in Lisbon.",
+        "Remember that my dog is called Rex.",
+        "I work as a nurse.",
+        "Where does my sister live?",
+        "/why",
+        "What is my dog called?",
+        "What is my job?",
+        "Forget that my dog is called Rex.",
+        "/quit",
+    ], options=())
+    replies = [line for line in first.splitlines() if line.startswith("memchat")]
+    assert "Lisbon" in replies[3] and "Rex" in replies[4] and "nurse" in replies[5], replies
+    assert "Facts behind my last answer" in first and "My sister Ana lives in Lisbon." in first.split("Facts behind")[1]
+    assert "forgot" in replies[6].lower()
+    second = chat(home, ["What is my dog called?", "Where does my sister live?", "/advance 400d", "/facts all"], options=())
+    replies = [line for line in second.splitlines() if line.startswith("memchat")]
+    assert "Rex" not in replies[0] and "Lisbon" in replies[1], replies
+    assert "faded" in second

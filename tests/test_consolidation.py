@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import about, about_someone_else, people_of, relation_of, replaces, subject_of, without_update_marker
+from assistant.consolidation import about, about_someone_else, mentions, people_of, relation_of, replaces, subject_of, without_update_marker
 
 
 @pytest.mark.parametrize("text, subject", [
@@ -64,3 +64,19 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
+
+
+@pytest.mark.parametrize("line, said", [
+    ("Ok, I've forgotten that bakari, your mother, lives in Puebla.", True),
+    ("Something you should know about me: Bakari, my mother, lives in Puebla.", True),
+    ("Where does my mother live?", False),
+    ("My father lives in Puebla.", True),  # names one of its places: out of the window too (the cautious side)
+    ("Ok, I'll remember that.", False),
+])
+def test_a_line_mentions_a_fact_when_it_holds_its_names_and_values(line, said):
+    assert mentions(line, "Bakari, my mother, lives in Puebla.") is said
+
+
+def test_a_fact_typed_in_lower_case_is_mentioned_by_all_its_distinctive_words():
+    assert mentions("ok, your dog is called rex", "my dog is called rex")
+    assert not mentions("rex is a nice name", "my dog is called rex")

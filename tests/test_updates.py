@@ -28,6 +28,8 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
 
 @pytest.mark.parametrize("new, old, veto", [
     ("My sister moved to Paris.", "My brother Tom lives in Rome.", True),  # another relative
+    ("My sister moved to Paris.", "I moved to Porto.", True),  # a relative against the user
+    ("I moved to Porto.", "My sister lives in Rome.", True),
     ("My mum moved to Paris.", "My mother Ana lives in Rome.", False),
     ("i live in lisbon", "I live in Lisbon.", True),  # said again: a reinforcement
     ("Actually, I live in Porto.", "I live in Lisbon.", False),
