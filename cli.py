@@ -756,9 +756,9 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
               resume: bool) -> None:
     """Train memchat's default chat model on personal facts, small talk and dialog bAbI.
 
-    The best epoch on dev conversations (train split, another seed) is saved with its recipe; the
-    eval split stays unseen for `memchat eval recall`. About 80 minutes on 2 free CPU cores, about half
-    that under torchrun with 2 processes.
+    The epoch with the lowest loss on dev conversations (train split, another seed) is saved with its
+    recipe; the eval split stays unseen for `memchat eval recall`. The shipped model took about 70
+    minutes under torchrun with 2 processes on this 2-core CPU; one process takes about twice as long.
 
     \b
     Examples:

@@ -17,6 +17,15 @@ _NO_SPACE_AFTER = {"(", "$"}
 _I = {"i": "I", "i'm": "I'm", "i'll": "I'll", "i've": "I've", "i'd": "I'd"}  # always upper-case
 
 
+# Words that are capitalised because they open a sentence, not because they are names.
+_OPENERS = frozenset("""
+a actually also am an and are as at be but by can correction could did do does don't for forget fyi from
+good has have hello hey hi how i'd i'll i'm i've if in is it it's just keep let's my no not note now of
+ok okay on or our please remember remind so something tell thanks thank that that's the then there these
+they this those to update we well what when where which who why will with would yes you your
+""".split())
+
+
 def surface_tokens(text: str) -> list[str]:
     """The tokens of `text` with their spelling kept: "My sister Ana." -> [My, sister, Ana, .]."""
     return [t.replace("’", "'") for t in _TOKEN.findall(text)]
@@ -28,14 +37,22 @@ def tokenize(text: str) -> list[str]:
 
 
 def spellings(texts: Iterable[str]) -> dict[str, str]:
-    """Lowercased token -> the first spelling it has in `texts`, for words that are not all lowercase."""
-    out: dict[str, str] = {}
+    """Lowercased token -> the first spelling it has in `texts`, for words that are not all lowercase.
+    A capital that only starts a sentence ("Remember that ...") is not a spelling, except for a word
+    that is not a common sentence opener ("Ana, my sister, ..."); capitals inside sentences come first."""
+    inside: dict[str, str] = {}
+    opening: dict[str, str] = {}
     for text in texts:
+        starts = True
         for token in surface_tokens(text):
             low = token.lower()
-            if low != token and low not in out:
-                out[low] = token
-    return out
+            if low != token:
+                if not starts:
+                    inside.setdefault(low, token)
+                elif low not in _OPENERS:
+                    opening.setdefault(low, token)
+            starts = token in (".", "!", "?", ":", ";", '"')
+    return {**opening, **inside}
 
 
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:

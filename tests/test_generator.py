@@ -60,6 +60,10 @@ def test_tokens_keep_punctuation_apart_and_replies_keep_memory_spelling():
         "Your sister Ana lives in Lisbon."
     assert same_tokens("Lisbon .", "lisbon.")
     assert detokenize(["ok", ",", "i'll", "remember", "that", "i", "said", "it"]) == "ok, I'll remember that I said it"
+    spelled = spellings(["Remember that my dog is called Rex.", "Bakari, my mother, lives in Puebla. Where is it?"])
+    assert detokenize(["ok", ",", "i'll", "remember", "that", "rex", "is", "bakari's", "?"], spelled) == \
+        "ok, I'll remember that Rex is bakari's?"
+    assert spelled["bakari"] == "Bakari" and "where" not in spelled
 
 
 def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):
