@@ -29,7 +29,7 @@ from .convai2 import Dialogue
 from .decoding import greedy
 from .dialog_babi import Line
 from .errors import ConfigError
-from .generator import Generator
+from .generator import Generator, Memory, State
 from .text import detokenize
 from .training import Progress
 from .vocab import Vocab
@@ -86,7 +86,8 @@ def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, 
     with torch.no_grad():
         for n, chunk in enumerate(chunks, start=1):
             batch = collate([e.context for e in chunk], vocab)
-            scores, producible = reply_log_probs(model, vocab, [e.context for e in chunk], [e.label for e in chunk])
+            scores, producible = reply_log_probs(model, vocab, [e.context for e in chunk], [e.label for e in chunk],
+                                                 list(range(len(chunk))))
             for s, p in zip(scores, producible):
                 log_prob_sum += float(s[p].sum())
                 counted += int(p.sum())
@@ -97,9 +98,9 @@ def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, 
                 f1s.append(f1_score(detokenize(d.tokens), e.label))
             ranked = [e for e in chunk if e.candidates]
             if ranked:
-                contexts = [e.context for e in ranked for _ in e.candidates]
+                owners = [i for i, e in enumerate(ranked) for _ in e.candidates]
                 replies = [c for e in ranked for c in e.candidates]
-                scored, _ = reply_log_probs(model, vocab, contexts, replies)
+                scored, _ = reply_log_probs(model, vocab, [e.context for e in ranked], replies, owners)
                 means = [float(s.mean()) for s in scored]
                 at = 0
                 for e in ranked:
@@ -118,19 +119,31 @@ def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, 
     )
 
 
-def reply_log_probs(model: Generator, vocab: Vocab, contexts: Sequence[EncodedContext],
-                    replies: Sequence[str]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Per reply: log P of each of its tokens (<eos> included) given its context, teacher-forced; and
-    which of those tokens the model can produce (in the vocabulary or copyable from the context)."""
+def reply_log_probs(model: Generator, vocab: Vocab, contexts: Sequence[EncodedContext], replies: Sequence[str],
+                    owners: Sequence[int]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per reply: log P of each of its tokens (<eos> included) given its context (`contexts[owners[i]]`:
+    each context is read once however many replies it has), teacher-forced; and which of those tokens
+    the model can produce (in the vocabulary or copyable from the context)."""
     batch = collate(contexts, vocab)
-    tokens = [reply_tokens(r) for r in replies]
-    target = collate_replies(tokens, batch, vocab)
     memory, state = model.encode(batch, carried_state(model, contexts, vocab))
+    rows = torch.tensor(list(owners))
+    memory = Memory(memory.keys[rows], memory.values[rows], memory.mask[rows], memory.slot_ids[rows],
+                    memory.extended_size)
+    state = State(state.h[rows], state.c[rows])
+    tokens = [reply_tokens(r) for r in replies]
+    target = collate_replies(tokens, _Oov([batch.oov[i] for i in owners]), vocab)
     output, _ = model(target.inputs, state, memory)
     log_probs = output.log_probs.gather(2, target.target_ids[..., None]).squeeze(-1)  # (B, T)
     producible = target.target_ids != vocab.unk_id
     return ([log_probs[b, : len(t)] for b, t in enumerate(tokens)],
             [producible[b, : len(t)] for b, t in enumerate(tokens)])
+
+
+@dataclass(frozen=True)
+class _Oov:
+    """What `collate_replies` reads of a batch: each row's out-of-vocabulary memory words."""
+
+    oov: list[tuple[str, ...]]
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

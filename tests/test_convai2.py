@@ -72,7 +72,7 @@ def test_f1_is_parlai_unigram_f1():
 def test_reply_log_probs_are_the_models_own(tmp_path):
     model, vocab = load_generator(tiny_checkpoint(tmp_path / "chat.pt"))
     context = encode_context([Line("kb", "my dog is named Zorblat."), Line("user", "what is my dog called?")], 600)
-    scores, producible = reply_log_probs(model, vocab, [context], ["Zorblat quuxian"])
+    scores, producible = reply_log_probs(model, vocab, [context], ["Zorblat quuxian"], [0])
     assert scores[0].shape == (3,) and producible[0].tolist() == [True, False, True]  # copyable, unknown, <eos>
     assert bool((scores[0] <= 0).all())
 
