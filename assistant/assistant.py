@@ -14,6 +14,7 @@ cleared at the end of a session, and nothing of them lasts unless it was consoli
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -49,6 +50,11 @@ CHECKPOINT_KIND = "generator-chat"
 class AssistantConfig:
     window: int = 6  # recent lines (user and bot) kept as short-term memory
     memory_k: int = 5  # facts read from long-term memory per turn
+    question_k: int = 5  # ... of them for a question (the nearest first)
+    # A question's nearest fact at least this similar that the generated reply leaves out is quoted
+    # instead ("You told me that ..."). On train-split conversations 66 % of asked facts reach 0.45 and
+    # 2 % of the nearest facts to questions about something never told do. None: never quote.
+    quote_above: float | None = 0.45
     min_similarity: float = 0.2  # facts less similar to the turn than this are not read
     update_candidates: int = 3  # nearest facts checked for being replaced by a new statement
     used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
@@ -179,7 +185,8 @@ class Assistant:
         query = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
         nearest = self.store.search(query, k=max(self.config.memory_k, self.config.update_candidates),
                                     user=self.user, now=now)  # the turn's one read of long-term memory
-        hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
+        k = self.config.question_k if intent.kind == "question" else self.config.memory_k
+        hits = [h for h in nearest[:k] if h.similarity >= self.config.min_similarity]
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
         stored: list[Fact] = []
@@ -192,11 +199,26 @@ class Assistant:
         decoded, facts_lines, context = self._generate(hits, text)
         recalled = self._recalled(hits, decoded, facts_lines, context)
         used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
-        if used:
-            self.store.mark_recalled(used, now=now)
         spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
         answer = detokenize(decoded.tokens, spelled, capitalize=True)
+        quoted = self._quoted(intent, hits, answer)
+        if quoted is not None:
+            answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
+            recalled = [dataclasses.replace(r, used=True) if r.fact.id == quoted.fact.id else r for r in recalled]
+            used.append(quoted.fact.id)
+        if used:
+            self.store.mark_recalled(sorted(set(used)), now=now)
         return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
+
+    def _quoted(self, intent: Intent, hits: list[Hit], answer: str) -> Hit | None:
+        """The fact to quote instead of the generated answer: a question's nearest fact, when it is close
+        enough (`quote_above`) and the answer does not say it."""
+        if intent.kind != "question" or not hits or self.config.quote_above is None:
+            return None
+        top = max(hits, key=lambda h: h.similarity)
+        if top.similarity < self.config.quote_above or mentions(answer, top.fact.text):
+            return None
+        return top
 
     def _generate(self, hits: list[Hit], text: str) -> tuple[Decoded, list[int], list[Line]]:
         """The reply from the facts (kb lines), the recent turns and this turn. Also returns, for each

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from assistant.assistant import Assistant, AssistantConfig
+from assistant.consolidation import mentions
 from assistant.batching import collate, encode_history, vocabulary
 from assistant.dialog_babi import Line
 from assistant.errors import CheckpointError
@@ -129,6 +130,20 @@ def test_forgetting_reaches_short_term_memory_too(store, checkpoint):
     bot.reply("Forget that my sister Ana lives in Lisbon.", now=NOW)  # not stored yet: nothing to forget
     stored = [f.text for f in bot.end_session(now=NOW)]
     assert "I work as a nurse." in stored
+
+
+def test_a_close_fact_the_generated_answer_leaves_out_is_quoted(store, checkpoint):
+    quoting = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(quote_above=0.0))
+    never = Assistant.load(store, user="bo", checkpoint=checkpoint, config=AssistantConfig(quote_above=None))
+    for bot in (quoting, never):  # the same conversation, each on its own user's memory
+        bot.reply("remember that my cat is called zorro", now=NOW)
+    generated = never.reply("What is my pet's name?", now=NOW).text  # the untrained model's own words
+    reply = quoting.reply("What is my pet's name?", now=NOW)
+    if mentions(generated, "My cat is called zorro."):
+        assert reply.text == generated
+    else:
+        assert reply.text == "You told me that your cat is called zorro." and reply.recalled[0].used
+    assert "You told me" not in quoting.reply("I like tea.", now=NOW).text  # only questions are answered so
 
 
 def test_short_term_memory_is_a_bounded_window(store, checkpoint):
