@@ -34,7 +34,7 @@ from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
 from .intents import Intent, classify
-from .text import detokenize, second_person, spellings, tokenize
+from .text import complete_names, detokenize, names, second_person, spellings, tokenize
 from .training import load_checkpoint
 from .updates import UpdateDetector, choose_update, load_detector
 from .vocab import Vocab
@@ -200,7 +200,8 @@ class Assistant:
         recalled = self._recalled(hits, decoded, facts_lines, context)
         used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
         spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
-        answer = detokenize(decoded.tokens, spelled, capitalize=True)
+        tokens = complete_names(decoded.tokens, [n for h in hits for n in names(h.fact.text)])
+        answer = detokenize(tokens, spelled, capitalize=True)
         quoted = self._quoted(intent, hits, answer)
         if quoted is not None:
             answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."

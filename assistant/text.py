@@ -55,6 +55,43 @@ def spellings(texts: Iterable[str]) -> dict[str, str]:
     return {**opening, **inside}
 
 
+def names(text: str) -> list[tuple[str, ...]]:
+    """The multi-word names of a text, lowercased: runs of two or more capitalised words ("Abu Dhabi",
+    "Ho Chi Minh City"), not counting a capital that only opens a sentence."""
+    out, run, starts = [], [], True
+    for token in surface_tokens(text):
+        named = token[:1].isupper() and token.replace("-", "").replace("'", "").isalpha() and not (
+            starts and token.lower() in _OPENERS)
+        if named:
+            run.append(token.lower())
+        else:
+            if len(run) > 1:
+                out.append(tuple(run))
+            run = []
+        starts = token in (".", "!", "?", ":", ";", '"')
+    if len(run) > 1:
+        out.append(tuple(run))
+    return out
+
+
+def complete_names(tokens: Sequence[str], known: Iterable[tuple[str, ...]]) -> list[str]:
+    """Reply tokens with every name of `known` that the reply starts but breaks off at the end of a
+    clause ("in abu ." -> "in abu dhabi ."): a copied name is copied whole. (After copying an unknown
+    word the decoder reads <unk>, which it never read in training, and tends to stop.)"""
+    out = list(tokens)
+    for name in sorted(set(known), key=len, reverse=True):
+        i = 0
+        while i < len(out):
+            k = 0
+            while k < len(name) and i + k < len(out) and out[i + k] == name[k]:
+                k += 1
+            ends = i + k == len(out) or not out[i + k][:1].isalnum()
+            if 0 < k < len(name) and ends and (i == 0 or out[i - 1] != name[0]):
+                out[i + k : i + k] = list(name[k:])
+            i += max(k, 1)
+    return out
+
+
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:
     """Join tokens into text: punctuation attached, each word spelled as in `spelling` (e.g. memory's
     "Lisbon"), the first letter upper-cased when `capitalize`."""

@@ -14,7 +14,7 @@ from assistant.batching import (carried_state, collate, collate_replies, encode_
 from assistant.decoding import beam_search, greedy
 from assistant.dialog_babi import Line
 from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
-from assistant.text import detokenize, same_tokens, spellings, tokenize
+from assistant.text import complete_names, detokenize, names, same_tokens, spellings, tokenize
 from assistant.training import TrainConfig, load_checkpoint, save_checkpoint, train
 from conftest import SHARED_DATA
 
@@ -64,6 +64,15 @@ def test_tokens_keep_punctuation_apart_and_replies_keep_memory_spelling():
     assert detokenize(["ok", ",", "i'll", "remember", "that", "rex", "is", "bakari's", "?"], spelled) == \
         "ok, I'll remember that Rex is bakari's?"
     assert spelled["bakari"] == "Bakari" and "where" not in spelled
+
+
+def test_a_copied_name_that_breaks_off_is_written_out_in_full():
+    known = names("The home of my grandfather Rosa is in Abu Dhabi. Ho Chi Minh City is far.")
+    assert known == [("abu", "dhabi"), ("ho", "chi", "minh", "city")] and names("Remember that Ana lives here.") == []
+    assert complete_names(["he", "lives", "in", "abu", "."], known) == ["he", "lives", "in", "abu", "dhabi", "."]
+    assert complete_names(["ho", "chi"], known) == ["ho", "chi", "minh", "city"]
+    assert complete_names(["abu", "dhabi", "."], known) == ["abu", "dhabi", "."]  # already whole
+    assert complete_names(["your", "new", "car"], [("new", "york")]) == ["your", "new", "car"]  # not a break-off
 
 
 def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):
