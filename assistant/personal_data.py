@@ -58,6 +58,7 @@ class Expectation:
     forbidden: tuple[str, ...] = ()  # values the reply must not contain (unknown, forgotten, replaced)
     fact: str | None = None  # the fact text the turn stores (tell, update), asks about (ask*) or removes (forget)
     relation: str | None = None  # the relation the turn is about, e.g. "sister"
+    gone: tuple[str, ...] = ()  # of those, the values of the fact asked about that was forgotten or replaced
 
 
 @dataclass(frozen=True)
@@ -261,7 +262,8 @@ class _Script:
         reply = self.rng.choice(UNKNOWN_REPLIES).format(u=relation.unknown[slot])
         known = [v for fact in self.stored.values() for v in fact.values.values()]
         forbidden = _absent(self.gone.get(relation.key, []) + known, reply)
-        self._say(user, Expectation(kind, DONT_KNOW, forbidden, relation=relation.key), reply)
+        gone = _absent(self.gone.get(relation.key, []), reply)
+        self._say(user, Expectation(kind, DONT_KNOW, forbidden, gone=gone, relation=relation.key), reply)
 
     def ask_forgotten(self) -> None:
         self.ask_unknown(self.to_check_forget.pop(0))

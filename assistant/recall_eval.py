@@ -42,7 +42,8 @@ class Miss:
 class RecallReport:
     turns: dict[str, int] = field(default_factory=dict)  # kind -> turns played
     passed: dict[str, int] = field(default_factory=dict)  # kind -> turns whose reply met the expectation
-    forgotten_leaks: int = 0  # replies to ask_forgotten that named the forgotten value
+    forgotten_leaks: int = 0  # replies to ask_forgotten that named the forgotten fact's value
+    forgotten_other_leaks: int = 0  # replies to ask_forgotten that named another stored fact's entity instead
     unknown_leaks: int = 0  # replies to ask_unknown that named a stored fact's entity
     latencies_ms: list[float] = field(default_factory=list)
     misses: list[Miss] = field(default_factory=list)
@@ -78,7 +79,8 @@ class RecallReport:
         return {
             "command": command, "model": model, "turns": self.turns,
             "recall": round(self.recall, 2), "updates": round(self.updates, 2),
-            "forgotten_leaks": self.forgotten_leaks, "unknown_leak_rate": round(self.unknown_leak_rate, 2),
+            "forgotten_leaks": self.forgotten_leaks, "forgotten_other_leaks": self.forgotten_other_leaks,
+            "unknown_leak_rate": round(self.unknown_leak_rate, 2),
             "rates": {k: round(self.rate(k), 2) for k in sorted(self.turns)},
             "latency_ms": {"p50": round(self.latency_p50_ms, 1), "p90": round(self.latency_p90_ms, 1)},
             "targets": TARGETS, "meets": self.meets_targets(), "seconds": round(self.seconds, 1),
@@ -122,7 +124,9 @@ def run_recall_eval(
             report.turns[kind] = report.turns.get(kind, 0) + 1
             report.passed[kind] = report.passed.get(kind, 0) + ok
             leaked = any(mentions(reply, f) for f in turn.expect.forbidden)
-            report.forgotten_leaks += kind == "ask_forgotten" and leaked
+            named_gone = any(mentions(reply, g) for g in turn.expect.gone)
+            report.forgotten_leaks += kind == "ask_forgotten" and named_gone
+            report.forgotten_other_leaks += kind == "ask_forgotten" and leaked and not named_gone
             report.unknown_leaks += kind == "ask_unknown" and leaked
             if not ok and len(report.misses) < keep_misses and kind not in ("small_talk", "tell"):
                 report.misses.append(Miss(kind, turn.user, reply, turn.expect.answers, turn.expect.forbidden))
@@ -141,11 +145,14 @@ def recall_markdown(results: dict) -> str:
         ("forgotten facts named again", str(results["forgotten_leaks"]), "0", meets["forgotten_leaks"]),
         ("unknowns answered with a stored entity", f"{results['unknown_leak_rate']:.1f} %", "<= 5 %",
          meets["unknown_leaks"]),
+        ("questions about a forgotten fact answered with another fact's entity",
+         f"{results['forgotten_other_leaks']} of {results['turns'].get('ask_forgotten', 0)}", "—", None),
         ("updates answered with the new fact", f"{results['updates']:.1f} %", ">= 95 %", meets["updates"]),
     ]
     lines = ["# memchat eval recall: held-out conversations", "", "| measure | memchat | target | met |",
              "|---|---|---|---|"]
-    lines += [f"| {name} | {value} | {target} | {'yes' if ok else 'no'} |" for name, value, target, ok in rows]
+    lines += [f"| {name} | {value} | {target} | {'—' if ok is None else 'yes' if ok else 'no'} |"
+              for name, value, target, ok in rows]
     lines += ["", f"Reply latency p50 {results['latency_ms']['p50']} ms, p90 {results['latency_ms']['p90']} ms; "
               f"{sum(results['turns'].values())} turns in {results['seconds']} s. Model: {results['model']}.", "",
               f"Reproduce: `{results['command']}`", ""]

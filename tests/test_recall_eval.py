@@ -52,6 +52,29 @@ def test_a_bot_that_names_every_value_fails_the_leak_targets():
     assert not report.meets_targets()["unknown_leaks"]
 
 
+class MixUpBot(ScriptedBot):
+    """Scripted, except that a question about a forgotten fact is answered with another fact's value."""
+
+    def __init__(self, conversation):
+        super().__init__(conversation)
+        self.turns = iter(conversation.turns)
+
+    def reply(self, text, now=None):
+        turn, scripted = next(self.turns), next(self.replies)
+        others = [f for f in turn.expect.forbidden if f not in turn.expect.gone]
+        if turn.expect.kind == "ask_forgotten" and others:
+            return SimpleNamespace(text=f"It is {others[0]}.")
+        return SimpleNamespace(text=scripted)
+
+
+def test_forgotten_values_and_other_facts_entities_are_counted_apart():
+    convs = [c for c in CONVERSATIONS if any(t.expect.kind == "ask_forgotten" and t.expect.gone for t in c.turns)]
+    assert convs and all(set(t.expect.gone) <= set(t.expect.forbidden) for c in convs for t in c.turns)
+    bots = iter(MixUpBot(c) for c in convs)
+    report = run_recall_eval(convs, lambda user: next(bots), START)
+    assert report.forgotten_leaks == 0 and report.forgotten_other_leaks > 0
+
+
 def test_a_real_assistant_plays_the_conversations(store, tmp_path):
     from test_assistant import tiny_checkpoint
 
