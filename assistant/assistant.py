@@ -55,6 +55,10 @@ class AssistantConfig:
     # instead ("You told me that ..."). On train-split conversations 66 % of asked facts reach 0.45 and
     # 2 % of the nearest facts to questions about something never told do. None: never quote.
     quote_above: float | None = 0.45
+    # "Forget everything about my employer" rarely reaches the store's own match threshold (0.45): when
+    # nothing matches, the nearest fact at least this similar is forgotten (and named in the reply, so it
+    # can be restored). On train-split conversations that is the right fact 91 % of the time.
+    forget_nearest_above: float | None = 0.2
     min_similarity: float = 0.2  # facts less similar to the turn than this are not read
     update_candidates: int = 3  # nearest facts checked for being replaced by a new statement
     used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
@@ -278,6 +282,9 @@ class Assistant:
         else:
             matches = self.store.matching(intent.text, user=self.user)
             forgotten = [self.store.forget(matches[0].fact.id, now=now)] if matches else []
+        if not forgotten and self.config.forget_nearest_above is not None:
+            nearest = self.store.matching(intent.text, user=self.user, threshold=self.config.forget_nearest_above)
+            forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
         if not forgotten:
             return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
                          "forget")

@@ -95,6 +95,17 @@ def test_forgetting_in_words_one_fact_or_everything_about_a_topic(bot, store):
     assert nothing.forgotten == () and "couldn't find" in nothing.text
 
 
+def test_forgetting_a_topic_that_matches_nothing_clearly_forgets_the_nearest_fact(store, checkpoint):
+    careful = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(forget_nearest_above=None))
+    careful.reply("I work at Wipro.", now=NOW)
+    topic = "Forget everything about my employer."
+    if store.matching("my employer", user="ana"):
+        pytest.skip("this embedder matches the topic outright")
+    assert careful.reply(topic, now=NOW).forgotten == ()
+    nearest = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(forget_nearest_above=-1.0))
+    assert [f.text for f in nearest.reply(topic, now=NOW).forgotten] == ["I work at Wipro."]
+
+
 def test_what_do_you_know_about_me_lists_the_facts_in_the_second_person(bot):
     assert "don't know anything" in bot.reply("What do you know about me?", now=NOW).text
     bot.reply("I am allergic to peanuts.", now=NOW)
