@@ -107,14 +107,16 @@ def about_someone_else(question: str, fact: str) -> bool:
 
 def mentions(line: str, fact: str) -> bool:
     """Whether a dialogue line says (or repeats back) a fact: it names one of the fact's capitalised
-    names or numbers ("Rex", "Puebla", "51"), or holds at least half of its distinctive words (the
-    content words not common to statements, such as "lives" or "called"; for facts typed in lower case)."""
+    names or numbers ("Rex", "Puebla", "51"), or holds its distinctive words (the content words not
+    common to statements, such as "lives" or "called"): all of them, or at least two and half of them
+    (for facts typed in lower case: "your partner dreidail lives in kaunas")."""
     said = set(_content(line))
     names = {w.lower() for w in re.findall(r"[A-Z][\w'-]+|\d[\w-]*", fact)} - _COMMON - _FIRST_PERSON
     if names & said:
         return True
     distinctive = {w for w in _content(fact) if w not in _COMMON}
-    return bool(distinctive) and 2 * len(distinctive & said) >= len(distinctive)
+    shared = len(distinctive & said)
+    return bool(distinctive) and (shared == len(distinctive) or (shared >= 2 and 2 * shared >= len(distinctive)))
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:
