@@ -57,7 +57,7 @@ def test_tell_ask_forget_restart_and_let_time_pass(tmp_path):
 
 def test_errors_are_reported_and_the_chat_goes_on(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "--home", str(tmp_path / "h"), "chat"],
+        [sys.executable, str(ROOT / "cli.py"), "--home", str(tmp_path / "h"), "chat", "--memory-only"],
         input="/restore 99\n/explain abc\n/frobnicate\nI like tea.\n", capture_output=True, text=True,
         env=subprocess_env(), timeout=300,
     )
