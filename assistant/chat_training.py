@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -182,7 +183,7 @@ def train_chat_model(config: ChatTrainConfig, out: Path, dialog_dir: Path | None
     metrics = {"recipe": dataclasses.asdict(config), "dev_per_response": round(result.dev_accuracy, 2),
                "dev_loss": round(result.dev_loss, 4),
                "epochs": result.epochs, "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
-               "examples": result.examples, "dialog_babi_data": str(dialog_dir) if dialog_dir else None,
+               "examples": result.examples, "dialog_babi_data": shown_path(dialog_dir) if dialog_dir else None,
                "command": result.command}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=config.generator, vocab=vocab, metrics=metrics)
     state.unlink(missing_ok=True)
@@ -227,6 +228,15 @@ def command_line(config: ChatTrainConfig, dialog_dir: Path | None, processes: in
     parts = [f"{program} train", f"--seed {config.seed}", f"--conversations {config.conversations}",
              f"--epochs {config.train.epochs}"]
     if dialog_dir is not None and config.dialog_babi_share:
-        parts.append(f"--dialog-data {dialog_dir}")
+        parts.append(f"--dialog-data {shown_path(dialog_dir)}")
     return " ".join(parts)
+
+
+def shown_path(path: Path) -> str:
+    """A data path as the checkout sees it (../shared/data/...), so records name no machine's folders."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return os.path.relpath(Path(path).resolve(), root)
+    except ValueError:  # another drive
+        return str(path)
 
