@@ -267,7 +267,7 @@ class Assistant:
         candidates = [h for h in hits[: self.config.update_candidates] if h.fact.id != fact.id]
         if self.updates is not None and candidates:
             texts = [h.fact.text for h in candidates]
-            vectors = self.store.embed([core, *texts])
+            vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
             chosen = choose_update(core, texts, self.updates.probabilities(vectors[0], vectors[1:]),
                                    self.updates.config.threshold)
             retire = [] if chosen is None else [candidates[chosen]]

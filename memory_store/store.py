@@ -116,6 +116,14 @@ class MemoryStore:
         """Embed texts with the store's embedder: unit-length float32 rows."""
         return checked_vectors(self.embedder.embed(list(texts)), len(texts), self.embedder.dim, self.embedder.name)
 
+    def vectors(self, fact_ids: Sequence[int]) -> np.ndarray:
+        """The stored embeddings of these facts, in order (unit float32 rows): no re-embedding."""
+        ids = np.array(list(fact_ids), dtype=np.int64)
+        try:
+            return self.indexes.vectors(ids)
+        except KeyError as e:
+            raise FactNotFound(f"no fact with id {e.args[0]}") from e
+
     # -- adding -----------------------------------------------------------------------------------
     def add(
         self,

@@ -385,3 +385,12 @@ def test_vectors_argument_skips_embedding_and_is_checked(store):
     assert hit.fact.id == facts[1].id and hit.similarity == pytest.approx(1.0)
     with pytest.raises(ValueError, match="shape"):
         store.add_many(["x"], vectors=np.zeros((1, 10), np.float32))
+
+
+def test_stored_vectors_come_back_without_embedding_again(store):
+    facts = store.add_many(["I live in Lisbon.", "My dog is called Rex."])
+    vectors = store.vectors([facts[1].id, facts[0].id])
+    assert vectors.shape == (2, store.embedder.dim)
+    assert np.allclose(vectors, store.embed(["My dog is called Rex.", "I live in Lisbon."]), atol=1e-6)
+    with pytest.raises(FactNotFound):
+        store.vectors([999])
