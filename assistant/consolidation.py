@@ -135,11 +135,16 @@ def replaces(new: str, old: str, similarity: float) -> bool:
     a, b = about(new), about(old)
     if a.subject is None or a.subject != b.subject:
         return False
-    if set(_content(new)) == set(_content(old)):
+    if restates(new, old):
         return False  # the same fact said again: a reinforcement, not an update
     if a.relation is not None and b.relation is not None:
         return a.relation == b.relation
     return similarity >= CLOSE_ENOUGH
+
+
+def restates(new: str, old: str) -> bool:
+    """Whether a statement says a remembered fact again (the same content words, an update marker aside)."""
+    return set(_content(without_update_marker(new)[0])) == set(_content(old))
 
 
 def _content(text: str) -> list[str]:

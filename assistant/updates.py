@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .consolidation import people_of, without_update_marker
+from .consolidation import people_of, restates
 from .errors import CheckpointError, ConfigError
 from .personal_data import Conversation, conversations
 from .relations import Catalogue, Relation, catalogue, render
@@ -72,8 +72,8 @@ class UpdateDetector(nn.Module):
     def probabilities(self, new: np.ndarray, old: np.ndarray) -> list[float]:
         """P(update) of one new statement's embedding (dim,) against each old fact's (n, dim)."""
         self.eval()
-        old_t = torch.as_tensor(np.asarray(old, dtype=np.float32)).reshape(-1, self.config.dim)
-        new_t = torch.as_tensor(np.asarray(new, dtype=np.float32)).reshape(1, -1).expand_as(old_t)
+        old_t = torch.tensor(np.asarray(old, dtype=np.float32)).reshape(-1, self.config.dim)  # a copy: store
+        new_t = torch.tensor(np.asarray(new, dtype=np.float32)).reshape(1, -1).expand_as(old_t)  # rows are read-only
         return torch.sigmoid(self(new_t, old_t)).tolist()
 
 
@@ -81,13 +81,7 @@ def vetoed(new: str, old: str) -> bool:
     """The rules no probability overrides: a fact about someone else (another relative, or a relative
     against the user themself), or the same fact said again."""
     asked, named = people_of(new), people_of(old)
-    if (asked or named) and not asked & named:
-        return True
-    return _content(new) == _content(old)
-
-
-def _content(text: str) -> set[str]:
-    return {w.strip(".,!?;:'\"").lower() for w in without_update_marker(text)[0].split()} - {""}
+    return bool((asked or named) and not asked & named) or restates(new, old)
 
 
 def shared_value_pairs(count: int, seed: int) -> list[tuple[str, str, int]]:
