@@ -28,7 +28,8 @@ import torch
 from memory_store import Fact, Hit, MemoryStore
 
 from .batching import collate, encode_context, encode_history
-from .consolidation import about_someone_else, mentions, replaces, without_update_marker
+from .chat_training import CHECKPOINT_KIND
+from .consolidation import about_someone_else, replaces, speaks_of, without_update_marker
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -43,14 +44,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
-CHECKPOINT_KIND = "generator-chat"
 
 
 @dataclass(frozen=True)
 class AssistantConfig:
     window: int = 6  # recent lines (user and bot) kept as short-term memory
     memory_k: int = 5  # facts read from long-term memory per turn
-    question_k: int = 5  # ... of them for a question (the nearest first)
     # A question's nearest fact at least this similar that the generated reply leaves out is quoted
     # instead ("You told me that ..."). On train-split conversations 66 % of asked facts reach 0.45 and
     # 2 % of the nearest facts to questions about something never told do. None: never quote.
@@ -153,10 +152,10 @@ class Assistant:
 
     def _forget_briefly(self, facts: Sequence[Fact]) -> None:
         """Drop the window's lines about forgotten facts (the forget turn itself is not added either)."""
-        kept = [line for line in self._session.lines if not any(mentions(line.text, f.text) for f in facts)]
+        kept = [line for line in self._session.lines if not any(speaks_of(line.text, f.text) for f in facts)]
         self._session.lines.clear()
         self._session.lines.extend(kept)
-        self._session.pending = [(s, t) for s, t in self._session.pending if not any(mentions(s, f.text) for f in facts)]
+        self._session.pending = [(s, t) for s, t in self._session.pending if not any(speaks_of(s, f.text) for f in facts)]
 
     @property
     def carried(self) -> State | None:
@@ -189,8 +188,7 @@ class Assistant:
         query = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
         nearest = self.store.search(query, k=max(self.config.memory_k, self.config.update_candidates),
                                     user=self.user, now=now)  # the turn's one read of long-term memory
-        k = self.config.question_k if intent.kind == "question" else self.config.memory_k
-        hits = [h for h in nearest[:k] if h.similarity >= self.config.min_similarity]
+        hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
         stored: list[Fact] = []
@@ -221,7 +219,7 @@ class Assistant:
         if intent.kind != "question" or not hits or self.config.quote_above is None:
             return None
         top = max(hits, key=lambda h: h.similarity)
-        if top.similarity < self.config.quote_above or mentions(answer, top.fact.text):
+        if top.similarity < self.config.quote_above or speaks_of(answer, top.fact.text):
             return None
         return top
 

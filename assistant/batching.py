@@ -157,8 +157,9 @@ def carried_state(model: Generator, contexts: Sequence[EncodedContext], vocab: V
     return State(zeros.index_copy(0, index, read.h), zeros.index_copy(0, index, read.c))
 
 
-def collate_replies(replies: Sequence[Sequence[str]], batch: ContextBatch, vocab: Vocab) -> TargetBatch:
-    """Pad B replies (tokens ending in <eos>, from `reply_tokens`) against their contexts' OOV words."""
+def collate_replies(replies: Sequence[Sequence[str]], oov: Sequence[tuple[str, ...]], vocab: Vocab) -> TargetBatch:
+    """Pad B replies (tokens ending in <eos>, from `reply_tokens`) against their contexts' OOV words
+    (`ContextBatch.oov`, row by row: several replies may share one context's)."""
     V = len(vocab)
     T = max(len(r) for r in replies)
     inputs = torch.zeros(len(replies), T, dtype=torch.long)
@@ -167,7 +168,7 @@ def collate_replies(replies: Sequence[Sequence[str]], batch: ContextBatch, vocab
     go = vocab.id(GO)
     for b, reply in enumerate(replies):
         ids = vocab.encode(reply)
-        extended = {w: V + j for j, w in enumerate(batch.oov[b])}
+        extended = {w: V + j for j, w in enumerate(oov[b])}
         inputs[b, : len(ids)] = torch.tensor([go, *ids[:-1]])
         targets[b, : len(ids)] = torch.tensor(ids)
         target_ids[b, : len(ids)] = torch.tensor([extended.get(w, i) for w, i in zip(reply, ids)])

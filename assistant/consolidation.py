@@ -105,7 +105,7 @@ def about_someone_else(question: str, fact: str) -> bool:
     return bool(asked and named) and not asked & named
 
 
-def mentions(line: str, fact: str) -> bool:
+def speaks_of(line: str, fact: str) -> bool:
     """Whether a dialogue line says (or repeats back) a fact: it names one of the fact's capitalised
     names or numbers ("Rex", "Puebla", "51"), or holds its distinctive words (the content words not
     common to statements, such as "lives" or "called"): all of them, or at least two and half of them

@@ -131,19 +131,12 @@ def reply_log_probs(model: Generator, vocab: Vocab, contexts: Sequence[EncodedCo
                     memory.extended_size)
     state = State(state.h[rows], state.c[rows])
     tokens = [reply_tokens(r) for r in replies]
-    target = collate_replies(tokens, _Oov([batch.oov[i] for i in owners]), vocab)
+    target = collate_replies(tokens, [batch.oov[i] for i in owners], vocab)
     output, _ = model(target.inputs, state, memory)
     log_probs = output.log_probs.gather(2, target.target_ids[..., None]).squeeze(-1)  # (B, T)
     producible = target.target_ids != vocab.unk_id
     return ([log_probs[b, : len(t)] for b, t in enumerate(tokens)],
             [producible[b, : len(t)] for b, t in enumerate(tokens)])
-
-
-@dataclass(frozen=True)
-class _Oov:
-    """What `collate_replies` reads of a batch: each row's out-of-vocabulary memory words."""
-
-    oov: list[tuple[str, ...]]
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -104,7 +104,7 @@ def batch_loss_for(split: Split, vocab: Vocab) -> Callable[[Generator, torch.Ten
         rows = index.tolist()
         contexts = [split.contexts[i] for i in rows]
         context = collate(contexts, vocab)
-        replies = collate_replies([split.replies[i] for i in rows], context, vocab)
+        replies = collate_replies([split.replies[i] for i in rows], context.oov, vocab)
         memory, state = model.encode(context, carried_state(model, contexts, vocab))
         output, _ = model(replies.inputs, state, memory)
         return loss(output, replies.targets, replies.target_ids, memory.slot_ids)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from assistant.assistant import Assistant, AssistantConfig
-from assistant.consolidation import mentions
+from assistant.consolidation import speaks_of
 from assistant.batching import collate, encode_history, vocabulary
 from assistant.dialog_babi import Line
 from assistant.errors import CheckpointError
@@ -150,7 +150,7 @@ def test_a_close_fact_the_generated_answer_leaves_out_is_quoted(store, checkpoin
         bot.reply("remember that my cat is called zorro", now=NOW)
     generated = never.reply("What is my pet's name?", now=NOW).text  # the untrained model's own words
     reply = quoting.reply("What is my pet's name?", now=NOW)
-    if mentions(generated, "My cat is called zorro."):
+    if speaks_of(generated, "My cat is called zorro."):
         assert reply.text == generated
     else:
         assert reply.text == "You told me that your cat is called zorro." and reply.recalled[0].used
@@ -194,18 +194,24 @@ def test_a_missing_checkpoint_is_a_clear_error(store, tmp_path):
         Assistant.load(store, checkpoint=tmp_path / "missing.pt")
 
 
-def test_updates_with_the_real_embedding_model(tmp_path, minilm, checkpoint):
-    """With all-MiniLM-L6-v2 choosing the candidates: paraphrased updates retire the right fact only."""
+def replacements(bot: Assistant, told: list[str], news: list[str]) -> dict[str, list[str]]:
+    """Tell `told`, then each of `news`: what each of those retired."""
+    for text in told:
+        bot.reply(text, now=NOW)
+    return {text: [f.text for f in bot.reply(text, now=NOW).replaced] for text in news}
+
+
+def test_updates_by_the_word_rules_with_the_real_embedding_model(tmp_path, minilm, checkpoint):
+    """With all-MiniLM-L6-v2 choosing the candidates and no detector: updates retire the right fact only."""
     from memory_store import MemoryStore
 
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
-    bot = Assistant.load(store, user="ana", checkpoint=checkpoint)
-    for text in ("I live in Lisbon.", "My sister Ana lives in Rome.", "I work at a bakery in Lisbon.",
-                 "My favourite colour is green.", "I'm 79, believe it or not."):
-        bot.reply(text, now=NOW)
-    replaced = {text: [f.text for f in bot.reply(text, now=NOW).replaced] for text in (
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint, updates=None)
+    replaced = replacements(bot, [
+        "I live in Lisbon.", "My sister Ana lives in Rome.", "I work at a bakery in Lisbon.",
+        "My favourite colour is green.", "I'm 79, believe it or not."], [
         "Actually, I moved to Porto.", "My favourite colour is blue now.", "My sister moved to Paris.",
-        "Please update your notes, I'm 91, believe it or not.")}
+        "Please update your notes, I'm 91, believe it or not."])
     assert replaced == {
         "Actually, I moved to Porto.": ["I live in Lisbon."],
         "My favourite colour is blue now.": ["My favourite colour is green."],

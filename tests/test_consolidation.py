@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import about, about_someone_else, mentions, people_of, relation_of, replaces, subject_of, without_update_marker
+from assistant.consolidation import (about, about_someone_else, people_of, relation_of, replaces, speaks_of, subject_of,
+                                     without_update_marker)
 
 
 @pytest.mark.parametrize("text, subject", [
@@ -74,12 +75,12 @@ def test_a_fact_about_someone_else(question, fact, other):
     ("Ok, I'll remember that.", False),
 ])
 def test_a_line_mentions_a_fact_when_it_holds_its_names_and_values(line, said):
-    assert mentions(line, "Bakari, my mother, lives in Puebla.") is said
+    assert speaks_of(line, "Bakari, my mother, lives in Puebla.") is said
 
 
 def test_a_fact_typed_in_lower_case_is_mentioned_by_half_its_distinctive_words_or_a_number():
-    assert mentions("ok, your dog is called rex", "my dog is called rex")
-    assert mentions("Your partner dreidail lives in kaunas.", "my partner, dreidail, has a flat in kaunas")
-    assert not mentions("I like cats.", "my dog is called rex")
-    assert mentions("Your lucky number is 51.", "i think 51 is lucky for me")
-    assert not mentions("Your lucky number is 15.", "i think 51 is lucky for me")
+    assert speaks_of("ok, your dog is called rex", "my dog is called rex")
+    assert speaks_of("Your partner dreidail lives in kaunas.", "my partner, dreidail, has a flat in kaunas")
+    assert not speaks_of("I like cats.", "my dog is called rex")
+    assert speaks_of("Your lucky number is 51.", "i think 51 is lucky for me")
+    assert not speaks_of("Your lucky number is 15.", "i think 51 is lucky for me")

@@ -80,7 +80,7 @@ def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):
     contexts, replies = encoded(pairs[:5])
     contexts[0] = encode_context([Line("user", "i live in zanzibar")], 100)  # an OOV word
     batch = collate(contexts, vocab)
-    targets = collate_replies(replies, batch, vocab)
+    targets = collate_replies(replies, batch.oov, vocab)
     model = model_for(vocab)
     memory, state = model.encode(batch)
     output, new_state = model(targets.inputs, state, memory)
@@ -106,7 +106,7 @@ def test_an_unseen_word_in_memory_is_copied_into_the_reply(copy_data):
     def batch_loss(m, index):
         rows = index.tolist()
         batch = collate([contexts[i] for i in rows], vocab)
-        t = collate_replies([replies[i] for i in rows], batch, vocab)
+        t = collate_replies([replies[i] for i in rows], batch.oov, vocab)
         memory, state = m.encode(batch)
         return loss(m(t.inputs, state, memory)[0], t.targets, t.target_ids, memory.slot_ids)
 
@@ -146,7 +146,7 @@ def test_save_then_load_gives_identical_logits(copy_data, tmp_path):
     again = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
     again.load_state_dict(saved.state)
     batch = collate(contexts, saved.vocab)
-    t = collate_replies(replies, batch, saved.vocab)
+    t = collate_replies(replies, batch.oov, saved.vocab)
     model.eval(), again.eval()
     with torch.no_grad():
         a = model(t.inputs, *model.encode(batch)[::-1])[0].log_probs

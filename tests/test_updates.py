@@ -11,6 +11,7 @@ from assistant.personal_data import conversations
 from assistant.updates import (UpdateConfig, UpdateTrainConfig, choose_update, load_detector, train_update_detector,
                                update_pairs, vetoed)
 from fakes import HashEmbedder
+from test_assistant import replacements, tiny_checkpoint
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 
@@ -71,12 +72,11 @@ def test_the_shipped_detector_finds_updates_that_share_no_words(tmp_path, minilm
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
     bot = Assistant.load(store, user="ana", checkpoint=checkpoint_path)
     assert bot.updates is not None
-    for text in ("Home for me is Gothenburg.", "My brother Tom lives in Rome.", "I work as a nurse.",
-                 "My favourite animal is the frog.", "I play the violin."):
-        bot.reply(text, now=NOW)
-    replaced = {text: [f.text for f in bot.reply(text, now=NOW).replaced] for text in (
+    replaced = replacements(bot, [
+        "Home for me is Gothenburg.", "My brother Tom lives in Rome.", "I work as a nurse.",
+        "My favourite animal is the frog.", "I play the violin."], [
         "I relocated to Cebu.", "My sister Ana moved to Oslo.", "These days I'm a firefighter.",
-        "My favourite creature is the hamster.")}
+        "My favourite creature is the hamster."])
     assert replaced == {
         "I relocated to Cebu.": ["Home for me is Gothenburg."],
         "My sister Ana moved to Oslo.": [],  # her brother's fact stays
@@ -89,7 +89,5 @@ def test_the_shipped_detector_finds_updates_that_share_no_words(tmp_path, minilm
 
 @pytest.fixture
 def checkpoint_path(tmp_path):
-    from test_assistant import tiny_checkpoint
-
     return tiny_checkpoint(tmp_path / "chat.pt")
 
