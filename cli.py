@@ -829,16 +829,65 @@ def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> N
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with stage_progress() as report:
         result = train_update_detector(config, embedder.embed, embedder.name, out_path, progress=report)
-    table = Table(title=f"Update detector written to {esc(out_path)}", title_justify="left", show_header=False)
-    rows = [("dev precision / recall / F1", " / ".join(f"{result.dev[k]:.1f}%" for k in ("precision", "recall", "f1"))),
-            ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
-            *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())]
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+    _pair_table(f"Update detector written to {esc(out_path)}", [
+        ("dev precision / recall / F1", _prf_text(result.dev)),
+        ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
+        *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())])
     command = "memchat train-updates" + (f" --conversations {conversations}" if conversations else "") + (
         f" --seed {seed}" if seed else "")
     out.print(f"Reproduce: {esc(command)}")
+
+
+@cli.command("train-answers")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHIPPED_MODEL.with_name("answers.pt"), show_default="assistant/models/answers.pt",
+              help="Where the answer finder goes (the default is the one memchat ships).")
+@click.option("--questions", type=click.IntRange(1), default=None,
+              help="Training questions, each paired with facts that do and do not answer it (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairs, initialisation and batch order.")
+def train_answers_cmd(out_path: Path, questions: int | None, seed: int) -> None:
+    """Train the answer finder: does a remembered fact answer a question?
+
+    A small classifier over the store's sentence embeddings ("Remind me what my mother is called." is
+    answered by "My mother is Bakari."), trained on questions and statements written from memchat's
+    relation catalogue (train split) and scored on the held-out phrasings. A few minutes on this CPU, most
+    of it embedding the sentences.
+
+    \b
+    Examples:
+      memchat train-answers
+      memchat train-answers --questions 2000 --out /tmp/answers.pt
+    """
+    from memory_store.embedder import MiniLMEmbedder
+
+    from assistant.answers import AnswerTrainConfig, train_answer_finder
+
+    config = AnswerTrainConfig(seed=seed)
+    if questions is not None:
+        config = dataclasses.replace(config, questions=questions)
+    embedder = MiniLMEmbedder()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with stage_progress() as report:
+        result = train_answer_finder(config, embedder.embed, embedder.name, out_path, progress=report)
+    _pair_table(f"Answer finder written to {esc(out_path)}", [
+        ("dev (train phrasings) P / R / F1", _prf_text(result.dev)),
+        ("held out (eval phrasings) P / R / F1", _prf_text(result.held_out)),
+        ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
+        *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())])
+    command = "memchat train-answers" + (f" --questions {questions}" if questions else "") + (
+        f" --seed {seed}" if seed else "")
+    out.print(f"Reproduce: {esc(command)}")
+
+
+def _prf_text(scores: dict[str, float]) -> str:
+    return " / ".join(f"{scores[k]:.1f}%" for k in ("precision", "recall", "f1"))
+
+
+def _pair_table(title: str, rows: list[tuple[str, str]]) -> None:
+    table = Table(title=title, title_justify="left", show_header=False)
+    for name, value in rows:
+        table.add_row(name, value)
+    out.print(table)
 
 
 # -- the chat session -----------------------------------------------------------------------------
@@ -1067,14 +1116,15 @@ def chat(app: App, model_path: Path | None, memory_only: bool) -> None:
 
 
 def recalled_table(recalled) -> Table:
-    """/why: the facts read for the last reply, and how much the reply used each."""
+    """/why: the facts read for the last reply: how close each was, how likely to answer the question (by
+    the answer finder), and how much the reply used it."""
     table = Table(title="Facts behind my last answer", title_justify="left")
     for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"),
-                          ("attention", "right"), ("used", "left")):
+                          ("answers", "right"), ("attention", "right"), ("used", "left")):
         table.add_column(name, justify=justify)
     for r in recalled:
         table.add_row(str(r.fact.id), Text(r.fact.text), f"{r.similarity:.3f}", f"{r.retention:.2f}",
-                      f"{r.attention:.2f}", "yes" if r.used else "")
+                      "—" if r.answers is None else f"{r.answers:.2f}", f"{r.attention:.2f}", "yes" if r.used else "")
     return table
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ import torch
 
 from memory_store import Fact, Hit, MemoryStore
 
+from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
-from .consolidation import about_someone_else, replaces, speaks_of, without_update_marker
+from .consolidation import about_someone_else, names_same_person, replaces, speaks_of, tells, without_update_marker
+from .intents import FIRST_PERSON
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -37,22 +40,29 @@ from .generator import GO, Generator, GeneratorConfig, State
 from .intents import Intent, classify
 from .text import complete_names, detokenize, names, second_person, spellings, tokenize
 from .training import load_checkpoint
+from .pairs import PairClassifier
 from .updates import UpdateDetector, choose_update, load_detector
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
 
+DONT_KNOW = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
+
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
+DEFAULT_ANSWERS = DEFAULT_MODEL.with_name("answers.pt")  # the answer finder (`memchat train-answers`)
+NOT_TOLD = "I don't know, you haven't told me."  # a question no fact answers, when the generated reply would
+# name something from memory anyway, or would not say it does not know
 
 
 @dataclass(frozen=True)
 class AssistantConfig:
     window: int = 6  # recent lines (user and bot) kept as short-term memory
     memory_k: int = 5  # facts read from long-term memory per turn
-    # A question's nearest fact at least this similar that the generated reply leaves out is quoted
-    # instead ("You told me that ..."). On train-split conversations 66 % of asked facts reach 0.45 and
-    # 2 % of the nearest facts to questions about something never told do. None: never quote.
+    # A question's nearest fact at least this similar answers it even when the answer finder doubts it
+    # (without a finder: is quoted, "You told me that ...", when the generated reply leaves it out). On
+    # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions
+    # about something never told do. None: only the finder (or the generator) picks the answer.
     quote_above: float | None = 0.45
     # "Forget everything about my employer" rarely reaches the store's own match threshold (0.45): when
     # nothing matches, the nearest fact at least this similar is forgotten (and named in the reply, so it
@@ -74,6 +84,8 @@ class Recalled:
     retention: float  # at the time of the turn
     attention: float  # the most copy-pointer mass its words got at any step of the reply
     used: bool  # the reply used it (attention above the threshold, or a word copied from it)
+    answers: float | None = None  # P(it answers the question) by the answer finder (None: not asked); a
+    # question's reply reads only the fact the finder chose, the others are listed unused
 
 
 @dataclass(frozen=True)
@@ -100,33 +112,31 @@ class Assistant:
 
     def __init__(self, store: MemoryStore, model: Generator, vocab: Vocab, user: str = "default",
                  config: AssistantConfig = AssistantConfig(), model_name: str = "",
-                 updates: UpdateDetector | None = None) -> None:
+                 updates: UpdateDetector | None = None, answers: AnswerFinder | None = None) -> None:
         self.store, self.model, self.vocab, self.user, self.config = store, model, vocab, user, config
         self.model_name = model_name
         self.updates = updates  # None: updates are found by the word rules alone
+        self.answers = answers  # None: the generator alone picks which fact answers a question
         self.model.eval()
         self._session = _Session(deque(maxlen=config.window))
 
     @classmethod
     def load(cls, store: MemoryStore, user: str = "default", checkpoint: Path | None = None,
-             config: AssistantConfig = AssistantConfig(), updates: Path | None = DEFAULT_UPDATES) -> Assistant:
+             config: AssistantConfig = AssistantConfig(), updates: Path | None = DEFAULT_UPDATES,
+             answers: Path | None = DEFAULT_ANSWERS) -> Assistant:
         """The assistant with the shipped default model, or the generator checkpoint given. `updates`: the
-        update detector (None, a missing file, or one trained on another embedding model than the
-        store's: updates are found by the word rules alone)."""
+        update detector, `answers`: the answer finder (None, a missing file, or one trained on another
+        embedding model than the store's: updates are found by the word rules alone, and the generator
+        alone picks the fact that answers a question)."""
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
         model, vocab = load_generator(path)
-        detector = None
-        if updates is not None and Path(updates).exists():
-            detector, metrics = load_detector(Path(updates))
-            if metrics.get("embedder") != store.embedder.name:
-                log.info("update detector %s was trained on %s embeddings, the store has %s: not used",
-                         updates, metrics.get("embedder"), store.embedder.name)
-                detector = None
-        return cls(store, model, vocab, user, config, model_name=path.name, updates=detector)
+        return cls(store, model, vocab, user, config, model_name=path.name,
+                   updates=_classifier(updates, load_detector, store), answers=_classifier(answers, load_finder, store))
 
     def for_user(self, user: str) -> Assistant:
         """A fresh conversation with another user over the same store and the same loaded model."""
-        return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name, self.updates)
+        return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name, self.updates,
+                         self.answers)
 
     @property
     def recent(self) -> tuple[Line, ...]:
@@ -186,8 +196,9 @@ class Assistant:
     def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
         telling = intent.kind in ("remember", "statement")
         query = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
-        nearest = self.store.search(query, k=max(self.config.memory_k, self.config.update_candidates),
-                                    user=self.user, now=now)  # the turn's one read of long-term memory
+        vector = self.store.embed_query(query)
+        nearest = self.store.search_vector(vector, k=max(self.config.memory_k, self.config.update_candidates),
+                                           user=self.user, now=now)  # the turn's one read of long-term memory
         hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
@@ -198,13 +209,22 @@ class Assistant:
                                               importance=0.8 if intent.kind == "remember" else None)
         elif intent.kind == "statement":
             self._session.pending.append((intent.text, self._session.turn))
+        finding = intent.kind == "question" and self.answers is not None
+        probability: dict[int, float] = {}
+        candidates = hits
+        if finding:  # the generator reads the fact that answers the question, or no fact
+            hits, probability = self._answer(text, vector, hits, nearest[: self.config.memory_k])
         decoded, facts_lines, context = self._generate(hits, text)
-        recalled = self._recalled(hits, decoded, facts_lines, context)
+        recalled = self._recalled(hits, decoded, facts_lines, context, probability)
+        recalled += [Recalled(h.fact, h.similarity, h.retention, 0.0, False, probability.get(h.fact.id))
+                     for h in candidates if h not in hits]  # weighed by the finder, not read
         used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
         spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
         tokens = complete_names(decoded.tokens, [n for h in hits for n in names(h.fact.text)])
         answer = detokenize(tokens, spelled, capitalize=True)
-        quoted = self._quoted(intent, hits, answer)
+        if finding and not hits and self._not_told(text, answer, nearest):
+            return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
+        quoted = self._quoted(intent, hits, answer, text, sure=finding)
         if quoted is not None:
             answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
             recalled = [dataclasses.replace(r, used=True) if r.fact.id == quoted.fact.id else r for r in recalled]
@@ -213,12 +233,44 @@ class Assistant:
             self.store.mark_recalled(sorted(set(used)), now=now)
         return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
 
-    def _quoted(self, intent: Intent, hits: list[Hit], answer: str) -> Hit | None:
+    def _answer(self, question: str, vector, hits: list[Hit], nearest: list[Hit]) -> tuple[list[Hit], dict[int, float]]:
+        """The fact that answers a question (none, or one of `hits`), and the finder's probability for each
+        hit. The finder's choice; else the nearest hit when it is at least `quote_above` similar; else, for
+        a question about a relative, the nearest of `nearest` that names them ("Who is my father?" and
+        "My father, Thiago, has a flat in Minneapolis." are only 0.18 similar)."""
+        if not hits:
+            same_person = [h for h in nearest if names_same_person(question, h.fact.text)]
+            return same_person[:1], {}
+        chances = self.answers.probabilities(vector, self.store.vectors([h.fact.id for h in hits]))
+        probability = {h.fact.id: p for h, p in zip(hits, chances)}
+        chosen = choose_answer(question, [h.fact.text for h in hits], chances, self.answers.config.threshold)
+        if chosen is not None:
+            return [hits[chosen]], probability
+        top = max(hits, key=lambda h: h.similarity)
+        if self.config.quote_above is not None and top.similarity >= self.config.quote_above:
+            return [top], probability  # the finder doubts it, but it is as close as answers get
+        same_person = sorted((h for h in nearest if names_same_person(question, h.fact.text)),
+                             key=lambda h: -h.similarity)
+        return same_person[:1], probability
+
+    def _not_told(self, question: str, answer: str, nearest: list[Hit]) -> bool:
+        """Whether the generated reply to a question no fact answers must give way to `NOT_TOLD`: it names
+        something remembered (a nearby fact, or a line of the recent turns), or the question is about the
+        user and the reply does not say it does not know."""
+        remembered = [*(h.fact.text for h in nearest), *(line.text for line in self._session.lines)]
+        if any(speaks_of(answer, line) for line in remembered):
+            return True
+        return bool(FIRST_PERSON.search(question)) and not DONT_KNOW.search(answer)
+
+    def _quoted(self, intent: Intent, hits: list[Hit], answer: str, question: str, sure: bool = False) -> Hit | None:
         """The fact to quote instead of the generated answer: a question's nearest fact, when it is close
-        enough (`quote_above`) and the answer does not say it."""
-        if intent.kind != "question" or not hits or self.config.quote_above is None:
+        enough (`quote_above`) and the answer does not speak of it; `sure`: the answer finder chose it, and the
+        answer does not tell all of it (`consolidation.tells`)."""
+        if intent.kind != "question" or not hits or (self.config.quote_above is None and not sure):
             return None
         top = max(hits, key=lambda h: h.similarity)
+        if sure:  # the answer finder chose it: the reply must tell all of it
+            return None if tells(answer, top.fact.text, question) else top
         if top.similarity < self.config.quote_above or speaks_of(answer, top.fact.text):
             return None
         return top
@@ -238,7 +290,8 @@ class Assistant:
         owners = [i + first if i + first < len(hits) else -1 for i, words in enumerate(encoded.words) for _ in words]
         return decoded, owners, context
 
-    def _recalled(self, hits: list[Hit], decoded: Decoded, owners: list[int], context: list[Line]) -> list[Recalled]:
+    def _recalled(self, hits: list[Hit], decoded: Decoded, owners: list[int], context: list[Line],
+                  probability: dict[int, float]) -> list[Recalled]:
         pointer = decoded.pointer[:, : len(owners)]  # (steps, M) without the sentinel
         owner = torch.tensor(owners)
         reply_words = set(decoded.tokens)
@@ -249,7 +302,7 @@ class Assistant:
             attention = float(mass.max()) if mass.numel() else 0.0
             copied = {w for w in tokenize(hit.fact.text) if w.isalnum() and len(w) > 2} & reply_words - asked
             used = attention >= self.config.used_attention or bool(copied)
-            out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used))
+            out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used, probability.get(hit.fact.id)))
         return out
 
     def _remember(self, statement: str, now: datetime | None, turn: int, nearest: list[Hit] | None = None,
@@ -295,6 +348,18 @@ class Assistant:
             return Reply("I don't know anything about you yet.", "list")
         return Reply("Here is what I know about you: " + " ".join(_sentence(second_person(f.text)) for f in facts),
                      "list")
+
+
+def _classifier(path: Path | None, load, store: MemoryStore) -> PairClassifier | None:
+    """A pair classifier from `path` if there is one and it reads the store's embeddings."""
+    if path is None or not Path(path).exists():
+        return None
+    classifier, metrics = load(Path(path))
+    if metrics.get("embedder") != store.embedder.name:
+        log.info("%s was trained on %s embeddings, the store has %s: not used", path, metrics.get("embedder"),
+                 store.embedder.name)
+        return None
+    return classifier
 
 
 def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:

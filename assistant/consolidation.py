@@ -119,6 +119,18 @@ def speaks_of(line: str, fact: str) -> bool:
     return bool(distinctive) and (shared == len(distinctive) or (shared >= 2 and 2 * shared >= len(distinctive)))
 
 
+def tells(reply: str, fact: str, question: str = "") -> bool:
+    """Whether a reply says all a fact holds beyond what the question already says: every distinctive
+    word of the fact ("Your favourite drink is iced." does not tell "Iced tea is my favourite drink.")."""
+    said, asked = set(_content(reply)), set(_content(question))
+    return {w for w in _content(fact) if w not in _COMMON and w not in _FIRST_PERSON} - asked <= said
+
+
+def names_same_person(question: str, fact: str) -> bool:
+    """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")."""
+    return bool(people_of(question) & people_of(fact))
+
+
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:
     """The kind of fact, from the first word that signals one (None when no word does)."""
     for word in tokenize(text):

@@ -208,11 +208,15 @@ class MemoryStore:
     # -- reading ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
         """The user's k best active facts for `query`, ranked by score (similarity weighted by retention)."""
-        query = check_query(query, self.config.max_text_chars)
+        vector = self.embed_query(query)
         check_k(k)
         if self.ledger.user_id(user) is None:
             return []
-        return self.search_vector(self.embed([query])[0], k=k, user=user, now=now)
+        return self.search_vector(vector, k=k, user=user, now=now)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """A query's unit-length embedding, checked as `search` checks it (for `search_vector`)."""
+        return self.embed([check_query(query, self.config.max_text_chars)])[0]
 
     def search_vector(
         self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, people_of, relation_of, replaces, speaks_of, subject_of,
+from assistant.consolidation import (about, about_someone_else, names_same_person, people_of, relation_of, replaces,
+                                     speaks_of, subject_of, tells,
                                      without_update_marker)
 
 
@@ -84,3 +85,20 @@ def test_a_fact_typed_in_lower_case_is_mentioned_by_half_its_distinctive_words_o
     assert not speaks_of("I like cats.", "my dog is called rex")
     assert speaks_of("Your lucky number is 51.", "i think 51 is lucky for me")
     assert not speaks_of("Your lucky number is 15.", "i think 51 is lucky for me")
+
+
+@pytest.mark.parametrize("reply, fact, question, told", [
+    ("Your favourite drink is iced tea.", "Iced tea is my favourite drink.", "What do I drink?", True),
+    ("Your favourite drink is Iced.", "Iced tea is my favourite drink.", "What do I drink?", False),  # broken off
+    ("Your contact number lives in 277 507.", "My contact number is 0771 277 507.", "What's my number?", False),
+    ("Your mother Bakari lives in Puebla.", "Bakari, my mother, lives in Puebla.", "Who is my mother?", True),
+    ("It is Puebla.", "Bakari, my mother, lives in Puebla.", "Where does my mother Bakari live?", True),  # asked
+])
+def test_a_reply_tells_a_fact_only_with_all_its_distinctive_words(reply, fact, question, told):
+    assert tells(reply, fact, question) is told
+
+
+def test_a_question_and_a_fact_name_the_same_person_by_any_kin_word():
+    assert names_same_person("Who is my mum?", "Ana, my mother, lives in Lisbon.")
+    assert not names_same_person("Who is my aunt?", "Ana, my mother, lives in Lisbon.")
+    assert not names_same_person("Where do I live?", "I live in Lisbon.")

@@ -8,7 +8,8 @@ import pytest
 
 from assistant.assistant import DEFAULT_UPDATES, Assistant
 from assistant.personal_data import conversations
-from assistant.updates import (UpdateConfig, UpdateTrainConfig, choose_update, load_detector, train_update_detector,
+from assistant.pairs import FitConfig, PairConfig
+from assistant.updates import (UpdateTrainConfig, choose_update, load_detector, train_update_detector,
                                update_pairs, vetoed)
 from fakes import HashEmbedder
 from test_assistant import replacements, tiny_checkpoint
@@ -48,9 +49,9 @@ def test_a_statement_updates_at_most_its_most_probable_allowed_fact():
 
 def test_training_saves_a_detector_that_loads_and_scores(tmp_path):
     embedder = HashEmbedder(dim=32)
-    config = UpdateTrainConfig(conversations=60, dev_conversations=20, epochs=3, detector=UpdateConfig(dim=32, hidden=16))
+    config = UpdateTrainConfig(conversations=60, dev_conversations=20, fit=FitConfig(epochs=3), detector=PairConfig(dim=32, hidden=16))
     result = train_update_detector(config, embedder.embed, embedder.name, tmp_path / "updates.pt")
-    assert result.pairs["train_updates"] > 0 and 1 <= result.best_epoch <= 3 and 0 <= result.dev["f1"] <= 100
+    assert result.pairs["train_positive"] > 0 and 1 <= result.best_epoch <= 3 and 0 <= result.dev["f1"] <= 100
     detector, metrics = load_detector(tmp_path / "updates.pt")
     assert metrics["embedder"] == "hash-test" and metrics["dev"] == result.dev
     vectors = embedder.embed(["I moved to Porto.", "I live in Lisbon.", "I like tea."])
@@ -60,7 +61,7 @@ def test_training_saves_a_detector_that_loads_and_scores(tmp_path):
 
 def test_a_detector_for_another_embedding_model_is_not_used(tmp_path, store, checkpoint_path):
     embedder = HashEmbedder(dim=32, name="other-model")
-    config = UpdateTrainConfig(conversations=20, dev_conversations=5, epochs=1, detector=UpdateConfig(dim=32, hidden=8))
+    config = UpdateTrainConfig(conversations=20, dev_conversations=5, fit=FitConfig(epochs=1), detector=PairConfig(dim=32, hidden=8))
     train_update_detector(config, embedder.embed, embedder.name, tmp_path / "other.pt")
     assert Assistant.load(store, checkpoint=checkpoint_path, updates=tmp_path / "other.pt").updates is None
 
