@@ -842,39 +842,41 @@ def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> N
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               default=SHIPPED_MODEL.with_name("answers.pt"), show_default="assistant/models/answers.pt",
               help="Where the answer finder goes (the default is the one memchat ships).")
-@click.option("--questions", type=click.IntRange(1), default=None,
-              help="Training questions, each paired with facts that do and do not answer it (default: the recipe's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pairs, initialisation and batch order.")
-def train_answers_cmd(out_path: Path, questions: int | None, seed: int) -> None:
+@click.option("--sentences", type=click.IntRange(1), default=None,
+              help="Training questions and statements about the catalogue's relations (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sentences, initialisation and batch order.")
+def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
     """Train the answer finder: does a remembered fact answer a question?
 
-    A small classifier over the store's sentence embeddings ("Remind me what my mother is called." is
-    answered by "My mother is Bakari."), trained on questions and statements written from memchat's
-    relation catalogue (train split) and scored on the held-out phrasings. A few minutes on this CPU, most
-    of it embedding the sentences.
+    A classifier over the store's sentence embeddings says which relation of memchat's catalogue (sister,
+    home city, car, ...) a question or a fact is about; a fact answers a question about the same relation
+    ("Remind me what my mother is called." and "Bakari, my mother, lives in Puebla."). Trained on
+    sentences written from the catalogue (train split) and small talk, scored on held-out phrasings. A few
+    minutes on this CPU, most of it embedding the sentences.
 
     \b
     Examples:
       memchat train-answers
-      memchat train-answers --questions 2000 --out /tmp/answers.pt
+      memchat train-answers --sentences 3000 --out /tmp/answers.pt
     """
     from memory_store.embedder import MiniLMEmbedder
 
     from assistant.answers import AnswerTrainConfig, train_answer_finder
 
     config = AnswerTrainConfig(seed=seed)
-    if questions is not None:
-        config = dataclasses.replace(config, questions=questions)
+    if sentences is not None:
+        config = dataclasses.replace(config, sentences=sentences)
     embedder = MiniLMEmbedder()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with stage_progress() as report:
         result = train_answer_finder(config, embedder.embed, embedder.name, out_path, progress=report)
     _pair_table(f"Answer finder written to {esc(out_path)}", [
-        ("dev (train phrasings) P / R / F1", _prf_text(result.dev)),
-        ("held out (eval phrasings) P / R / F1", _prf_text(result.held_out)),
+        ("relation accuracy, unseen train phrasings", f"{result.dev_accuracy:.1f}%"),
+        ("answers P / R / F1, unseen train phrasings", _prf_text(result.dev)),
+        ("answers P / R / F1, eval phrasings (held out)", _prf_text(result.held_out)),
         ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
-        *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())])
-    command = "memchat train-answers" + (f" --questions {questions}" if questions else "") + (
+        ("training sentences", f"{result.sentences:,}")])
+    command = "memchat train-answers" + (f" --sentences {sentences}" if sentences else "") + (
         f" --seed {seed}" if seed else "")
     out.print(f"Reproduce: {esc(command)}")
 

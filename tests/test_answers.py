@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 import torch
 
-from assistant.answers import AnswerTrainConfig, answer_pairs, choose_answer, load_finder, train_answer_finder
+from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConfig, answer_pairs, choose_answer,
+                               load_finder, relation_sentences, train_answer_finder)
 from assistant.assistant import DEFAULT_ANSWERS, NOT_TOLD, Assistant
-from assistant.pairs import FitConfig, PairClassifier, PairConfig
 from assistant.relations import catalogue
 from fakes import HashEmbedder
 from test_assistant import tiny_checkpoint
@@ -45,18 +45,30 @@ def test_the_finder_picks_the_most_probable_fact_not_about_someone_else():
     assert choose_answer("What's my favourite film?", facts, [0.2, 0.3, 0.4], 0.5) is None
 
 
+def test_sentences_hold_questions_and_statements_of_each_relation_and_small_talk_as_none():
+    sentences = relation_sentences("train", 400, seed=0, small_talk=1)
+    keys = {r.key for r in catalogue("train").relations}
+    assert {k for _, k in sentences} - {NONE} <= keys and len({k for _, k in sentences}) > 30
+    assert sum(k == NONE for _, k in sentences) > 100
+    assert sum(t.rstrip().endswith("?") for t, k in sentences if k != NONE) > 100  # questions, and statements
+    fit = {t.lower().rstrip(".?!") for t, _ in relation_sentences("train", 3000, 0, phrasings="fit")}
+    check = {t.lower().rstrip(".?!") for t, _ in relation_sentences("train", 3000, 0, phrasings="check")}
+    questions = {q.lower().rstrip(".?!") for r in catalogue("train").relations for qs in r.questions.values() for q in qs}
+    assert fit & questions and check & questions and not (fit & check & questions)
+
+
 def test_training_saves_a_finder_that_loads_and_scores(tmp_path):
     embedder = HashEmbedder(dim=32)
-    config = AnswerTrainConfig(questions=200, dev_questions=50, fit=FitConfig(epochs=2), finder=PairConfig(dim=32, hidden=16, dropout=0.3))
+    config = AnswerTrainConfig(sentences=300, small_talk=1, dev_sentences=60, epochs=2)
     result = train_answer_finder(config, embedder.embed, embedder.name, tmp_path / "answers.pt")
-    assert result.pairs["train_positive"] == 200 and 1 <= result.best_epoch <= 2
-    assert 0 <= result.held_out["f1"] <= 100
+    assert 1 <= result.best_epoch <= 2 and 0 <= result.dev_accuracy <= 100 and 0 <= result.held_out["f1"] <= 100
     finder, metrics = load_finder(tmp_path / "answers.pt")
     assert metrics["embedder"] == "hash-test" and metrics["held_out"] == result.held_out
-    assert finder.config.dropout == 0.3 and not finder.training
+    assert finder.config.relations[-1] == NONE and len(finder.config.relations) == len(catalogue("train").relations) + 1
     vectors = embedder.embed(["Where do I live?", "I live in Lisbon.", "I like tea."])
     p = finder.probabilities(vectors[0], vectors[1:])
-    assert p == finder.probabilities(vectors[0], vectors[1:]) and all(0 <= x <= 1 for x in p)  # no dropout when used
+    assert len(p) == 2 and all(0 <= x <= 1 for x in p)
+    assert finder.relation(vectors[1])[0] in finder.config.relations
 
 
 @pytest.mark.skipif(not DEFAULT_ANSWERS.exists(), reason="the shipped finder is written by `memchat train-answers`")
@@ -85,12 +97,14 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
     store.close()
 
 
-def finder_that_says(probability: float, dim: int) -> PairClassifier:
-    """A real finder whose every answer is `probability` (its last layer reads only its bias)."""
-    finder = PairClassifier(PairConfig(dim=dim, hidden=4))
+def finder_that_says(probability: float, dim: int) -> AnswerFinder:
+    """A real finder whose every answer is `probability`: every sentence is about relation "x" with
+    probability sqrt(p), else about none."""
+    finder = AnswerFinder(FinderConfig(dim=dim, relations=("x", NONE)))
+    about_x = math.sqrt(probability)
     with torch.no_grad():
-        finder.net[2].weight.zero_()
-        finder.net[2].bias.fill_(math.log(probability / (1 - probability)))
+        finder.classes.weight.zero_()
+        finder.classes.bias.copy_(torch.tensor([math.log(about_x), math.log(1 - about_x)]))
     return finder.eval()
 
 
