@@ -73,6 +73,10 @@ class AssistantConfig:
     used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
     consolidate: Literal["at_once", "end_of_session"] = "at_once"  # when plain statements are stored
     beam: int = 1  # 1 = greedy decoding
+    # A statement about the same relation of the catalogue as one of its nearest facts (by the answer
+    # finder, at least this probable) updates it, as the update detector's own choice does; the same
+    # vetoes apply (someone else, the same fact again, "also"). None: the update detector alone.
+    same_relation_updates: float | None = 0.5
 
 
 @dataclass(frozen=True)
@@ -319,8 +323,11 @@ class Assistant:
         if self.updates is not None and candidates:
             texts = [h.fact.text for h in candidates]
             vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
-            chosen = choose_update(core, texts, self.updates.probabilities(vectors[0], vectors[1:]),
-                                   self.updates.config.threshold)
+            chances = self.updates.probabilities(vectors[0], vectors[1:])
+            if self.answers is not None and self.config.same_relation_updates is not None:
+                same = self.answers.probabilities(vectors[0], vectors[1:])  # P(about the same relation)
+                chances = [max(p, 1.0 if q >= self.config.same_relation_updates else 0.0) for p, q in zip(chances, same)]
+            chosen = choose_update(core, texts, chances, self.updates.config.threshold)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
             retire = [h for h in candidates if replaces(core, h.fact.text, h.similarity)]

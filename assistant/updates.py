@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,11 +45,14 @@ class UpdateTrainConfig:
             raise ConfigError("conversations and dev_conversations must be 1 or more")
 
 
+ADDED = re.compile(r"\b(?:also|too|as well|in addition|besides)\b", re.I)  # "I also have a cat": one more fact
+
+
 def vetoed(new: str, old: str) -> bool:
     """The rules no probability overrides: a fact about someone else (another relative, or a relative
-    against the user themself), or the same fact said again."""
+    against the user themself), the same fact said again, or one said as an addition ("I also ...")."""
     asked, named = people_of(new), people_of(old)
-    return bool((asked or named) and not asked & named) or restates(new, old)
+    return bool((asked or named) and not asked & named) or restates(new, old) or bool(ADDED.search(new))
 
 
 def shared_value_pairs(count: int, seed: int) -> list[Pair]:

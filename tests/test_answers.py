@@ -11,7 +11,8 @@ import torch
 
 from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConfig, answer_pairs, choose_answer,
                                load_finder, relation_sentences, train_answer_finder)
-from assistant.assistant import DEFAULT_ANSWERS, NOT_TOLD, Assistant
+from assistant.assistant import DEFAULT_ANSWERS, NOT_TOLD, Assistant, AssistantConfig
+from assistant.pairs import PairClassifier, PairConfig
 from assistant.relations import catalogue
 from fakes import HashEmbedder
 from test_assistant import tiny_checkpoint
@@ -130,3 +131,25 @@ def test_the_fact_the_finder_chooses_is_the_only_one_read_and_is_told_in_full(st
     assert [r.fact.text for r in used] == ["My sister Ana lives in Lisbon."]
     assert {f.text: f.recall_count for f in store.facts("ana")} == {"My sister Ana lives in Lisbon.": 1,
                                                                     "I drive a teal Jeep.": 0}
+
+
+def detector_that_says(probability: float, dim: int) -> PairClassifier:
+    detector = PairClassifier(PairConfig(dim=dim, hidden=4))
+    with torch.no_grad():
+        detector.net[2].weight.zero_()
+        detector.net[2].bias.fill_(math.log(probability / (1 - probability)))
+    return detector.eval()
+
+
+def test_a_statement_about_the_same_relation_updates_a_fact_the_detector_missed(store, tmp_path):
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot.updates = detector_that_says(0.1, store.embedder.dim)  # misses every update
+    bot.answers = finder_that_says(0.9, store.embedder.dim)  # every statement is about the same relation
+    old = bot.reply("I live in Lisbon.", now=NOW).stored[0]
+    assert [f.id for f in bot.reply("I moved to Porto.", now=NOW).replaced] == [old.id]
+    assert bot.reply("I also have a flat in Faro.", now=NOW).replaced == ()  # said as one more: kept
+    without = Assistant.load(store, user="rui", checkpoint=tiny_checkpoint(tmp_path / "chat2.pt"),
+                             config=AssistantConfig(same_relation_updates=None))
+    without.updates, without.answers = bot.updates, bot.answers
+    without.reply("I live in Lisbon.", now=NOW)
+    assert without.reply("I moved to Porto.", now=NOW).replaced == ()

@@ -35,6 +35,8 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("My mum moved to Paris.", "My mother Ana lives in Rome.", False),
     ("i live in lisbon", "I live in Lisbon.", True),  # said again: a reinforcement
     ("Actually, I live in Porto.", "I live in Lisbon.", False),
+    ("I also have a cat called Tom.", "I have a dog called Rex.", True),  # one more, not instead
+    ("We have a hamster too.", "We have a dog.", True),
 ])
 def test_vetoes(new, old, veto):
     assert vetoed(new, old) is veto
