@@ -57,7 +57,7 @@ class FinderConfig:
 @dataclass(frozen=True)
 class AnswerTrainConfig:
     seed: int = 0
-    sentences: int = 30000  # questions and statements drawn (half each), about random relations
+    sentences: int = 30000  # statements, questions and forget topics drawn (2:1:1), about random relations
     small_talk: int = 4  # times each train-split small-talk line is added as a "none" sentence
     dev_sentences: int = 3000  # the train split's "check" phrasings, another seed: the epoch is chosen on them
     epochs: int = 20
@@ -104,8 +104,8 @@ class AnswerFinder(nn.Module):
 
 def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
                        phrasings: Literal["all", "fit", "check"] = "all") -> list[tuple[str, str]]:
-    """(sentence, relation key or NONE): `count` questions and statements about random relations, written
-    from one split's phrasings and values, and the split's small-talk lines `small_talk` times as NONE.
+    """(sentence, relation key or NONE): `count` statements, questions and forget topics ("my pet", "Forget
+    everything about my pet.") about random relations, written from one split's phrasings and values, and the split's small-talk lines `small_talk` times as NONE.
     "fit" and "check" split the phrasings once more (a quarter of each relation's questions and
     statements are "check"), to choose the epoch on phrasings never trained on without the EVAL split."""
     book = catalogue(split)
@@ -115,7 +115,10 @@ def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
     out = []
     for i in range(count):
         relation = rng.choice(book.relations)
-        if i % 2:
+        if i % 4 == 3:  # what a forget request names: "my pet", as the user says it or bare
+            topic = rng.choice(book.forget_topic).format(topic=relation.topic) if rng.random() < 0.5 else relation.topic
+            out.append((_cased(topic[:1].upper() + topic[1:], rng), relation.key))
+        elif i % 2:
             out.append((_cased(rng.choice(relation.questions[rng.choice(list(relation.questions))]), rng), relation.key))
         else:
             out.append((_fact(relation, book, rng), relation.key))

@@ -38,7 +38,7 @@ from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
 from .intents import Intent, classify
-from .text import complete_names, detokenize, names, second_person, spellings, tokenize
+from .text import complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize
 from .training import load_checkpoint
 from .pairs import PairClassifier
 from .updates import UpdateDetector, choose_update, load_detector
@@ -46,6 +46,10 @@ from .vocab import Vocab
 
 log = logging.getLogger(__name__)
 
+CLAIMS_MEMORY = re.compile(r"\b(?:I'll remember|I've (?:updated|forgotten|saved|noted)|I (?:have )?forgot|"
+                           r"I've got it|noted|got it|for the update)\b", re.I)
+NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a reply that claimed a memory
+# operation on a turn that did none (small talk the generator took for a statement)
 DONT_KNOW = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
@@ -203,7 +207,9 @@ class Assistant:
         vector = self.store.embed_query(query)
         nearest = self.store.search_vector(vector, k=max(self.config.memory_k, self.config.update_candidates),
                                            user=self.user, now=now)  # the turn's one read of long-term memory
-        hits = [h for h in nearest[: self.config.memory_k] if h.similarity >= self.config.min_similarity]
+        finding = intent.kind == "question" and self.answers is not None
+        hits = [h for h in nearest[: self.config.memory_k]
+                if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
         stored: list[Fact] = []
@@ -213,7 +219,6 @@ class Assistant:
                                               importance=0.8 if intent.kind == "remember" else None)
         elif intent.kind == "statement":
             self._session.pending.append((intent.text, self._session.turn))
-        finding = intent.kind == "question" and self.answers is not None
         probability: dict[int, float] = {}
         candidates = hits
         if finding:  # the generator reads the fact that answers the question, or no fact
@@ -228,6 +233,11 @@ class Assistant:
         answer = detokenize(tokens, spelled, capitalize=True)
         if finding and not hits and self._not_told(text, answer, nearest):
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
+        if stored and not tells(answer, stored[0].text):  # a telling turn's reply says what memory did
+            said = _lower_first(second_person(stored[0].text).rstrip(".!"))
+            answer = f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
+        elif not stored and CLAIMS_MEMORY.search(answer):  # and no other turn's reply claims it did something
+            answer = NOTHING_DONE
         quoted = self._quoted(intent, hits, answer, text, sure=finding)
         if quoted is not None:
             answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
@@ -335,11 +345,14 @@ class Assistant:
         return [fact], replaced
 
     def _forget(self, intent: Intent, now: datetime | None) -> Reply:
-        if intent.everything:
-            forgotten = self.store.forget_matching(intent.text, user=self.user, now=now)
+        if intent.everything:  # "everything about my pet": the facts about that relation, else the words named
+            forgotten = self._forget_by_relation(intent, now) if self.answers is not None else []
+            forgotten = forgotten or self.store.forget_matching(intent.text, user=self.user, now=now)
         else:
             matches = self.store.matching(intent.text, user=self.user)
             forgotten = [self.store.forget(matches[0].fact.id, now=now)] if matches else []
+        if not forgotten and self.answers is not None and not intent.everything:
+            forgotten = self._forget_by_relation(intent, now)
         if not forgotten and self.config.forget_nearest_above is not None:
             nearest = self.store.matching(intent.text, user=self.user, threshold=self.config.forget_nearest_above)
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
@@ -348,6 +361,20 @@ class Assistant:
                          "forget")
         said = "; ".join(second_person(f.text).rstrip(".") for f in forgotten)
         return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
+
+    def _forget_by_relation(self, intent: Intent, now: datetime | None) -> list[Fact]:
+        """What a forget request that names no fact clearly is about, by the answer finder: the nearest
+        facts about the same relation as its words ("drop all your notes on my pet" and "I adopted a
+        chinchilla and named it Goufom."): the most probable one, or every one for "everything about"."""
+        vector = self.store.embed_query(intent.text)
+        nearest = [h for h in self.store.search_vector(vector, k=self.config.memory_k, user=self.user, now=now)
+                   if not about_someone_else(intent.text, h.fact.text)]
+        if not nearest:
+            return []
+        chances = self.answers.probabilities(vector, self.store.vectors([h.fact.id for h in nearest]))
+        ranked = sorted((p, -i) for i, p in enumerate(chances) if p >= self.answers.config.threshold)[::-1]
+        chosen = [nearest[-i].fact.id for _, i in (ranked if intent.everything else ranked[:1])]
+        return self.store.forget_many(chosen, now=now, reason="matched a forget request") if chosen else []
 
     def _list(self) -> Reply:
         facts = self.store.facts(self.user)
@@ -387,4 +414,6 @@ def _sentence(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text if text[:2].isupper() else text[:1].lower() + text[1:]
+    """A sentence to go inside another: its first word lower-cased unless it is a name or "I"."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return text[:1].lower() + text[1:] if opens_sentence(first.strip(",;:")) and first != "I" else text

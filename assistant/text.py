@@ -23,7 +23,14 @@ a actually also am an and are as at be but by can correction could did do does d
 good has have hello hey hi how i'd i'll i'm i've if in is it it's just keep let's my no not note now of
 ok okay on or our please remember remind so something tell thanks thank that that's the then there these
 they this those to update we well what when where which who why will with would yes you your
+nothing back last every since originally once after before during all one here most some each both
 """.split())
+
+
+def opens_sentence(word: str) -> bool:
+    """Whether a capitalised first word is only capitalised because it opens a sentence ("My", "Nothing"),
+    not because it is a name ("Migom, my brother, ...")."""
+    return word.lower() in _OPENERS
 
 
 def surface_tokens(text: str) -> list[str]:

@@ -14,6 +14,7 @@ from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConf
 from assistant.assistant import DEFAULT_ANSWERS, NOT_TOLD, Assistant, AssistantConfig
 from assistant.pairs import PairClassifier, PairConfig
 from assistant.relations import catalogue
+from assistant.text import second_person
 from fakes import HashEmbedder
 from test_assistant import tiny_checkpoint
 
@@ -51,7 +52,7 @@ def test_sentences_hold_questions_and_statements_of_each_relation_and_small_talk
     keys = {r.key for r in catalogue("train").relations}
     assert {k for _, k in sentences} - {NONE} <= keys and len({k for _, k in sentences}) > 30
     assert sum(k == NONE for _, k in sentences) > 100
-    assert sum(t.rstrip().endswith("?") for t, k in sentences if k != NONE) > 100  # questions, and statements
+    assert 60 < sum(t.rstrip().endswith("?") for t, k in sentences if k != NONE) < 200  # a quarter questions
     fit = {t.lower().rstrip(".?!") for t, _ in relation_sentences("train", 3000, 0, phrasings="fit")}
     check = {t.lower().rstrip(".?!") for t, _ in relation_sentences("train", 3000, 0, phrasings="check")}
     questions = {q.lower().rstrip(".?!") for r in catalogue("train").relations for qs in r.questions.values() for q in qs}
@@ -79,8 +80,10 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
     bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
     assert bot.answers is not None
-    for fact in ("My mother is called Bakari.", "I grew up in Danang.", "My car is a teal Jeep.", "I play the violin."):
-        bot.reply(fact, now=NOW)
+    for fact in ("My mother is called Bakari.", "I grew up in Danang.", "My car is a teal Jeep.", "I play the violin.",
+                 "My favourite animal is the horse.", "I adopted a chinchilla and named it Goufom."):
+        told = bot.reply(fact, now=NOW)
+        assert told.stored and second_person(fact).rstrip(".").lower() in told.text.lower()  # says what it stored
     asked = {
         "Remind me what my mum is called.": "Bakari",
         "Where did I spend my childhood?": "Danang",
@@ -91,9 +94,11 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
         assert value.lower() in reply.text.lower(), (question, reply.text)
         chosen = [r for r in reply.recalled if r.used]
         assert len(chosen) == 1 and value in chosen[0].fact.text and chosen[0].answers is not None
+    forgot = bot.reply("Drop all your notes on my pet.", now=NOW)  # by what it is about, not by its words
+    assert [f.text for f in forgot.forgotten] == ["I adopted a chinchilla and named it Goufom."]
     unknown = bot.reply("Which food do I like best?", now=NOW)
     assert unknown.text == NOT_TOLD or "know" in unknown.text.lower()
-    assert not any(v.lower() in unknown.text.lower() for v in ("Bakari", "Danang", "teal", "Jeep", "violin"))
+    assert not any(v.lower() in unknown.text.lower() for v in ("Bakari", "Danang", "teal", "Jeep", "violin", "horse"))
     assert not any(r.used for r in unknown.recalled)
     store.close()
 
