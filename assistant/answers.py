@@ -88,7 +88,8 @@ class AnswerFinder(nn.Module):
     def about(self, vectors: np.ndarray) -> torch.Tensor:
         """P(relation | sentence) (n, relations) of embeddings (n, dim)."""
         self.eval()
-        rows = torch.tensor(np.asarray(vectors, dtype=np.float32)).reshape(-1, self.config.dim)  # a copy: store rows are read-only
+        # a copy: the store's rows are read-only
+        rows = torch.tensor(np.asarray(vectors, dtype=np.float32)).reshape(-1, self.config.dim)
         return torch.softmax(self(rows), dim=-1)
 
     def probabilities(self, question: np.ndarray, facts: np.ndarray) -> list[float]:
@@ -105,7 +106,8 @@ class AnswerFinder(nn.Module):
 def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
                        phrasings: Literal["all", "fit", "check"] = "all") -> list[tuple[str, str]]:
     """(sentence, relation key or NONE): `count` statements, questions and forget topics ("my pet", "Forget
-    everything about my pet.") about random relations, written from one split's phrasings and values, and the split's small-talk lines `small_talk` times as NONE.
+    everything about my pet.") about random relations, written from one split's phrasings and values, and
+    the split's small-talk lines `small_talk` times as NONE.
     "fit" and "check" split the phrasings once more (a quarter of each relation's questions and
     statements are "check"), to choose the epoch on phrasings never trained on without the EVAL split."""
     book = catalogue(split)
@@ -119,7 +121,8 @@ def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
             topic = rng.choice(book.forget_topic).format(topic=relation.topic) if rng.random() < 0.5 else relation.topic
             out.append((_cased(topic[:1].upper() + topic[1:], rng), relation.key))
         elif i % 2:
-            out.append((_cased(rng.choice(relation.questions[rng.choice(list(relation.questions))]), rng), relation.key))
+            asked = relation.questions[rng.choice(list(relation.questions))]
+            out.append((_cased(rng.choice(asked), rng), relation.key))
         else:
             out.append((_fact(relation, book, rng), relation.key))
     talk = sorted({line for pair in small_talk_pairs(split) for line in pair})
@@ -221,7 +224,8 @@ def train_answer_finder(config: AnswerTrainConfig, embed: Embed, embedder: str, 
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab.build([]),
                     metrics={"recipe": dataclasses.asdict(config), "embedder": embedder,
                              "dev_accuracy": round(best, 2), "dev": dev, "held_out": held_out,
-                             "best_epoch": best_epoch, "sentences": len(train_set), "seconds": round(result.seconds, 1)})
+                             "best_epoch": best_epoch, "sentences": len(train_set),
+                             "seconds": round(result.seconds, 1)})
     return result
 
 

@@ -336,7 +336,8 @@ class Assistant:
             chances = self.updates.probabilities(vectors[0], vectors[1:])
             if self.answers is not None and self.config.same_relation_updates is not None:
                 same = self.answers.probabilities(vectors[0], vectors[1:])  # P(about the same relation)
-                chances = [max(p, 1.0 if q >= self.config.same_relation_updates else 0.0) for p, q in zip(chances, same)]
+                above = self.config.same_relation_updates
+                chances = [max(p, 1.0 if q >= above else 0.0) for p, q in zip(chances, same)]
             chosen = choose_update(core, texts, chances, self.updates.config.threshold)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
@@ -345,16 +346,27 @@ class Assistant:
         return [fact], replaced
 
     def _forget(self, intent: Intent, now: datetime | None) -> Reply:
-        if intent.everything:  # "everything about my pet": the facts about that relation, else the words named
-            forgotten = self._forget_by_relation(intent, now) if self.answers is not None else []
-            forgotten = forgotten or self.store.forget_matching(intent.text, user=self.user, now=now)
+        """Forget what the request names (never a fact about another relative than it names): for
+        "everything about my pet", the facts about that relation, else every fact its words name; for one
+        fact, the one its words name best, else the likeliest about the same relation, else the nearest
+        at `forget_nearest_above`."""
+        def named(threshold: float | None = None) -> list[Hit]:
+            return [h for h in self.store.matching(intent.text, user=self.user, threshold=threshold)
+                    if not about_someone_else(intent.text, h.fact.text)]
+
+        finder = self.answers is not None
+        if intent.everything:
+            forgotten = self._forget_by_relation(intent, now) if finder else []
+            if not forgotten and (matches := named()):
+                forgotten = self.store.forget_many([h.fact.id for h in matches], now=now,
+                                                   reason="matched a forget request")
         else:
-            matches = self.store.matching(intent.text, user=self.user)
+            matches = named()
             forgotten = [self.store.forget(matches[0].fact.id, now=now)] if matches else []
-        if not forgotten and self.answers is not None and not intent.everything:
-            forgotten = self._forget_by_relation(intent, now)
+            if not forgotten and finder:
+                forgotten = self._forget_by_relation(intent, now)
         if not forgotten and self.config.forget_nearest_above is not None:
-            nearest = self.store.matching(intent.text, user=self.user, threshold=self.config.forget_nearest_above)
+            nearest = named(self.config.forget_nearest_above)
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
         if not forgotten:
             return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
@@ -363,17 +375,18 @@ class Assistant:
         return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
 
     def _forget_by_relation(self, intent: Intent, now: datetime | None) -> list[Fact]:
-        """What a forget request that names no fact clearly is about, by the answer finder: the nearest
-        facts about the same relation as its words ("drop all your notes on my pet" and "I adopted a
-        chinchilla and named it Goufom."): the most probable one, or every one for "everything about"."""
-        vector = self.store.embed_query(intent.text)
-        nearest = [h for h in self.store.search_vector(vector, k=self.config.memory_k, user=self.user, now=now)
-                   if not about_someone_else(intent.text, h.fact.text)]
-        if not nearest:
+        """What a forget request that names no fact clearly is about, by the answer finder: the user's facts
+        about the same relation as its words ("drop all your notes on my pet" and "I adopted a chinchilla
+        and named it Goufom."): the most probable one, or every one for "everything about". Every active
+        fact of the user is weighed (a forget request is rare; a fact typed in lower case can be far from
+        the request in the embedding space yet about the same thing)."""
+        facts = [f for f in self.store.facts(self.user) if not about_someone_else(intent.text, f.text)]
+        if not facts:
             return []
-        chances = self.answers.probabilities(vector, self.store.vectors([h.fact.id for h in nearest]))
-        ranked = sorted((p, -i) for i, p in enumerate(chances) if p >= self.answers.config.threshold)[::-1]
-        chosen = [nearest[-i].fact.id for _, i in (ranked if intent.everything else ranked[:1])]
+        vectors = self.store.vectors([f.id for f in facts])
+        chances = self.answers.probabilities(self.store.embed_query(intent.text), vectors)
+        ranked = sorted(((p, -i) for i, p in enumerate(chances) if p >= self.answers.config.threshold), reverse=True)
+        chosen = [facts[-i].id for _, i in (ranked if intent.everything else ranked[:1])]
         return self.store.forget_many(chosen, now=now, reason="matched a forget request") if chosen else []
 
     def _list(self) -> Reply:

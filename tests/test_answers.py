@@ -81,7 +81,8 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
     bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
     assert bot.answers is not None
     for fact in ("My mother is called Bakari.", "I grew up in Danang.", "My car is a teal Jeep.", "I play the violin.",
-                 "My favourite animal is the horse.", "I adopted a chinchilla and named it Goufom."):
+                 "My favourite animal is the horse.", "I adopted a chinchilla and named it Goufom.",
+                 "Afua, my grandmother, lives in Kosice.", "for work i travel to tunis every day"):
         told = bot.reply(fact, now=NOW)
         assert told.stored and second_person(fact).rstrip(".").lower() in told.text.lower()  # says what it stored
     asked = {
@@ -96,6 +97,10 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
         assert len(chosen) == 1 and value in chosen[0].fact.text and chosen[0].answers is not None
     forgot = bot.reply("Drop all your notes on my pet.", now=NOW)  # by what it is about, not by its words
     assert [f.text for f in forgot.forgotten] == ["I adopted a chinchilla and named it Goufom."]
+    forgot = bot.reply("Drop all your notes on my office.", now=NOW)  # far from it in the embedding space
+    assert [f.text for f in forgot.forgotten] == ["for work i travel to tunis every day"]
+    other = bot.reply("Forget that my aunt Zanele lives in Durban.", now=NOW)  # never told: nothing else goes
+    assert "Afua, my grandmother, lives in Kosice." not in [f.text for f in other.forgotten]
     unknown = bot.reply("Which food do I like best?", now=NOW)
     assert unknown.text == NOT_TOLD or "know" in unknown.text.lower()
     assert not any(v.lower() in unknown.text.lower() for v in ("Bakari", "Danang", "teal", "Jeep", "violin", "horse"))
