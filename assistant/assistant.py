@@ -50,7 +50,7 @@ CLAIMS_MEMORY = re.compile(r"\b(?:I'll remember|I've (?:updated|forgotten|saved|
                            r"I've got it|noted|got it|for the update)\b", re.I)
 NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a reply that claimed a memory
 # operation on a turn that did none (small talk the generator took for a statement)
-DONT_KNOW = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
+SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
@@ -233,11 +233,7 @@ class Assistant:
         answer = detokenize(tokens, spelled, capitalize=True)
         if finding and not hits and self._not_told(text, answer, nearest):
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
-        if stored and not tells(answer, stored[0].text):  # a telling turn's reply says what memory did
-            said = _lower_first(second_person(stored[0].text).rstrip(".!"))
-            answer = f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
-        elif not stored and CLAIMS_MEMORY.search(answer):  # and no other turn's reply claims it did something
-            answer = NOTHING_DONE
+        answer = _acknowledged(answer, stored, replaced)
         quoted = self._quoted(intent, hits, answer, text, sure=finding)
         if quoted is not None:
             answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
@@ -274,7 +270,7 @@ class Assistant:
         remembered = [*(h.fact.text for h in nearest), *(line.text for line in self._session.lines)]
         if any(speaks_of(answer, line) for line in remembered):
             return True
-        return bool(FIRST_PERSON.search(question)) and not DONT_KNOW.search(answer)
+        return bool(FIRST_PERSON.search(question)) and not SAYS_UNKNOWN.search(answer)
 
     def _quoted(self, intent: Intent, hits: list[Hit], answer: str, question: str, sure: bool = False) -> Hit | None:
         """The fact to quote instead of the generated answer: a question's nearest fact, when it is close
@@ -418,6 +414,17 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
     model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
     model.load_state_dict(saved.state)
     return model.eval(), saved.vocab
+
+
+def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) -> str:
+    """A reply that says what memory did: a telling turn's names the fact it stored (else "Ok, I'll
+    remember that ..."), and no other turn's claims a memory operation."""
+    if stored and not tells(answer, stored[0].text):
+        said = _lower_first(second_person(stored[0].text).rstrip(".!"))
+        return f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
+    if not stored and CLAIMS_MEMORY.search(answer):
+        return NOTHING_DONE
+    return answer
 
 
 def _sentence(text: str) -> str:
