@@ -417,14 +417,22 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
 
 
 def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) -> str:
-    """A reply that says what memory did: a telling turn's names the fact it stored (else "Ok, I'll
-    remember that ..."), and no other turn's claims a memory operation."""
-    if stored and not tells(answer, stored[0].text):
+    """A reply that says what memory did: a telling turn's restates the fact it stored word for word and
+    says "updated" only for an update (else "Ok, I'll remember that ..." / "Ok, I've updated that: ..."),
+    and no other turn's claims a memory operation."""
+    if stored:
         said = _lower_first(second_person(stored[0].text).rstrip(".!"))
+        restated = _words(said) in _words(answer) and bool(re.search(r"\bupdat", answer, re.I)) == bool(replaced)
+        if restated:
+            return answer
         return f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
     if not stored and CLAIMS_MEMORY.search(answer):
         return NOTHING_DONE
     return answer
+
+
+def _words(text: str) -> str:
+    return " ".join(w for w in tokenize(text) if w.isalnum() or "'" in w)
 
 
 def _sentence(text: str) -> str:

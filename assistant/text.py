@@ -30,7 +30,8 @@ nothing back last every since originally once after before during all one here m
 def opens_sentence(word: str) -> bool:
     """Whether a capitalised first word is only capitalised because it opens a sentence ("My", "Nothing"),
     not because it is a name ("Migom, my brother, ...")."""
-    return word.lower() in _OPENERS
+    word = word.lower()
+    return word in _OPENERS or word.split("'")[0] in _OPENERS  # "We've", "There's"
 
 
 def surface_tokens(text: str) -> list[str]:
