@@ -818,24 +818,17 @@ def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> N
       memchat train-updates
       memchat train-updates --conversations 1000 --out /tmp/updates.pt
     """
-    from memory_store.embedder import MiniLMEmbedder
-
     from assistant.updates import UpdateTrainConfig, train_update_detector
 
     config = UpdateTrainConfig(seed=seed)
     if conversations is not None:
         config = dataclasses.replace(config, conversations=conversations)
-    embedder = MiniLMEmbedder()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with stage_progress() as report:
-        result = train_update_detector(config, embedder.embed, embedder.name, out_path, progress=report)
-    _pair_table(f"Update detector written to {esc(out_path)}", [
+    result = _train_on_embeddings(train_update_detector, config, out_path)
+    _result_table(f"Update detector written to {esc(out_path)}", [
         ("dev precision / recall / F1", _prf_text(result.dev)),
         ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
         *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())])
-    command = "memchat train-updates" + (f" --conversations {conversations}" if conversations else "") + (
-        f" --seed {seed}" if seed else "")
-    out.print(f"Reproduce: {esc(command)}")
+    _reproduce("memchat train-updates", "conversations", conversations, seed)
 
 
 @cli.command("train-answers")
@@ -859,33 +852,43 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
       memchat train-answers
       memchat train-answers --sentences 3000 --out /tmp/answers.pt
     """
-    from memory_store.embedder import MiniLMEmbedder
-
     from assistant.answers import AnswerTrainConfig, train_answer_finder
 
     config = AnswerTrainConfig(seed=seed)
     if sentences is not None:
         config = dataclasses.replace(config, sentences=sentences)
-    embedder = MiniLMEmbedder()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with stage_progress() as report:
-        result = train_answer_finder(config, embedder.embed, embedder.name, out_path, progress=report)
-    _pair_table(f"Answer finder written to {esc(out_path)}", [
+    result = _train_on_embeddings(train_answer_finder, config, out_path)
+    _result_table(f"Answer finder written to {esc(out_path)}", [
         ("relation accuracy, unseen train phrasings", f"{result.dev_accuracy:.1f}%"),
         ("answers P / R / F1, unseen train phrasings", _prf_text(result.dev)),
         ("answers P / R / F1, eval phrasings (held out)", _prf_text(result.held_out)),
         ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
         ("training sentences", f"{result.sentences:,}")])
-    command = "memchat train-answers" + (f" --sentences {sentences}" if sentences else "") + (
-        f" --seed {seed}" if seed else "")
-    out.print(f"Reproduce: {esc(command)}")
+    _reproduce("memchat train-answers", "sentences", sentences, seed)
 
 
 def _prf_text(scores: dict[str, float]) -> str:
     return " / ".join(f"{scores[k]:.1f}%" for k in ("precision", "recall", "f1"))
 
 
-def _pair_table(title: str, rows: list[tuple[str, str]]) -> None:
+def _train_on_embeddings(train, config, out_path: Path):
+    """Run a classifier's training (`train_update_detector`, `train_answer_finder`) on the bundled
+    embedding model, with a progress bar, writing `out_path`."""
+    from memory_store.embedder import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with stage_progress() as report:
+        return train(config, embedder.embed, embedder.name, out_path, progress=report)
+
+
+def _reproduce(command: str, option: str, value: int | None, seed: int) -> None:
+    """The command line that repeats a training run (only the options that differ from the recipe)."""
+    command += (f" --{option} {value}" if value else "") + (f" --seed {seed}" if seed else "")
+    out.print(f"Reproduce: {esc(command)}")
+
+
+def _result_table(title: str, rows: list[tuple[str, str]]) -> None:
     table = Table(title=title, title_justify="left", show_header=False)
     for name, value in rows:
         table.add_row(name, value)

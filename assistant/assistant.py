@@ -32,15 +32,13 @@ from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
 from .consolidation import about_someone_else, names_same_person, replaces, speaks_of, tells, without_update_marker
-from .intents import FIRST_PERSON
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
-from .intents import Intent, classify
+from .intents import FIRST_PERSON, Intent, classify
 from .text import complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize
 from .training import load_checkpoint
-from .pairs import PairClassifier
 from .updates import UpdateDetector, choose_update, load_detector
 from .vocab import Vocab
 
@@ -393,8 +391,9 @@ class Assistant:
                      "list")
 
 
-def _classifier(path: Path | None, load, store: MemoryStore) -> PairClassifier | None:
-    """A pair classifier from `path` if there is one and it reads the store's embeddings."""
+def _classifier(path: Path | None, load, store: MemoryStore) -> torch.nn.Module | None:
+    """The classifier `load` reads from `path` (the update detector, the answer finder), if there is one
+    and it reads the store's embeddings."""
     if path is None or not Path(path).exists():
         return None
     classifier, metrics = load(Path(path))
@@ -426,9 +425,7 @@ def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact])
         if restated:
             return answer
         return f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
-    if not stored and CLAIMS_MEMORY.search(answer):
-        return NOTHING_DONE
-    return answer
+    return NOTHING_DONE if CLAIMS_MEMORY.search(answer) else answer
 
 
 def _words(text: str) -> str:
