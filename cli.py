@@ -702,9 +702,12 @@ SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "defa
 @click.option("--seed", type=int, default=0, show_default=True, help="Which held-out conversations.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Chat model to evaluate (default: the shipped assistant/models/default.pt).")
+@click.option("--dev", is_flag=True,
+              help="Play train-split conversations in the phrasings the answer finder was not fitted on "
+                   "(to tune without the held-out split); written as recall-dev.json and recall-dev.md.")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(__file__).resolve().parent / "results", help="Where recall.json and recall.md go.")
-def eval_recall(conversations: int, seed: int, model_path: Path | None, results_dir: Path) -> None:
+def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: bool, results_dir: Path) -> None:
     """Play held-out conversations through the assistant and score its memory (issue 5's targets).
 
     The conversations use phrasings and names never seen in training; each runs as its own user on a
@@ -715,6 +718,7 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, results_
     Examples:
       memchat eval recall
       memchat eval recall --conversations 50 --model my-model.pt
+      memchat eval recall --dev
     """
     import tempfile
 
@@ -723,7 +727,8 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, results_
     from assistant.recall_eval import recall_markdown, run_recall_eval
 
     path = model_path or DEFAULT_MODEL
-    played = held_out("eval", conversations, seed=seed)
+    played = held_out("train", conversations, seed=seed, phrasings="check") if dev else held_out(
+        "eval", conversations, seed=seed)
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with tempfile.TemporaryDirectory() as folder, stage_progress() as report:
         store = MemoryStore.open(Path(folder) / "store")
@@ -733,13 +738,15 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, results_
         finally:
             store.close()
     command = f"memchat eval recall --conversations {conversations} --seed {seed}" + (
-        f" --model {model_path}" if model_path else "")
+        f" --model {model_path}" if model_path else "") + (" --dev" if dev else "")
     results_dir.mkdir(parents=True, exist_ok=True)
     payload = result.to_json(command=command, model=str(path.name))
-    (results_dir / "recall.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (results_dir / "recall.md").write_text(recall_markdown(payload))
-    out.print(Markdown(recall_markdown(payload)))
-    out.print(f"Written: {esc(results_dir / 'recall.json')}, {esc(results_dir / 'recall.md')}")
+    title = "train-split conversations, phrasings held out of fitting (dev)" if dev else "held-out conversations"
+    stem = "recall-dev" if dev else "recall"
+    (results_dir / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (results_dir / f"{stem}.md").write_text(recall_markdown(payload, title))
+    out.print(Markdown(recall_markdown(payload, title)))
+    out.print(f"Written: {esc(results_dir / f'{stem}.json')}, {esc(results_dir / f'{stem}.md')}")
 
 
 @cli.command("train")

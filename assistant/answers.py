@@ -27,7 +27,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -37,7 +36,7 @@ from .consolidation import about_someone_else, people_of
 from .errors import CheckpointError, ConfigError
 from .pairs import Embed, Pair, embedded, prf
 from .personal_data import CASUAL, small_talk_pairs
-from .relations import Catalogue, Relation, Split, catalogue, in_split, render
+from .relations import Catalogue, Phrasings, Relation, Split, catalogue, phrasings_part, render
 from .training import Progress, load_checkpoint, save_checkpoint
 from .vocab import Vocab
 
@@ -97,6 +96,19 @@ class AnswerFinder(nn.Module):
         asked, told = self.about(question), self.about(facts)  # (1, R), (n, R)
         return (told[:, :-1] * asked[:, :-1]).sum(dim=-1).tolist()
 
+    def apart(self, first: np.ndarray, others: np.ndarray, sure: float) -> list[bool]:
+        """Whether a sentence and each of several are surely about different relations: each is about one
+        relation of the catalogue (not NONE) with P >= `sure`, and not the same one."""
+        one, many = self.about(first)[0], self.about(others)  # (R,), (n, R)
+        none = len(self.config.relations) - 1
+
+        def placed(p: torch.Tensor) -> int | None:
+            best = int(p.argmax())
+            return best if best != none and float(p[best]) >= sure else None
+
+        mine = placed(one)
+        return [mine is not None and (theirs := placed(p)) is not None and theirs != mine for p in many]
+
     def relation(self, vector: np.ndarray) -> tuple[str, float]:
         """The relation a sentence is most likely about, and its probability."""
         p = self.about(vector)[0]
@@ -104,15 +116,13 @@ class AnswerFinder(nn.Module):
 
 
 def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
-                       phrasings: Literal["all", "fit", "check"] = "all") -> list[tuple[str, str]]:
+                       phrasings: Phrasings = "all") -> list[tuple[str, str]]:
     """(sentence, relation key or NONE): `count` statements, questions and forget topics ("my pet", "Forget
     everything about my pet.") about random relations, written from one split's phrasings and values, and
     the split's small-talk lines `small_talk` times as NONE.
     "fit" and "check" split the phrasings once more (a quarter of each relation's questions and
     statements are "check"), to choose the epoch on phrasings never trained on without the EVAL split."""
-    book = catalogue(split)
-    if phrasings != "all":
-        book = dataclasses.replace(book, relations=tuple(_phrasings_part(r, phrasings) for r in book.relations))
+    book = phrasings_part(catalogue(split), phrasings)
     rng = random.Random(f"relation-sentences:{split}:{seed}")
     out = []
     for i in range(count):
@@ -130,13 +140,11 @@ def relation_sentences(split: Split, count: int, seed: int, small_talk: int = 0,
 
 
 def answer_pairs(split: Split, questions: int, negatives: int, hard: float, seed: int,
-                 phrasings: Literal["all", "fit", "check"] = "all") -> list[Pair]:
+                 phrasings: Phrasings = "all") -> list[Pair]:
     """(question, fact, 1 if the fact answers it) written from one split's phrasings and values; "fit" and
     "check" split the phrasings once more (a quarter of each relation's questions and statements are
     "check"), to choose how the finder is used on phrasings it never saw without touching the EVAL split."""
-    book = catalogue(split)
-    if phrasings != "all":
-        book = dataclasses.replace(book, relations=tuple(_phrasings_part(r, phrasings) for r in book.relations))
+    book = phrasings_part(catalogue(split), phrasings)
     rng = random.Random(f"answer-pairs:{split}:{seed}")
     family = {r.key for r in book.relations if people_of(r.topic)}  # the relatives ("my sister", ...)
     pairs: list[Pair] = []
@@ -152,15 +160,6 @@ def answer_pairs(split: Split, questions: int, negatives: int, hard: float, seed
             other = rng.choice(near if near and rng.random() < hard else others)
             pairs.append((question, _fact(other, book, rng), 0))
     return pairs
-
-
-def _phrasings_part(relation: Relation, part: Literal["fit", "check"]) -> Relation:
-    """The relation with only one part of its questions and statements (a list too short to split is kept whole)."""
-    def kept(items: tuple[str, ...]) -> tuple[str, ...]:
-        chosen = in_split(items, "train" if part == "fit" else "eval")
-        return chosen if chosen and len(chosen) < len(items) else items
-    return dataclasses.replace(relation, statements=kept(relation.statements), updates=kept(relation.updates),
-                               questions={slot: kept(qs) for slot, qs in relation.questions.items()})
 
 
 def _fact(relation: Relation, book: Catalogue, rng: random.Random) -> str:

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 
 from memory_store import Fact, Hit, MemoryStore
@@ -31,7 +32,8 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
-from .consolidation import about_someone_else, names_same_person, replaces, speaks_of, tells, without_update_marker
+from .consolidation import (about_someone_else, adds, kin_names, names_same_person, replaces, speaks_of, tells,
+                            with_kin, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -39,7 +41,7 @@ from .generator import GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
 from .text import complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize
 from .training import load_checkpoint
-from .updates import UpdateDetector, choose_update, load_detector
+from .updates import UpdateDetector, choose_update, load_detector, passing
 from .vocab import Vocab
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,15 @@ class AssistantConfig:
     # finder, at least this probable) updates it, as the update detector's own choice does; the same
     # vetoes apply (someone else, the same fact again, "also"). None: the update detector alone.
     same_relation_updates: float | None = 0.5
+    # How many of a statement's nearest facts that rule weighs (the detector: `update_candidates`): a fact
+    # about the same relation can be far in the embedding space ("My degree is in medicine." and "Back in
+    # my student days I studied fine art.").
+    same_relation_candidates: int = 10
+    # A statement never updates a fact the finder places surely (P >= this, each) in another relation than
+    # the statement: it overrules the update detector's false alarms across relations (a detector trained
+    # without a quarter of the phrasings took "I work at Unilever." for news on "My degree is in medicine,
+    # from a university in Danang."). None: no veto.
+    apart_above: float | None = 0.9
 
 
 @dataclass(frozen=True)
@@ -201,10 +212,10 @@ class Assistant:
 
     def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
         telling = intent.kind in ("remember", "statement")
-        query = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
-        vector = self.store.embed_query(query)
-        nearest = self.store.search_vector(vector, k=max(self.config.memory_k, self.config.update_candidates),
-                                           user=self.user, now=now)  # the turn's one read of long-term memory
+        said = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
+        query, vector, nearest = self._read(said, now)
+        if query != said:  # "Ana moved." -> "My sister Ana moved.": stored, asked and answered as that
+            text, intent = query, dataclasses.replace(intent, text=query)
         finding = intent.kind == "question" and self.answers is not None
         hits = [h for h in nearest[: self.config.memory_k]
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
@@ -241,6 +252,19 @@ class Assistant:
             self.store.mark_recalled(sorted(set(used)), now=now)
         return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
 
+    def _read(self, query: str, now: datetime | None) -> tuple[str, np.ndarray, list[Hit]]:
+        """The turn's read of long-term memory: the query as meant, its embedding and its nearest facts. A
+        relative named by name alone gets the kin word the nearest facts give that name ("Ana moved." ->
+        "My sister Ana moved."), and memory is read again for that."""
+        k = max(self.config.memory_k, self._reach())
+        vector = self.store.embed_query(query)
+        nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
+        resolved = with_kin(query, _kin_names(nearest))
+        if resolved == query:
+            return query, vector, nearest
+        vector = self.store.embed_query(resolved)
+        return resolved, vector, self.store.search_vector(vector, k=k, user=self.user, now=now)
+
     def _answer(self, question: str, vector, hits: list[Hit], nearest: list[Hit]) -> tuple[list[Hit], dict[int, float]]:
         """The fact that answers a question (none, or one of `hits`), and the finder's probability for each
         hit. The finder's choice; else the nearest hit when it is at least `quote_above` similar; else, for
@@ -273,12 +297,13 @@ class Assistant:
     def _quoted(self, intent: Intent, hits: list[Hit], answer: str, question: str, sure: bool = False) -> Hit | None:
         """The fact to quote instead of the generated answer: a question's nearest fact, when it is close
         enough (`quote_above`) and the answer does not speak of it; `sure`: the answer finder chose it, and the
-        answer does not tell all of it (`consolidation.tells`)."""
+        answer does not tell all of it (`consolidation.tells`) or says more (`consolidation.adds`)."""
         if intent.kind != "question" or not hits or (self.config.quote_above is None and not sure):
             return None
         top = max(hits, key=lambda h: h.similarity)
-        if sure:  # the answer finder chose it: the reply must tell all of it
-            return None if tells(answer, top.fact.text, question) else top
+        if sure:  # the answer finder chose it: the reply must tell all of it, and nothing else
+            fact = top.fact.text
+            return None if tells(answer, fact, question) and not adds(answer, fact, question) else top
         if top.similarity < self.config.quote_above or speaks_of(answer, top.fact.text):
             return None
         return top
@@ -313,26 +338,33 @@ class Assistant:
             out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used, probability.get(hit.fact.id)))
         return out
 
+    def _reach(self) -> int:
+        """How many of a statement's nearest facts are weighed for being updated by it."""
+        finder = self.config.same_relation_candidates if self.answers is not None else 0
+        return max(self.config.update_candidates, finder)
+
     def _remember(self, statement: str, now: datetime | None, turn: int, nearest: list[Hit] | None = None,
                   importance: float | None = None) -> tuple[list[Fact], list[Fact]]:
         """Store a statement; where it updates one of the nearest older facts (by the update detector, or
         the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
         new fact. `nearest`: the turn's search results, when the statement is stored during its turn."""
         core, _ = without_update_marker(statement)
-        hits = nearest if nearest is not None else self.store.search(
-            core, k=self.config.update_candidates, user=self.user, now=now)
+        hits = nearest if nearest is not None else self.store.search(core, k=self._reach(), user=self.user, now=now)
         source = {"session": self._session.number, "turn": turn, "via": "chat"}
         fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
-        candidates = [h for h in hits[: self.config.update_candidates] if h.fact.id != fact.id]
+        candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id]
         if self.updates is not None and candidates:
             texts = [h.fact.text for h in candidates]
             vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
-            chances = self.updates.probabilities(vectors[0], vectors[1:])
-            if self.answers is not None and self.config.same_relation_updates is not None:
-                same = self.answers.probabilities(vectors[0], vectors[1:])  # P(about the same relation)
-                above = self.config.same_relation_updates
-                chances = [max(p, 1.0 if q >= above else 0.0) for p, q in zip(chances, same)]
-            chosen = choose_update(core, texts, chances, self.updates.config.threshold)
+            chances = [passing(p, self.updates.config.threshold) if rank < self.config.update_candidates else 0.0
+                       for rank, p in enumerate(self.updates.probabilities(vectors[0], vectors[1:]))]
+            if self.answers is not None:  # or P(about the same relation), where it is high enough
+                same = self.answers.probabilities(vectors[0], vectors[1:])
+                chances = [max(p, passing(q, self.config.same_relation_updates)) for p, q in zip(chances, same)]
+                if self.config.apart_above is not None:  # never a fact surely about another relation
+                    apart = self.answers.apart(vectors[0], vectors[1:], self.config.apart_above)
+                    chances = [0.0 if other else p for p, other in zip(chances, apart)]
+            chosen = choose_update(core, texts, chances)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
             retire = [h for h in candidates if replaces(core, h.fact.text, h.similarity)]
@@ -413,6 +445,16 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
     model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
     model.load_state_dict(saved.state)
     return model.eval(), saved.vocab
+
+
+def _kin_names(hits: Sequence[Hit]) -> dict[str, str]:
+    """The names the facts give the user's relatives (`consolidation.kin_names`); a name given to two
+    different relatives is left out."""
+    given: dict[str, set[str]] = {}
+    for hit in hits:
+        for name, kin in kin_names(hit.fact.text).items():
+            given.setdefault(name, set()).add(kin)
+    return {name: kins.pop() for name, kins in given.items() if len(kins) == 1}
 
 
 def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import tokenize
+from .text import surface_tokens, tokenize
 
 UPDATE_MARKERS = re.compile(
     r"^(?:actually|correction|update|small change|things are different now|that has changed|"
@@ -44,6 +44,7 @@ KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "pa
        ("girlfriend",), ("boyfriend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
 _KIN = {word: group[0] for group in KIN for word in group}
 CLOSE_ENOUGH = 0.6
+_NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", "they", "we", "it", "and", "but"}
 _FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
 _COMMON = {w for cues in RELATIONS.values() for w in cues} | set(NOT_SUBJECTS) | {
     "the", "and", "has", "have", "had", "was", "were", "are", "his", "her", "their", "its", "who", "with",
@@ -100,9 +101,24 @@ def people_of(text: str) -> set[str]:
 
 def about_someone_else(question: str, fact: str) -> bool:
     """Whether `fact` is about other people than the ones `question` asks about: both name people by
-    kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon.")."""
+    kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon."), or both
+    give a relative of one kin different names ("my brother Sam" vs "My brother Tom lives in Rome.")."""
     asked, named = people_of(question), people_of(fact)
-    return bool(asked and named) and not asked & named
+    return bool(asked and named) and not asked & named or other_names(question, fact)
+
+
+def other_names(one: str, other: str) -> bool:
+    """Whether two texts name different people by one kin word: "My brother Sam moved to Oslo." and "My
+    brother Tom lives in Rome." (two brothers); a text that gives no name never differs."""
+    first, second = _names_by_kin(one), _names_by_kin(other)
+    return any(kin in second and not names & second[kin] for kin, names in first.items())
+
+
+def _names_by_kin(text: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for name, kin in kin_names(text).items():
+        out.setdefault(kin, set()).add(name)
+    return out
 
 
 def speaks_of(line: str, fact: str) -> bool:
@@ -124,6 +140,66 @@ def tells(reply: str, fact: str, question: str = "") -> bool:
     word of the fact ("Your favourite drink is iced." does not tell "Iced tea is my favourite drink.")."""
     said, asked = set(_content(reply)), set(_content(question))
     return {w for w in _content(fact) if w not in _COMMON and w not in _FIRST_PERSON} - asked <= said
+
+
+# Words a reply may add around the fact it tells ("Your sister lives in Lisbon."), besides the fact's and
+# the question's own words.
+_FRAME = {"you", "your", "yours", "you're", "you've", "is", "are", "was", "were", "be", "been", "the", "a", "an",
+          "and", "in", "at", "of", "to", "for", "with", "on", "by", "from", "it", "its", "it's", "they", "their",
+          "he", "she", "his", "her", "him", "them", "that", "this", "there", "has", "have", "had", "lives", "live",
+          "called", "named", "name", "now", "still", "told", "me", "i", "my"}
+
+
+def adds(reply: str, fact: str, question: str = "") -> set[str]:
+    """The words a reply says beyond the fact it tells, the question and a few framing words ("Your boss is
+    Tim years old." adds "years" and "old" to "My boss is called Tim."); words match on their first four
+    letters ("lived" is "lives")."""
+    known = {w[:4] for w in tokenize(f"{fact} {question}")}
+    return {w for w in tokenize(reply) if any(c.isalnum() for c in w) and w not in _FRAME and w[:4] not in known}
+
+
+_NAMING = {",", "name", "is", "was", "called", "named", ":"}  # between a kin word and the name it is given
+
+
+def kin_names(fact: str) -> dict[str, str]:
+    """The names a fact gives the user's relatives, lowercased, with their canonical kin word: "My sister
+    Ana moved to Lisbon.", "Ana, my sister, ...", "My sister's name is Ana." -> {"ana": "sister"}."""
+    tokens = surface_tokens(fact)
+    low = [t.lower() for t in tokens]
+
+    def name(i: int) -> str | None:
+        t = tokens[i] if 0 <= i < len(tokens) else ""
+        return low[i] if t[:1].isupper() and t.isalpha() and low[i] not in _KIN and low[i] not in _NOT_NAMES else None
+
+    found: dict[str, str] = {}
+    for i, word in enumerate(low):
+        word = word.removesuffix("'s")
+        best = word == "friend" and i > 0 and low[i - 1] == "best"
+        kin, opens = ("best friend", i - 1) if best else (_KIN.get(word), i)  # opens: where "sister" starts
+        if kin is None or opens == 0 or low[opens - 1] not in ("my", "our"):
+            continue
+        after = i + 1
+        while after < len(tokens) and low[after] in _NAMING:
+            after += 1
+        before = name(opens - 3) if opens >= 3 and low[opens - 2] == "," else None  # "Ana, my sister"
+        for given in (name(after), before):
+            if given:
+                found[given] = kin
+    return found
+
+
+def with_kin(text: str, known: dict[str, str]) -> str:
+    """A statement or question that names a relative by name alone, with the kin the user gave them
+    (`kin_names`): "Ana lives in Madrid now." -> "My sister Ana lives in Madrid now." Unchanged when it
+    names people by kin already, or no name it holds is known."""
+    if people_of(text):
+        return text
+    for i, token in enumerate(surface_tokens(text)):
+        kin = known.get(token.lower()) if token[:1].isupper() else None
+        if kin:
+            first = re.match(rf"\W*{re.escape(token)}\b", text) is not None
+            return re.sub(rf"\b{re.escape(token)}\b", f"{'My' if first else 'my'} {kin} {token}", text, count=1)
+    return text
 
 
 def names_same_person(question: str, fact: str) -> bool:

@@ -26,7 +26,7 @@ import yaml
 
 from .dialog_babi import Example, Line
 from .errors import ConfigError, DataFormatError, DataNotFoundError
-from .relations import SPLITS, Catalogue, Relation, Split, catalogue, in_split, render
+from .relations import SPLITS, Catalogue, Phrasings, Relation, Split, catalogue, in_split, phrasings_part, render
 
 Kind = Literal["tell", "ask", "ask_unknown", "update", "ask_updated", "forget", "ask_forgotten", "small_talk", "list"]
 
@@ -84,14 +84,15 @@ class Conversation:
     facts: tuple[StatedFact, ...]  # every fact stated, in order, replaced and forgotten ones included
 
 
-def conversations(split: Split, count: int, seed: int) -> list[Conversation]:
-    """`count` conversations written only from `split`'s phrasings and values, the same for the same seed."""
+def conversations(split: Split, count: int, seed: int, phrasings: Phrasings = "all") -> list[Conversation]:
+    """`count` conversations written only from `split`'s phrasings and values, the same for the same seed
+    (`phrasings`: only one part of the split's questions and statements, `relations.phrasings_part`)."""
     if split not in SPLITS:
         raise ConfigError(f"split must be one of {SPLITS}, not {split!r}")
     if count < 0:
         raise ConfigError(f"count must be 0 or more, not {count}")
-    book, talk = catalogue(split), small_talk_pairs(split)
-    rng = random.Random(f"{split}:{seed}")
+    book, talk = phrasings_part(catalogue(split), phrasings), small_talk_pairs(split)
+    rng = random.Random(f"{split}:{seed}" if phrasings == "all" else f"{split}:{phrasings}:{seed}")
     return [_Script(book, talk, rng).write() for _ in range(count)]
 
 

@@ -137,7 +137,7 @@ def run_recall_eval(
     return report
 
 
-def recall_markdown(results: dict) -> str:
+def recall_markdown(results: dict, title: str = "held-out conversations") -> str:
     """The README-ready table of one `memchat eval recall` run."""
     meets = results["meets"]
     rows = [
@@ -149,7 +149,7 @@ def recall_markdown(results: dict) -> str:
          f"{results['forgotten_other_leaks']} of {results['turns'].get('ask_forgotten', 0)}", "—", None),
         ("updates answered with the new fact", f"{results['updates']:.1f} %", ">= 95 %", meets["updates"]),
     ]
-    lines = ["# memchat eval recall: held-out conversations", "", "| measure | memchat | target | met |",
+    lines = [f"# memchat eval recall: {title}", "", "| measure | memchat | target | met |",
              "|---|---|---|---|"]
     lines += [f"| {name} | {value} | {target} | {'—' if ok is None else 'yes' if ok else 'no'} |"
               for name, value, target, ok in rows]

@@ -25,6 +25,7 @@ import yaml
 from .errors import ConfigError, DataFormatError
 
 Split = Literal["train", "eval"]
+Phrasings = Literal["all", "fit", "check"]  # a split's phrasings, or one of two parts of them (`phrasings_part`)
 SPLITS: tuple[Split, ...] = ("train", "eval")
 DATA = Path(__file__).parent / "data"
 EVAL_EVERY = 4  # every fourth item is for evaluation
@@ -111,6 +112,25 @@ def catalogue(split: Split) -> Catalogue:
         list_questions=in_split(phrasings["list"], split),
         values={kind: values(kind, split) for kind in kinds},
     )
+
+
+def phrasings_part(book: Catalogue, part: Phrasings) -> Catalogue:
+    """The catalogue with only one part of each relation's questions and statements: "check" is a quarter
+    of them (by the same position rule as the splits), "fit" the rest, to tune on phrasings a model was not
+    fitted on without touching the EVAL split; "all" keeps them all. A list too short to split is kept whole."""
+    if part == "all":
+        return book
+    if part not in ("fit", "check"):
+        raise ConfigError(f"phrasings must be all, fit or check, not {part!r}")
+
+    def kept(items: tuple[str, ...]) -> tuple[str, ...]:
+        chosen = in_split(items, "train" if part == "fit" else "eval")
+        return chosen if chosen and len(chosen) < len(items) else items
+
+    return replace(book, relations=tuple(
+        replace(r, statements=kept(r.statements), updates=kept(r.updates),
+                            questions={slot: kept(qs) for slot, qs in r.questions.items()})
+        for r in book.relations))
 
 
 @cache

@@ -120,7 +120,10 @@ def same_tokens(a: str, b: str) -> bool:
 
 
 _SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
-                  "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "was": "were"}
+                  "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "was": "were",
+                  # "we" said by the user takes them in: "We've got a dog." -> "You've got a dog."
+                  "we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves",
+                  "we're": "you're", "we've": "you've", "we'd": "you'd", "we'll": "you'll"}
 
 
 def second_person(text: str) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidation import people_of, restates
+from .consolidation import other_names, people_of, restates
 from .errors import ConfigError
 from .pairs import Embed, FitConfig, Pair, PairClassifier, PairConfig, fit, load_classifier
 from .personal_data import Conversation, conversations
@@ -50,9 +50,11 @@ ADDED = re.compile(r"\b(?:also|too|as well|in addition|besides)\b", re.I)  # "I 
 
 def vetoed(new: str, old: str) -> bool:
     """The rules no probability overrides: a fact about someone else (another relative, or a relative
-    against the user themself), the same fact said again, or one said as an addition ("I also ...")."""
+    against the user themself, or another relative of the same kin by name: "my brother Sam" and "my
+    brother Tom"), the same fact said again, or one said as an addition ("I also ...")."""
     asked, named = people_of(new), people_of(old)
-    return bool((asked or named) and not asked & named) or restates(new, old) or bool(ADDED.search(new))
+    return (bool((asked or named) and not asked & named) or other_names(new, old) or restates(new, old)
+            or bool(ADDED.search(new)))
 
 
 def shared_value_pairs(count: int, seed: int) -> list[Pair]:
@@ -122,11 +124,17 @@ def train_update_detector(config: UpdateTrainConfig, embed: Embed, embedder: str
     return result
 
 
-def choose_update(new: str, candidates: Sequence[str], probabilities: Sequence[float], threshold: float) -> int | None:
-    """Which of the candidate facts a statement updates: the most probable one not vetoed, if it reaches
-    `threshold` (a statement updates at most one fact)."""
-    allowed = [(p, i) for i, (old, p) in enumerate(zip(candidates, probabilities)) if p >= threshold and not vetoed(new, old)]
-    return max(allowed)[1] if allowed else None
+def choose_update(new: str, candidates: Sequence[str], chances: Sequence[float]) -> int | None:
+    """Which of the candidate facts a statement updates: the likeliest one not vetoed (a statement updates
+    at most one fact). `chances`: each candidate's probability of being updated where a model's threshold
+    was reached, 0 where none was."""
+    allowed = [(p, -i) for i, (old, p) in enumerate(zip(candidates, chances)) if p > 0 and not vetoed(new, old)]
+    return -max(allowed)[1] if allowed else None
+
+
+def passing(probability: float, threshold: float | None) -> float:
+    """The probability where it reaches the threshold, else 0 (and 0 without a threshold)."""
+    return probability if threshold is not None and probability >= threshold else 0.0
 
 
 def load_detector(path: Path) -> tuple[UpdateDetector, dict]:

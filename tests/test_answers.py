@@ -7,6 +7,7 @@ import math
 from datetime import datetime, timezone
 
 import pytest
+import numpy as np
 import torch
 
 from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConfig, answer_pairs, choose_answer,
@@ -108,6 +109,23 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
     store.close()
 
 
+def test_a_relative_named_by_name_alone_is_the_one_the_user_gave_that_name(tmp_path, minilm):
+    from memory_store import MemoryStore
+
+    store = MemoryStore.open(tmp_path / "real", embedder=minilm)
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    for fact in ("My sister Ana moved to Lisbon.", "I live in Porto.", "Tom, my brother, lives in Rome."):
+        bot.reply(fact, now=NOW)
+    moved = bot.reply("Actually, Ana lives in Madrid now.", now=NOW)
+    assert [f.text for f in moved.stored] == ["My sister Ana lives in Madrid now."]
+    assert [f.text for f in moved.replaced] == ["My sister Ana moved to Lisbon."]
+    assert "your sister Ana lives in Madrid" in moved.text
+    asked = bot.reply("Where does Ana live these days?", now=NOW)
+    assert "Madrid" in asked.text and "Lisbon" not in asked.text and "Rome" not in asked.text
+    assert [r.fact.text for r in asked.recalled if r.used] == ["My sister Ana lives in Madrid now."]
+    store.close()
+
+
 def finder_that_says(probability: float, dim: int) -> AnswerFinder:
     """A real finder whose every answer is `probability`: every sentence is about relation "x" with
     probability sqrt(p), else about none."""
@@ -163,3 +181,37 @@ def test_a_statement_about_the_same_relation_updates_a_fact_the_detector_missed(
     without.updates, without.answers = bot.updates, bot.answers
     without.reply("I live in Lisbon.", now=NOW)
     assert without.reply("I moved to Porto.", now=NOW).replaced == ()
+
+
+def finder_of(sentences: dict[str, str], embed) -> AnswerFinder:
+    """A real finder that places each of `sentences` in its relation (sentence -> relation key), sure of it."""
+    keys = sorted(set(sentences.values()))
+    finder = AnswerFinder(FinderConfig(dim=embed.dim, relations=(*keys, NONE)))
+    vectors = embed.embed(list(sentences))
+    with torch.no_grad():
+        finder.classes.weight.zero_()
+        finder.classes.bias.zero_()
+        for vector, key in zip(vectors, sentences.values()):
+            finder.classes.weight[keys.index(key)] += 5 * torch.tensor(vector)  # P about 0.98
+    return finder.eval()
+
+
+def test_two_sentences_are_apart_only_when_each_is_surely_about_another_relation(store):
+    sentences = {"I live in Lisbon.": "home", "I work at Unilever.": "employer"}
+    finder = finder_of(sentences, store.embedder)
+    home, work = store.embedder.embed(["I live in Lisbon.", "I work at Unilever."])
+    vague = np.zeros_like(home)  # every class equally likely
+    assert finder.apart(home, np.stack([work, home, vague]), sure=0.9) == [True, False, False]
+    assert finder.apart(vague, np.stack([work]), sure=0.9) == [False]  # placed nowhere surely: not apart
+    assert finder.apart(home, np.stack([work]), sure=0.995) == [False]  # not that sure
+
+
+def test_a_statement_never_updates_a_fact_surely_about_another_relation(store, tmp_path):
+    sentences = {"I live in Lisbon.": "home", "I work at Unilever.": "employer"}
+    for config, replaced in ((AssistantConfig(), 0), (AssistantConfig(apart_above=None), 1)):
+        bot = Assistant.load(store, user=f"u{replaced}", checkpoint=tiny_checkpoint(tmp_path / f"chat{replaced}.pt"),
+                             config=config)
+        bot.updates = detector_that_says(0.9, store.embedder.dim)  # takes everything for an update
+        bot.answers = finder_of(sentences, store.embedder)
+        bot.reply("I live in Lisbon.", now=NOW)
+        assert len(bot.reply("I work at Unilever.", now=NOW).replaced) == replaced

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, names_same_person, people_of, relation_of, replaces,
-                                     speaks_of, subject_of, tells,
+from assistant.consolidation import (about, about_someone_else, adds, kin_names, names_same_person, people_of,
+                                     relation_of, replaces, speaks_of, subject_of, tells, with_kin,
                                      without_update_marker)
 
 
@@ -63,6 +63,9 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("Where do I live?", "My sister Ana lives in Rome.", False),  # the question names no one: no filter
     ("Where does my sister live?", "I live in Porto.", False),  # the fact names no one
     ("Does my sister's husband like tea?", "My sister Ana lives in Rome.", False),
+    ("Where does my brother Sam live?", "My brother Tom lives in Rome.", True),  # another brother
+    ("Where does my brother live?", "My brother Tom lives in Rome.", False),
+    ("Where does Tom, my brother, live?", "My brother Tom lives in Rome.", False),
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
@@ -102,3 +105,39 @@ def test_a_question_and_a_fact_name_the_same_person_by_any_kin_word():
     assert names_same_person("Who is my mum?", "Ana, my mother, lives in Lisbon.")
     assert not names_same_person("Who is my aunt?", "Ana, my mother, lives in Lisbon.")
     assert not names_same_person("Where do I live?", "I live in Lisbon.")
+
+
+@pytest.mark.parametrize("reply, fact, question, added", [
+    ("Your boss is Tim years old.", "My boss is called Tim.", "Who is my boss?", {"years", "old"}),
+    ("Your boss is called Tim.", "My boss is called Tim.", "Who is my boss?", set()),
+    ("Your sister Ana lived in Lisbon.", "My sister Ana lives in Lisbon.", "Where does my sister live?", set()),
+    ("Your number is 0771 277 507.", "My contact number is 0771 277 507.", "What's my number?", set()),
+    ("You drive a red Fiat.", "My car is a red Fiat.", "What do I drive?", set()),
+])
+def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, fact, question, added):
+    assert adds(reply, fact, question) == added
+
+
+@pytest.mark.parametrize("fact, given", [
+    ("My sister Ana moved to Lisbon.", {"ana": "sister"}),
+    ("Bakari, my mother, lives in Puebla.", {"bakari": "mother"}),
+    ("My mum's name is Bakari.", {"bakari": "mother"}),
+    ("My brother is called Tom and he lives in Rome.", {"tom": "brother"}),
+    ("Carla, my best friend, is from Lima.", {"carla": "best friend"}),
+    ("Our son, Leo, is five.", {"leo": "son"}),
+    ("My sister lives in Lisbon.", {}),  # Lisbon is no one's name
+    ("My mum is a Nurse.", {}),
+    ("I live in Lisbon with Ana.", {}),  # not said who she is
+])
+def test_the_names_a_fact_gives_relatives(fact, given):
+    assert kin_names(fact) == given
+
+
+def test_a_relative_named_by_name_alone_gets_the_kin_the_user_gave_them():
+    known = {"ana": "sister", "carla": "best friend"}
+    assert with_kin("Ana lives in Madrid now.", known) == "My sister Ana lives in Madrid now."
+    assert with_kin("Where does Ana live?", known) == "Where does my sister Ana live?"
+    assert people_of(with_kin("I had lunch with Carla.", known)) == {"best friend"}
+    assert with_kin("My mother Ana is 60.", known) == "My mother Ana is 60."  # kin said: kept
+    assert with_kin("I met Anabel in Lisbon.", known) == "I met Anabel in Lisbon."
+    assert with_kin("the ana river is long", known) == "the ana river is long"  # a capital makes a name

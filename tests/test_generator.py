@@ -14,7 +14,7 @@ from assistant.batching import (carried_state, collate, collate_replies, encode_
 from assistant.decoding import beam_search, greedy
 from assistant.dialog_babi import Line
 from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
-from assistant.text import complete_names, detokenize, names, same_tokens, spellings, tokenize
+from assistant.text import complete_names, detokenize, names, same_tokens, second_person, spellings, tokenize
 from assistant.training import TrainConfig, load_checkpoint, save_checkpoint, train
 from conftest import SHARED_DATA
 
@@ -64,6 +64,12 @@ def test_tokens_keep_punctuation_apart_and_replies_keep_memory_spelling():
     assert detokenize(["ok", ",", "i'll", "remember", "that", "rex", "is", "bakari's", "?"], spelled) == \
         "ok, I'll remember that Rex is bakari's?"
     assert spelled["bakari"] == "Bakari" and "where" not in spelled
+
+
+def test_the_users_words_are_said_back_in_the_second_person():
+    assert second_person("I moved to Lisbon with my dog.") == "you moved to Lisbon with your dog."
+    assert second_person("We've got a dog; our dog is called Rex.") == "you've got a dog; your dog is called Rex."
+    assert second_person("My sister was born in Lima.") == "your sister was born in Lima."  # "was" after I only
 
 
 def test_a_copied_name_that_breaks_off_is_written_out_in_full():

@@ -17,7 +17,7 @@ from assistant.personal_data import (
     training_examples,
 )
 from assistant.dialog_babi import Line
-from assistant.relations import SPLITS, all_relations, catalogue, in_split
+from assistant.relations import SPLITS, all_relations, catalogue, in_split, phrasings_part
 
 KINDS = {"tell", "ask", "ask_unknown", "update", "ask_updated", "forget", "ask_forgotten", "small_talk", "list"}
 _SLOT = re.compile(r"\{\w+\}")
@@ -125,6 +125,22 @@ def test_every_stated_fact_uses_a_statement_and_values_of_its_own_split(split):
             text = delexicalised(fact.text, conversation)
             assert any(re.fullmatch(p, text) for p in by_key[fact.relation]), fact.text
             assert {v.lower() for v in fact.values.values()} <= values, fact
+
+
+def test_check_conversations_use_only_the_phrasings_held_out_of_fitting():
+    whole = catalogue("train")
+    fit, check = (phrasings_part(whole, part) for part in ("fit", "check"))
+    for r in whole.relations:
+        f, c = fit.relation(r.key), check.relation(r.key)
+        if len(c.statements) < len(r.statements):  # a list too short to split is kept whole in both
+            assert not set(c.statements) & set(f.statements) and set(c.statements) | set(f.statements) == set(r.statements)
+    for conversation in conversations("train", 40, seed=7, phrasings="check"):
+        for fact in conversation.facts:
+            c = check.relation(fact.relation)
+            text = delexicalised(fact.text, conversation)
+            assert any(re.fullmatch(pattern(t), text) for t in (*c.statements, *c.updates)), fact.text
+    with pytest.raises(ConfigError):
+        phrasings_part(whole, "most")
 
 
 @pytest.mark.parametrize("split", SPLITS)

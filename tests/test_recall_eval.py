@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
+import pytest
+
 from assistant.assistant import Assistant
 from assistant.personal_data import conversations
 from assistant.recall_eval import mentions, run_recall_eval
@@ -85,7 +87,8 @@ def test_a_real_assistant_plays_the_conversations(store, tmp_path):
     assert set(store.users()) == {"eval-0", "eval-1"}  # each conversation is its own user
 
 
-def test_memchat_eval_recall_writes_its_tables(tmp_path):
+@pytest.mark.parametrize("dev", [False, True])
+def test_memchat_eval_recall_writes_its_tables(tmp_path, dev):
     import json
     import subprocess
     import sys
@@ -95,10 +98,14 @@ def test_memchat_eval_recall_writes_its_tables(tmp_path):
 
     model = tiny_checkpoint(tmp_path / "chat.pt")
     result = subprocess.run([sys.executable, str(ROOT / "cli.py"), "eval", "recall", "--conversations", "1",
-                             "--model", str(model), "--results", str(tmp_path / "results")],
+                             "--model", str(model), "--results", str(tmp_path / "results"), *(["--dev"] * dev)],
                             capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=300)
     assert result.returncode == 0, result.stderr
-    saved = json.loads((tmp_path / "results" / "recall.json").read_text())
-    assert saved["command"].startswith("memchat eval recall --conversations 1")
+    stem = "recall-dev" if dev else "recall"
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [f"{stem}.json", f"{stem}.md"]
+    saved = json.loads((tmp_path / "results" / f"{stem}.json").read_text())
+    assert saved["command"].startswith("memchat eval recall --conversations 1") and saved["command"].endswith(
+        " --dev" if dev else str(model))
     assert set(saved["meets"]) == {"recall", "forgotten_leaks", "unknown_leaks", "updates"}
-    assert "| fact recall" in (tmp_path / "results" / "recall.md").read_text()
+    table = (tmp_path / "results" / f"{stem}.md").read_text()
+    assert "| fact recall" in table and ("(dev)" in table) is dev

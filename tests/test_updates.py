@@ -9,7 +9,7 @@ import pytest
 from assistant.assistant import DEFAULT_UPDATES, Assistant
 from assistant.personal_data import conversations
 from assistant.pairs import FitConfig, PairConfig
-from assistant.updates import (UpdateTrainConfig, choose_update, load_detector, train_update_detector,
+from assistant.updates import (UpdateTrainConfig, choose_update, passing, load_detector, train_update_detector,
                                update_pairs, vetoed)
 from fakes import HashEmbedder
 from test_assistant import replacements, tiny_checkpoint
@@ -37,6 +37,8 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("Actually, I live in Porto.", "I live in Lisbon.", False),
     ("I also have a cat called Tom.", "I have a dog called Rex.", True),  # one more, not instead
     ("We have a hamster too.", "We have a dog.", True),
+    ("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", True),  # two brothers
+    ("My brother Tom moved to Oslo.", "Tom, my brother, lives in Rome.", False),
 ])
 def test_vetoes(new, old, veto):
     assert vetoed(new, old) is veto
@@ -44,9 +46,11 @@ def test_vetoes(new, old, veto):
 
 def test_a_statement_updates_at_most_its_most_probable_allowed_fact():
     olds = ["I live in Lisbon.", "My brother Tom lives in Rome.", "I work in Lisbon."]
-    assert choose_update("I moved to Porto.", olds, [0.8, 0.1, 0.6], 0.5) == 0
-    assert choose_update("My sister moved to Porto.", olds, [0.1, 0.9, 0.2], 0.5) is None  # vetoed
-    assert choose_update("I moved to Porto.", olds, [0.4, 0.1, 0.3], 0.5) is None
+    assert choose_update("I moved to Porto.", olds, [0.8, 0.0, 0.6]) == 0
+    assert choose_update("I moved to Porto.", olds, [0.6, 0.0, 0.6]) == 0  # a tie: the nearer one
+    assert choose_update("My sister moved to Porto.", olds, [0.0, 0.9, 0.0]) is None  # vetoed
+    assert choose_update("I moved to Porto.", olds, [0.0, 0.0, 0.0]) is None
+    assert [passing(p, 0.5) for p in (0.4, 0.5, 0.9)] == [0.0, 0.5, 0.9] and passing(0.9, None) == 0.0
 
 
 def test_training_saves_a_detector_that_loads_and_scores(tmp_path):
