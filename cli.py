@@ -706,11 +706,13 @@ SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "defa
               help="Play train-split conversations in the phrasings the answer finder was not fitted on "
                    "(to tune without the held-out split); written as recall-dev.json and recall-dev.md.")
 @click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(__file__).resolve().parent / "results", help="Where recall.json and recall.md go.")
+              default=Path(__file__).resolve().parent / "results",
+              help="Where recall.json and recall.md (recall-dev.* with --dev) go.")
 def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: bool, results_dir: Path) -> None:
     """Play held-out conversations through the assistant and score its memory (issue 5's targets).
 
-    The conversations use phrasings and names never seen in training; each runs as its own user on a
+    The conversations use phrasings and names never seen in training (with --dev: train-split names and
+    values, and phrasings only the answer finder never saw); each runs as its own user on a
     fresh store with the real embedding model. Scored: facts recalled, forgotten facts never named,
     unknowns not answered with a stored entity, updates answered with the new fact; and reply latency.
 
@@ -741,7 +743,7 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: boo
         f" --model {model_path}" if model_path else "") + (" --dev" if dev else "")
     results_dir.mkdir(parents=True, exist_ok=True)
     payload = result.to_json(command=command, model=str(path.name))
-    title = "train-split conversations, phrasings held out of fitting (dev)" if dev else "held-out conversations"
+    title = "train-split conversations in phrasings the answer finder never saw (dev)" if dev else "held-out conversations"
     stem = "recall-dev" if dev else "recall"
     (results_dir / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (results_dir / f"{stem}.md").write_text(recall_markdown(payload, title))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import surface_tokens, tokenize
+from .text import opens_sentence, surface_tokens, tokenize
 
 UPDATE_MARKERS = re.compile(
     r"^(?:actually|correction|update|small change|things are different now|that has changed|"
@@ -44,7 +44,12 @@ KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "pa
        ("girlfriend",), ("boyfriend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
 _KIN = {word: group[0] for group in KIN for word in group}
 CLOSE_ENOUGH = 0.6
-_NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", "they", "we", "it", "and", "but"}
+_NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", "they", "we", "it", "and", "but",
+              # words that open a sentence before a comma as a name would ("Yesterday, my sister moved.")
+              "yesterday", "today", "tonight", "tomorrow", "recently", "lately", "later", "earlier", "finally",
+              "sadly", "luckily", "unfortunately", "fortunately", "honestly", "basically", "anyway", "meanwhile",
+              "however", "apparently", "obviously", "seriously", "currently", "usually", "sometimes", "often",
+              "again", "guess", "btw", "oh", "ah", "wow", "sorry", "anyways", "besides", "otherwise", "surprisingly"}
 _FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
 _COMMON = {w for cues in RELATIONS.values() for w in cues} | set(NOT_SUBJECTS) | {
     "the", "and", "has", "have", "had", "was", "were", "are", "his", "her", "their", "its", "who", "with",
@@ -104,7 +109,7 @@ def about_someone_else(question: str, fact: str) -> bool:
     kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon."), or both
     give a relative of one kin different names ("my brother Sam" vs "My brother Tom lives in Rome.")."""
     asked, named = people_of(question), people_of(fact)
-    return bool(asked and named) and not asked & named or other_names(question, fact)
+    return (bool(asked and named) and not asked & named) or other_names(question, fact)
 
 
 def other_names(one: str, other: str) -> bool:
@@ -147,58 +152,85 @@ def tells(reply: str, fact: str, question: str = "") -> bool:
 _FRAME = {"you", "your", "yours", "you're", "you've", "is", "are", "was", "were", "be", "been", "the", "a", "an",
           "and", "in", "at", "of", "to", "for", "with", "on", "by", "from", "it", "its", "it's", "they", "their",
           "he", "she", "his", "her", "him", "them", "that", "this", "there", "has", "have", "had", "lives", "live",
-          "called", "named", "name", "now", "still", "told", "me", "i", "my"}
+          "called", "named", "name", "now", "still", "told", "me", "i", "my", "she's", "he's", "they're"}
 
 
 def adds(reply: str, fact: str, question: str = "") -> set[str]:
     """The words a reply says beyond the fact it tells, the question and a few framing words ("Your boss is
     Tim years old." adds "years" and "old" to "My boss is called Tim."); words match on their first four
     letters ("lived" is "lives")."""
-    known = {w[:4] for w in tokenize(f"{fact} {question}")}
-    return {w for w in tokenize(reply) if any(c.isalnum() for c in w) and w not in _FRAME and w[:4] not in known}
+    known = {_KIN.get(w, w)[:4] for w in tokenize(f"{fact} {question}")}  # "mum" in the fact: "mother" is known
+    return {w for w in tokenize(reply)
+            if any(c.isalnum() for c in w) and w not in _FRAME and _KIN.get(w, w)[:4] not in known}
 
 
-_NAMING = {",", "name", "is", "was", "called", "named", ":"}  # between a kin word and the name it is given
+# What may stand between a kin word and the name it is given: "my sister Ana", "my sister, Ana,", "my
+# sister is called Ana", "my sister's name is Ana" (after a possessive only the last two).
+_NAMING = ((), (",",), ("called",), ("named",), ("is", "called"), ("is", "named"), ("was", "called"),
+           ("was", "named"), (",", "called"), (",", "named"), ("name", "is"), ("name", ":"), ("name", "was"))
+_DETERMINERS = {"my", "our", "your", "his", "her", "their"}
+_PRONOUNS = {"i", "you", "we", "he", "she", "they", "it"}
 
 
 def kin_names(fact: str) -> dict[str, str]:
     """The names a fact gives the user's relatives, lowercased, with their canonical kin word: "My sister
-    Ana moved to Lisbon.", "Ana, my sister, ...", "My sister's name is Ana." -> {"ana": "sister"}."""
+    Ana moved to Lisbon.", "Ana, my sister, ...", "My sister's name is Ana.", "Ana is my sister.", "I have
+    a sister called Ana." -> {"ana": "sister"}. A name is a capitalised word that does not only open the
+    sentence; a name given to two relatives keeps the first."""
     tokens = surface_tokens(fact)
     low = [t.lower() for t in tokens]
 
     def name(i: int) -> str | None:
-        t = tokens[i] if 0 <= i < len(tokens) else ""
-        return low[i] if t[:1].isupper() and t.isalpha() and low[i] not in _KIN and low[i] not in _NOT_NAMES else None
+        if not 0 <= i < len(tokens):
+            return None
+        word = tokens[i].removesuffix("'s")
+        if not (word[:1].isupper() and word.isalpha()) or word.lower() in _KIN or word.lower() in _NOT_NAMES:
+            return None
+        return None if (i == 0 or low[i - 1] in ".!?") and opens_sentence(word) else word.lower()
 
     found: dict[str, str] = {}
     for i, word in enumerate(low):
+        possessive = word.endswith("'s")
         word = word.removesuffix("'s")
         best = word == "friend" and i > 0 and low[i - 1] == "best"
         kin, opens = ("best friend", i - 1) if best else (_KIN.get(word), i)  # opens: where "sister" starts
-        if kin is None or opens == 0 or low[opens - 1] not in ("my", "our"):
+        if kin is None or opens == 0 or low[opens - 1] not in ("my", "our", "a"):
             continue
-        after = i + 1
-        while after < len(tokens) and low[after] in _NAMING:
-            after += 1
-        before = name(opens - 3) if opens >= 3 and low[opens - 2] == "," else None  # "Ana, my sister"
-        for given in (name(after), before):
+        named = low[opens - 1] != "a"  # "a sister" is named only by "called"/"named" after it
+        after = [name(i + 1 + len(gap)) for gap in _NAMING
+                 if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and (gap or named) and (
+                     not possessive or gap[:1] == ("name",)) and (named or gap[-1:] in (("called",), ("named",)))]
+        before = None
+        if named and not possessive and not any(after) and opens >= 3 and low[opens - 2] in (",", "is", "was"):
+            before = name(opens - 3)  # "Ana, my sister", "Ana is my sister" ("Yesterday, my sister Ana": Ana)
+        for given in (*after, before):
             if given:
-                found[given] = kin
+                found.setdefault(given, kin)
     return found
 
 
 def with_kin(text: str, known: dict[str, str]) -> str:
     """A statement or question that names a relative by name alone, with the kin the user gave them
     (`kin_names`): "Ana lives in Madrid now." -> "My sister Ana lives in Madrid now." Unchanged when it
-    names people by kin already, or no name it holds is known."""
+    names people by kin already, or no name it holds is known, or the name follows another's word for
+    them ("My friend Ana ..."), or a capital only opens a question ("Will I need a visa?")."""
     if people_of(text):
         return text
-    for i, token in enumerate(surface_tokens(text)):
-        kin = known.get(token.lower()) if token[:1].isupper() else None
-        if kin:
-            first = re.match(rf"\W*{re.escape(token)}\b", text) is not None
-            return re.sub(rf"\b{re.escape(token)}\b", f"{'My' if first else 'my'} {kin} {token}", text, count=1)
+    tokens = surface_tokens(text)
+    low = [t.lower() for t in tokens]
+    for i, token in enumerate(tokens):
+        kin = known.get(low[i].removesuffix("'s")) if token[:1].isupper() else None
+        if not kin or _DETERMINERS & set(low[max(0, i - 2) : i]):
+            continue
+        first = i == 0 or low[i - 1] in ".!?"
+        if first and (opens_sentence(token) or (i + 1 < len(low) and low[i + 1] in _PRONOUNS)):
+            continue
+        at = re.search(rf"(?<!\w){re.escape(token)}(?!\w)", text)
+        if at is None:
+            continue
+        said = f"my {kin} "
+        said = said[:1].upper() + said[1:] if not text[: at.start()].strip(" \"'(") else said
+        return text[: at.start()] + said + text[at.start():]
     return text
 
 
@@ -223,8 +255,8 @@ def replaces(new: str, old: str, similarity: float) -> bool:
     a, b = about(new), about(old)
     if a.subject is None or a.subject != b.subject:
         return False
-    if restates(new, old):
-        return False  # the same fact said again: a reinforcement, not an update
+    if restates(new, old) or other_names(new, old):
+        return False  # the same fact said again (a reinforcement), or another relative of the same kin
     if a.relation is not None and b.relation is not None:
         return a.relation == b.relation
     return similarity >= CLOSE_ENOUGH

@@ -37,8 +37,10 @@ ABOUT_ME = re.compile(r"\babout\s+(?:me|myself)\b", re.I)
 MEMORY_WORDS = re.compile(r"\b(?:know|remember|stored|saved|noted|told|learned|learnt|facts|things|notes)\b", re.I)
 QUESTION = re.compile(
     r"^(?:who|what|where|when|why|how|which|whose|whom|is|are|am|was|were|do|does|did|can|could|will|would|"
-    r"should|have|has|had|tell me|remind me|"
-    r"(?:on|in|at|from|to|for|with|by|since|until|about) (?:which|what|whom|whose|when|where|how)\b)\b", re.I)
+    r"should|have|has|had|tell me|remind me)\b"
+    # "on which day is my birthday", "since when do I ..." (not "For what it's worth, I ...")
+    r"|^(?:on|in|at|from|to|for|with|by|since|until|about) (?:which|what|whom|whose|when|where|how)(?: \w+){0,2} "
+    r"(?:do|does|did|is|are|was|were|am|can|could|will|would|have|has|had)\b", re.I)
 SMALL_TALK = re.compile(
     r"^(?:hi|hello|hey|yo|thanks|thank you|thx|ok|okay|cool|great|nice|bye|goodbye|see you|good (?:morning|"
     r"afternoon|evening|night)|how are you|lol|yes|no|sure)\b[\s\w]{0,12}[.!?]*$", re.I)

@@ -132,8 +132,8 @@ def second_person(text: str) -> str:
     out, previous = [], ""
     for token in surface_tokens(text):
         low = token.lower()
-        if low in ("am", "was") and previous != "i":
-            swapped = token
+        if (low in ("am", "was") and previous != "i") or (token.isupper() and len(token) > 1):
+            swapped = token  # "the US" stays
         else:
             swapped = _SECOND_PERSON.get(low, token)
         out.append(swapped)

@@ -113,6 +113,7 @@ def test_a_question_and_a_fact_name_the_same_person_by_any_kin_word():
     ("Your sister Ana lived in Lisbon.", "My sister Ana lives in Lisbon.", "Where does my sister live?", set()),
     ("Your number is 0771 277 507.", "My contact number is 0771 277 507.", "What's my number?", set()),
     ("You drive a red Fiat.", "My car is a red Fiat.", "What do I drive?", set()),
+    ("Your mother is 60.", "My mom is 60.", "How old is my mum?", set()),  # kin synonyms are one word
 ])
 def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, fact, question, added):
     assert adds(reply, fact, question) == added
@@ -127,7 +128,15 @@ def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, f
     ("Our son, Leo, is five.", {"leo": "son"}),
     ("My sister lives in Lisbon.", {}),  # Lisbon is no one's name
     ("My mum is a Nurse.", {}),
+    ("My mum is Portuguese.", {}),  # "is" names only after "name" or before "called"
     ("I live in Lisbon with Ana.", {}),  # not said who she is
+    ("Yesterday, my sister moved to Rome.", {}),  # an opening adverb is no name
+    ("Yesterday, my sister Ana moved to Rome.", {"ana": "sister"}),
+    ("Lisbon, my sister's city, is lovely.", {}),
+    ("My sister Ana's dog is called Rex.", {"ana": "sister"}),
+    ("I have a sister called Ana who lives in Rome.", {"ana": "sister"}),
+    ("Ana is my sister and she lives in Rome.", {"ana": "sister"}),
+    ("My uncle Bob, my aunt Sue, live here.", {"bob": "uncle", "sue": "aunt"}),
 ])
 def test_the_names_a_fact_gives_relatives(fact, given):
     assert kin_names(fact) == given
@@ -141,3 +150,14 @@ def test_a_relative_named_by_name_alone_gets_the_kin_the_user_gave_them():
     assert with_kin("My mother Ana is 60.", known) == "My mother Ana is 60."  # kin said: kept
     assert with_kin("I met Anabel in Lisbon.", known) == "I met Anabel in Lisbon."
     assert with_kin("the ana river is long", known) == "the ana river is long"  # a capital makes a name
+    assert with_kin("Where is Ana's dog?", known) == "Where is my sister Ana's dog?"
+    assert with_kin("My friend Ana moved.", known) == "My friend Ana moved."  # someone else's word for her
+    will = {"will": "brother", "may": "daughter"}
+    assert with_kin("Will I need a visa?", will) == "Will I need a visa?"  # capitals that open a question
+    assert with_kin("May I ask you something?", will) == "May I ask you something?"
+    assert with_kin("I visited May in Oslo.", will) == "I visited my daughter May in Oslo."
+
+
+def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
+    assert not replaces("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
+    assert replaces("My brother Tom moved to Oslo.", "My brother Tom lives in Rome.", 0.7)

@@ -46,7 +46,8 @@ def test_questions_and_greetings_are_never_stored():
     for turn in ("hi there", "How are you?", "what's my name?", "is it raining?", "thank you so much",
                  "on which day is my birthday", "in what city do I live", "since when do I play the piano"):
         assert classify(turn).kind in ("question", "small_talk"), turn
-    for turn in ("On Mondays I swim.", "In my free time I paint.", "Since 2019 I live in Porto."):
+    for turn in ("On Mondays I swim.", "In my free time I paint.", "Since 2019 I live in Porto.",
+                 "For what it's worth, I live in Porto.", "From what I know, my sister lives in Rome."):
         assert classify(turn).kind == "statement", turn
 
 
