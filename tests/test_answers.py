@@ -215,3 +215,17 @@ def test_a_statement_never_updates_a_fact_surely_about_another_relation(store, t
         bot.answers = finder_of(sentences, store.embedder)
         bot.reply("I live in Lisbon.", now=NOW)
         assert len(bot.reply("I work at Unilever.", now=NOW).replaced) == replaced
+
+
+def test_a_fact_about_the_same_relation_is_retired_before_one_only_the_detector_chose(store, tmp_path):
+    job = "I moved to a job at Porto Bank."  # nearer to the statement than the fact it updates
+    sentences = {"I live in Lisbon.": "home", "I moved to Porto.": "home", job: "employer"}
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"),
+                         config=AssistantConfig(apart_above=None))  # no veto: the ranking alone decides
+    bot.updates = detector_that_says(0.999, store.embedder.dim)  # takes both facts for updated
+    bot.answers = finder_of(sentences, store.embedder)
+    lisbon = store.add("I live in Lisbon.", user="ana", now=NOW)  # told before, both still hold
+    store.add(job, user="ana", now=NOW)
+    hits = [h.fact.text for h in store.search("I moved to Porto.", k=2, user="ana", now=NOW)]
+    assert hits == [job, "I live in Lisbon."]
+    assert [f.id for f in bot.reply("I moved to Porto.", now=NOW).replaced] == [lisbon.id]
