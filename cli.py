@@ -697,6 +697,15 @@ def eval_convai2(data: Path, model_path: Path | None, dialogues: int | None, res
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "default.pt"
 
 
+def _one_reply_at_a_time() -> None:
+    """One torch thread for replying turn by turn: one reply is too small a job to split across threads
+    (`memchat eval recall` on this 2-core machine: p50 20 ms and 72 s on one thread, 45 ms and 221 s on
+    two); `bench/bench_assistant.py` measures the same."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @eval_group.command("recall")
 @click.option("--conversations", type=click.IntRange(1), default=200, show_default=True, help="Held-out conversations played.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which held-out conversations.")
@@ -728,6 +737,7 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: boo
     from assistant.personal_data import conversations as held_out
     from assistant.recall_eval import recall_markdown, run_recall_eval
 
+    _one_reply_at_a_time()
     path = model_path or DEFAULT_MODEL
     played = held_out("train", conversations, seed=seed, phrasings="check") if dev else held_out(
         "eval", conversations, seed=seed)
@@ -1104,6 +1114,7 @@ def chat(app: App, model_path: Path | None, memory_only: bool) -> None:
     if not memory_only:
         from assistant.assistant import DEFAULT_MODEL, Assistant  # torch: only for the chat
 
+        _one_reply_at_a_time()
         path = model_path or DEFAULT_MODEL
         if model_path is not None or path.exists():
             with err.status(f"Loading the model ({path.name})..."):
