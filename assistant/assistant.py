@@ -358,16 +358,18 @@ class Assistant:
             vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
             chances = [passing(p, self.updates.config.threshold) if rank < self.config.update_candidates else 0.0
                        for rank, p in enumerate(self.updates.probabilities(vectors[0], vectors[1:]))]
+            above = self.config.same_relation_updates
             if self.answers is not None:  # the finder's same relation, where it is probable enough, ranks first
                 same = self.answers.probabilities(vectors[0], vectors[1:])
-                chances = [1.0 + q if passing(q, self.config.same_relation_updates) else p for p, q in zip(chances, same)]
+                chances = [1.0 + q if above is not None and q >= above else p for p, q in zip(chances, same)]
                 if self.config.apart_above is not None:  # never a fact surely about another relation
                     apart = self.answers.apart(vectors[0], vectors[1:], self.config.apart_above)
                     chances = [0.0 if other else p for p, other in zip(chances, apart)]
             chosen = choose_update(core, texts, chances)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
-            retire = [h for h in candidates[: self.config.update_candidates] if replaces(core, h.fact.text, h.similarity)]
+            nearest_few = candidates[: self.config.update_candidates]
+            retire = [h for h in nearest_few if replaces(core, h.fact.text, h.similarity)]
         replaced = [self.store.supersede(h.fact.id, fact.id, now=now) for h in retire]
         return [fact], replaced
 

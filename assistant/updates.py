@@ -126,8 +126,8 @@ def train_update_detector(config: UpdateTrainConfig, embed: Embed, embedder: str
 
 def choose_update(new: str, candidates: Sequence[str], chances: Sequence[float]) -> int | None:
     """Which of the candidate facts a statement updates: the likeliest one not vetoed (a statement updates
-    at most one fact). `chances`: each candidate's probability of being updated where a model's threshold
-    was reached, 0 where none was."""
+    at most one fact; a tie goes to the nearer, earlier one). `chances`: each candidate's score, higher for
+    likelier, 0 where no model's threshold was reached."""
     allowed = [(p, -i) for i, (old, p) in enumerate(zip(candidates, chances)) if p > 0 and not vetoed(new, old)]
     return -max(allowed)[1] if allowed else None
 
