@@ -197,9 +197,13 @@ def kin_names(fact: str) -> dict[str, str]:
         if kin is None or opens == 0 or low[opens - 1] not in ("my", "our", "a"):
             continue
         named = low[opens - 1] != "a"  # "a sister" is named only by "called"/"named" after it
-        after = [name(i + 1 + len(gap)) for gap in _NAMING
-                 if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and (gap or named) and (
-                     not possessive or gap[:1] == ("name",)) and (named or gap[-1:] in (("called",), ("named",)))]
+
+        def fits(gap: tuple[str, ...]) -> bool:
+            if possessive:  # "my sister's name is Ana"
+                return gap[:1] == ("name",)
+            return named or gap[-1:] in (("called",), ("named",))
+
+        after = [name(i + 1 + len(gap)) for gap in _NAMING if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and fits(gap)]
         before = None
         if named and not possessive and not any(after) and opens >= 3 and low[opens - 2] in (",", "is", "was"):
             before = name(opens - 3)  # "Ana, my sister", "Ana is my sister" ("Yesterday, my sister Ana": Ana)
