@@ -807,14 +807,11 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
             result = train_chat_model(config, model_path, dialog_data, progress=report, resume=resume)
     finally:
         shutdown_distributed()
-    table = Table(title=f"Chat model written to {esc(model_path)}", title_justify="left", show_header=False)
-    rows = [("dev loss (selects the epoch)", f"{result.dev_loss:.3f}"), ("dev per-response", f"{result.dev_accuracy:.1f}%"), ("epochs (best)", f"{result.epochs} ({result.best_epoch})"),
-            ("training time", f"{result.seconds / 60:.1f} min"), ("parameters", f"{result.parameters:,}"),
-            ("checkpoint", f"{result.checkpoint_bytes / 1e6:.1f} MB"), ("vocabulary", f"{result.vocabulary:,} words"),
-            *((f"examples: {k}", f"{v:,}") for k, v in result.examples.items())]
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+    _result_table(f"Chat model written to {esc(model_path)}", [
+        ("dev loss (selects the epoch)", f"{result.dev_loss:.3f}"), ("dev per-response", f"{result.dev_accuracy:.1f}%"),
+        ("epochs (best)", f"{result.epochs} ({result.best_epoch})"), ("training time", f"{result.seconds / 60:.1f} min"),
+        ("parameters", f"{result.parameters:,}"), ("checkpoint", f"{result.checkpoint_bytes / 1e6:.1f} MB"),
+        ("vocabulary", f"{result.vocabulary:,} words"), *((f"examples: {k}", f"{v:,}") for k, v in result.examples.items())])
     out.print(f"Reproduce: {esc(result.command)}")
 
 
