@@ -90,6 +90,11 @@ class AssistantConfig:
     # without a quarter of the phrasings took "I work at Unilever." for news on "My degree is in medicine,
     # from a university in Danang."). None: no veto.
     apart_above: float | None = 0.9
+    # A statement the user marks as news ("Actually, ...", "That has changed.", "Please update your notes,
+    # ...") updates the likeliest of its candidates even when no model reaches its own threshold, if the
+    # update detector's or the finder's same-relation probability reaches this (the vetoes still apply).
+    # None: the marker counts for nothing.
+    marked_updates: float | None = 0.1
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,9 @@ class Assistant:
         said = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
         query, vector, nearest = self._read(said, now)
         if query != said:  # "Ana moved." -> "My sister Ana moved.": stored, asked and answered as that
-            text, intent = query, dataclasses.replace(intent, text=query)
+            kind = "statement" if intent.kind == "small_talk" and len(said.split()) >= 3 else intent.kind
+            text, intent = query, dataclasses.replace(intent, kind=kind, text=query)  # "Sofia teaches maths."
+            telling = intent.kind in ("remember", "statement")
         finding = intent.kind == "question" and self.answers is not None
         hits = [h for h in nearest[: self.config.memory_k]
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
@@ -273,7 +280,7 @@ class Assistant:
         if not hits:
             same_person = [h for h in nearest if names_same_person(question, h.fact.text)]
             return same_person[:1], {}
-        chances = self.answers.probabilities(vector, self.store.vectors([h.fact.id for h in hits]))
+        chances = self._answering(vector, [h.fact.id for h in hits])
         probability = {h.fact.id: p for h, p in zip(hits, chances)}
         chosen = choose_answer(question, [h.fact.text for h in hits], chances, self.answers.config.threshold)
         if chosen is not None:
@@ -284,6 +291,16 @@ class Assistant:
         same_person = sorted((h for h in nearest if names_same_person(question, h.fact.text)),
                              key=lambda h: -h.similarity)
         return same_person[:1], probability
+
+    def _answering(self, question, fact_ids: list[int]) -> list[float]:
+        """P(each fact answers the question) by the answer finder. A fact that updated older ones is about
+        what they were about: it gets the most probable of its own and theirs ("Nothing beats halloumi for
+        me.", news on "My favourite food is porridge.", answers what that answered, however the finder places
+        its words)."""
+        older = self.store.replaced(fact_ids)
+        every = [*fact_ids, *(o for i in fact_ids for o in older[i])]
+        chance = dict(zip(every, self.answers.probabilities(question, self.store.vectors(every))))
+        return [max([chance[i], *(chance[o] for o in older[i])]) for i in fact_ids]
 
     def _not_told(self, question: str, answer: str, nearest: list[Hit]) -> bool:
         """Whether the generated reply to a question no fact answers must give way to `NOT_TOLD`: it names
@@ -348,30 +365,44 @@ class Assistant:
         """Store a statement; where it updates one of the nearest older facts (by the update detector, or
         the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
         new fact. `nearest`: the turn's search results, when the statement is stored during its turn."""
-        core, _ = without_update_marker(statement)
+        core, marked = without_update_marker(statement)
         hits = nearest if nearest is not None else self.store.search(core, k=self._reach(), user=self.user, now=now)
         source = {"session": self._session.number, "turn": turn, "via": "chat"}
         fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
         candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id]
         if self.updates is not None and candidates:
-            texts = [h.fact.text for h in candidates]
-            vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
-            chances = [passing(p, self.updates.config.threshold) if rank < self.config.update_candidates else 0.0
-                       for rank, p in enumerate(self.updates.probabilities(vectors[0], vectors[1:]))]
-            above = self.config.same_relation_updates
-            if self.answers is not None:  # the finder's same relation, where it is probable enough, ranks first
-                same = self.answers.probabilities(vectors[0], vectors[1:])
-                chances = [1.0 + q if above is not None and q >= above else p for p, q in zip(chances, same)]
-                if self.config.apart_above is not None:  # never a fact surely about another relation
-                    apart = self.answers.apart(vectors[0], vectors[1:], self.config.apart_above)
-                    chances = [0.0 if other else p for p, other in zip(chances, apart)]
-            chosen = choose_update(core, texts, chances)
+            chosen = self._choose_update(core, marked, fact, candidates)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
             nearest_few = candidates[: self.config.update_candidates]
             retire = [h for h in nearest_few if replaces(core, h.fact.text, h.similarity)]
         replaced = [self.store.supersede(h.fact.id, fact.id, now=now) for h in retire]
         return [fact], replaced
+
+    def _choose_update(self, statement: str, marked: bool, fact: Fact, candidates: list[Hit]) -> int | None:
+        """Which candidate a statement updates, by the models: the update detector (over the nearest
+        `update_candidates`) and the answer finder's same relation (ranked first), never a fact the finder
+        places surely in another relation; for a statement the user marked as news ("Actually, ...", "That
+        has changed."), failing those, the likeliest candidate by either model at `marked_updates`."""
+        texts = [h.fact.text for h in candidates]
+        vectors = self.store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
+        detector = [p if rank < self.config.update_candidates else 0.0
+                    for rank, p in enumerate(self.updates.probabilities(vectors[0], vectors[1:]))]
+        same = [0.0] * len(candidates)
+        apart = [False] * len(candidates)
+        if self.answers is not None:
+            same = self.answers.probabilities(vectors[0], vectors[1:])
+            if self.config.apart_above is not None:  # never a fact surely about another relation
+                apart = self.answers.apart(vectors[0], vectors[1:], self.config.apart_above)
+        above = self.config.same_relation_updates
+        chances = [0.0 if other else 1.0 + q if self.answers is not None and above is not None and q >= above
+                   else passing(p, self.updates.config.threshold) for p, q, other in zip(detector, same, apart)]
+        chosen = choose_update(statement, texts, chances)
+        if chosen is None and marked and self.config.marked_updates is not None:
+            hints = [0.0 if other else passing(max(p, q), self.config.marked_updates)
+                     for p, q, other in zip(detector, same, apart)]
+            chosen = choose_update(statement, texts, hints)
+        return chosen
 
     def _forget(self, intent: Intent, now: datetime | None) -> Reply:
         """Forget what the request names (never a fact about another relative than it names): for
@@ -394,13 +425,22 @@ class Assistant:
             if not forgotten and finder:
                 forgotten = self._forget_by_relation(intent, now)
         if not forgotten and self.config.forget_nearest_above is not None:
-            nearest = named(self.config.forget_nearest_above)
+            nearest = self._not_apart(intent.text, named(self.config.forget_nearest_above))
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
         if not forgotten:
             return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
                          "forget")
         said = "; ".join(second_person(f.text).rstrip(".") for f in forgotten)
         return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
+
+    def _not_apart(self, request: str, hits: list[Hit]) -> list[Hit]:
+        """The hits the answer finder does not place surely in another relation than the request ("my job"
+        is never taken for "My wife is Sofia.")."""
+        if self.answers is None or self.config.apart_above is None or not hits:
+            return hits
+        vectors = self.store.vectors([h.fact.id for h in hits])
+        apart = self.answers.apart(self.store.embed_query(request), vectors, self.config.apart_above)
+        return [h for h, other in zip(hits, apart) if not other]
 
     def _forget_by_relation(self, intent: Intent, now: datetime | None) -> list[Fact]:
         """What a forget request that names no fact clearly is about, by the answer finder: the user's facts

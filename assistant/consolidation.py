@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
+from .relations import animal_kinds
 from .text import opens_sentence, surface_tokens, tokenize
 
 UPDATE_MARKERS = re.compile(
@@ -107,9 +109,24 @@ def people_of(text: str) -> set[str]:
 def about_someone_else(question: str, fact: str) -> bool:
     """Whether `fact` is about other people than the ones `question` asks about: both name people by
     kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon."), or both
-    give a relative of one kin different names ("my brother Sam" vs "My brother Tom lives in Rome.")."""
+    give a relative of one kin different names ("my brother Sam" vs "My brother Tom lives in Rome."), or
+    both name kinds of animal and none in common ("What's my dog's name?" vs "I have a cat named Tom.")."""
     asked, named = people_of(question), people_of(fact)
-    return (bool(asked and named) and not asked & named) or other_names(question, fact)
+    if (asked and named and not asked & named) or other_names(question, fact):
+        return True
+    asked, named = animals_of(question), animals_of(fact)
+    return bool(asked and named) and not asked & named
+
+
+def animals_of(text: str) -> set[str]:
+    """The kinds of animal a text names, singular ("my dogs" -> {"dog"}, "a hermit crab")."""
+    return {m.lower() for m in _animal_words().findall(text)}
+
+
+@cache
+def _animal_words() -> re.Pattern[str]:
+    kinds = sorted(animal_kinds(), key=len, reverse=True)  # "hermit crab" before "crab"
+    return re.compile(r"\b(" + "|".join(re.escape(a) for a in kinds) + r")(?:s|es)?\b", re.I)
 
 
 def other_names(one: str, other: str) -> bool:
@@ -151,17 +168,26 @@ def tells(reply: str, fact: str, question: str = "") -> bool:
 # the question's own words.
 _FRAME = {"you", "your", "yours", "you're", "you've", "is", "are", "was", "were", "be", "been", "the", "a", "an",
           "and", "in", "at", "of", "to", "for", "with", "on", "by", "from", "it", "its", "it's", "they", "their",
-          "he", "she", "his", "her", "him", "them", "that", "this", "there", "has", "have", "had", "lives", "live",
+          "he", "she", "his", "her", "him", "them", "that", "this", "there", "has", "have", "had",
           "called", "named", "name", "now", "still", "told", "me", "i", "my", "she's", "he's", "they're"}
+# ... and around a fact about where someone lives ("Your partner Leonor lives in Manila." for "The home of
+# my partner Leonor is in Manila."), not around any other ("Your wife Sofia lives in ...").
+_HOME_FRAME = {"lives", "live", "living"}
+_HOME = set(RELATIONS["home"]) | {"flat", "house", "apartment", "city", "town", "from"}
+# A question's own words a reply may repeat, but for its asking words ("Your wife is What's.").
+_ASKING = {"what", "what's", "whats", "where", "where's", "who", "who's", "whom", "whose", "when", "which", "why",
+           "how", "do", "does", "did", "tell", "remind"}
 
 
 def adds(reply: str, fact: str, question: str = "") -> set[str]:
     """The words a reply says beyond the fact it tells, the question and a few framing words ("Your boss is
     Tim years old." adds "years" and "old" to "My boss is called Tim."); words match on their first four
     letters ("lived" is "lives")."""
-    known = {_KIN.get(w, w)[:4] for w in tokenize(f"{fact} {question}")}  # "mum" in the fact: "mother" is known
+    asked = [w for w in tokenize(question) if w not in _ASKING]
+    known = {_KIN.get(w, w)[:4] for w in [*tokenize(fact), *asked]}  # "mum" in the fact: "mother" is known
+    frame = _FRAME | _HOME_FRAME if _HOME & set(tokenize(fact)) else _FRAME
     return {w for w in tokenize(reply)
-            if any(c.isalnum() for c in w) and w not in _FRAME and _KIN.get(w, w)[:4] not in known}
+            if any(c.isalnum() for c in w) and w not in frame and _KIN.get(w, w)[:4] not in known}
 
 
 # What may stand between a kin word and the name it is given: "my sister Ana", "my sister, Ana,", "my

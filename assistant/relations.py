@@ -155,6 +155,11 @@ def values(kind: str, split: Split) -> tuple[str, ...]:
     return in_split(_read_list(kind), split)
 
 
+def animal_kinds() -> tuple[str, ...]:
+    """Every kind of animal memchat knows by name (both splits: a lexicon, not training data)."""
+    return _read_list("species")
+
+
 def _is_eval(n: int) -> bool:
     return n % EVAL_EVERY == EVAL_EVERY - 1
 

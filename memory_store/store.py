@@ -269,6 +269,26 @@ class MemoryStore:
         where = "f.user_id = ?" + ("" if include_dormant else " AND f.status = 'active'")
         return self.ledger.fetch(where + " ORDER BY f.id", (uid,))
 
+    def replaced(self, fact_ids: Sequence[int], depth: int = 8) -> dict[int, list[int]]:
+        """The older facts each of `fact_ids` replaced (`supersede`), directly or through a chain of updates
+        at most `depth` long, nearest first: {id: [older ids]} (an empty list for a fact that replaced none)."""
+        out: dict[int, list[int]] = {int(i): [] for i in fact_ids}
+        frontier = {int(i): int(i) for i in fact_ids}  # a fact reached -> the asked id it leads back to
+        for _ in range(depth):
+            if not frontier:
+                break
+            rows = self.db.conn.execute(
+                "SELECT id, superseded_by FROM facts WHERE superseded_by IN (SELECT value FROM json_each(?)) "
+                "ORDER BY id DESC", (json_ids(sorted(frontier)),)).fetchall()
+            reached = {}
+            for old, new in rows:
+                asked = frontier[new]
+                if old not in out[asked] and old != asked:
+                    out[asked].append(old)
+                    reached[old] = asked
+            frontier = reached
+        return out
+
     def users(self) -> list[str]:
         return [r[0] for r in self.db.conn.execute("SELECT name FROM users ORDER BY id")]
 

@@ -229,3 +229,52 @@ def test_a_fact_about_the_same_relation_is_retired_before_one_only_the_detector_
     hits = [h.fact.text for h in store.search("I moved to Porto.", k=2, user="ana", now=NOW)]
     assert hits == [job, "I live in Lisbon."]
     assert [f.id for f in bot.reply("I moved to Porto.", now=NOW).replaced] == [lisbon.id]
+
+
+def test_a_statement_marked_as_news_updates_its_likeliest_fact_below_the_models_thresholds(store, tmp_path):
+    def bot_for(user: str, says: float, config: AssistantConfig = AssistantConfig()) -> Assistant:
+        bot = Assistant.load(store, user=user, checkpoint=tiny_checkpoint(tmp_path / f"{user}.pt"), config=config)
+        bot.updates = detector_that_says(says, store.embedder.dim)  # under the detector's threshold (0.5)
+        bot.answers = finder_that_says(0.01, store.embedder.dim)  # no relation in common, nothing apart
+        return bot
+
+    plain = bot_for("ana", 0.3)
+    plain.reply("I live in Lisbon.", now=NOW)
+    assert plain.reply("I moved to Porto.", now=NOW).replaced == ()  # no model is sure: both kept
+    marked = bot_for("rui", 0.3)
+    old = marked.reply("I live in Lisbon.", now=NOW).stored[0]
+    assert [f.id for f in marked.reply("Actually, I moved to Porto.", now=NOW).replaced] == [old.id]
+    assert marked.reply("That has changed. I also have a flat in Faro.", now=NOW).replaced == ()  # "also": kept
+    faint = bot_for("eva", 0.05)  # under `marked_updates` (0.1) too
+    faint.reply("I live in Lisbon.", now=NOW)
+    assert faint.reply("Actually, I moved to Porto.", now=NOW).replaced == ()
+    off = bot_for("leo", 0.3, AssistantConfig(marked_updates=None))
+    off.reply("I live in Lisbon.", now=NOW)
+    assert off.reply("Actually, I moved to Porto.", now=NOW).replaced == ()
+
+
+def test_news_answers_what_the_fact_it_replaced_answered(store, tmp_path):
+    question, old, news = "What do I like to eat?", "My favourite food is porridge.", "Nothing beats halloumi for me."
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    others = {"I live in Lisbon.": "home", "My wife is Sofia.": "wife", "I work at Unilever.": "employer",
+              "I play the cello.": "instrument", "I drive a Fiat.": "car"}
+    bot.answers = finder_of({question: "food", old: "food", **others}, store.embedder)  # the news: placed nowhere
+    porridge, halloumi = store.add(old, user="ana", now=NOW), store.add(news, user="ana", now=NOW)
+    before = {r.fact.id: r.answers for r in bot.reply(question, now=NOW).recalled}
+    assert before[porridge.id] > 0.9 and before[halloumi.id] < 0.3  # not an update yet: the news answers nothing
+    store.supersede(porridge.id, halloumi.id, now=NOW)
+    reply = bot.reply(question, now=NOW)
+    assert "halloumi" in reply.text and "porridge" not in reply.text
+    assert [r.fact.id for r in reply.recalled if r.used] == [halloumi.id] and reply.recalled[0].answers > 0.9
+
+
+def test_a_forget_request_never_takes_the_nearest_fact_when_it_is_surely_about_another_thing(store, tmp_path):
+    sentences = {"my job": "job", "My wife is Sofia.": "wife"}
+    for config, kept in ((AssistantConfig(), True), (AssistantConfig(apart_above=None), False)):
+        user = f"u{kept}"
+        bot = Assistant.load(store, user=user, checkpoint=tiny_checkpoint(tmp_path / f"{user}.pt"), config=config)
+        bot.answers = finder_of(sentences, store.embedder)
+        wife = store.add("My wife is Sofia.", user=user, now=NOW)
+        reply = bot.reply("Please forget everything you know about my job", now=NOW)
+        assert (wife.id not in {f.id for f in reply.forgotten}) is kept
+        assert (store.get(wife.id).status == "active") is kept

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, adds, kin_names, names_same_person, people_of,
+from assistant.consolidation import (about, about_someone_else, adds, animals_of, kin_names, names_same_person, people_of,
                                      relation_of, replaces, speaks_of, subject_of, tells, with_kin,
                                      without_update_marker)
 
@@ -66,6 +66,9 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("Where does my brother Sam live?", "My brother Tom lives in Rome.", True),  # another brother
     ("Where does my brother live?", "My brother Tom lives in Rome.", False),
     ("Where does Tom, my brother, live?", "My brother Tom lives in Rome.", False),
+    ("What's my dog's name?", "I have a cat named Whiskers.", True),  # another animal
+    ("What are my dogs called?", "My dog is called Rex.", False),
+    ("What's my pet called?", "I have a hermit crab named Sid.", False),  # the question names no animal
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
@@ -114,6 +117,9 @@ def test_a_question_and_a_fact_name_the_same_person_by_any_kin_word():
     ("Your number is 0771 277 507.", "My contact number is 0771 277 507.", "What's my number?", set()),
     ("You drive a red Fiat.", "My car is a red Fiat.", "What do I drive?", set()),
     ("Your mother is 60.", "My mom is 60.", "How old is my mum?", set()),  # kin synonyms are one word
+    ("Your wife Sofia lives in What's.", "My wife is Sofia.", "What's my wife's name?", {"lives", "what's"}),
+    ("Your partner Leonor lives in Manila.", "The home of my partner Leonor is in Manila.", "Where is my partner?",
+     set()),  # "lives" frames a fact about a home, and only such a fact
 ])
 def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, fact, question, added):
     assert adds(reply, fact, question) == added
@@ -161,3 +167,8 @@ def test_a_relative_named_by_name_alone_gets_the_kin_the_user_gave_them():
 def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
     assert not replaces("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
     assert replaces("My brother Tom moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
+
+
+def test_the_kinds_of_animal_a_text_names():
+    assert animals_of("My dogs and a Hermit Crab, no cats.") == {"dog", "hermit crab", "cat"}
+    assert animals_of("I catch the bus.") == set()  # only whole words

@@ -233,6 +233,18 @@ def test_supersede_makes_the_old_fact_dormant_and_linked(store):
     assert store.restore(old.id, now=days(6)).superseded_by is None
 
 
+def test_the_facts_an_update_replaced_are_found_through_the_chain(store):
+    lisbon, porto, faro = (store.add(t, now=T0) for t in ("I live in Lisbon.", "I moved to Porto.", "I live in Faro."))
+    other = store.add("My dog is called Rex.", now=T0)
+    store.supersede(lisbon.id, porto.id, now=days(1))
+    store.supersede(porto.id, faro.id, now=days(2))
+    assert store.replaced([faro.id, porto.id, other.id]) == {faro.id: [porto.id, lisbon.id], porto.id: [lisbon.id],
+                                                             other.id: []}
+    assert store.replaced([faro.id], depth=1) == {faro.id: [porto.id]}
+    store.restore(porto.id, now=days(3))  # undone: Faro replaced nothing
+    assert store.replaced([faro.id]) == {faro.id: []}
+
+
 def test_pin_keeps_a_fact_from_fading(store):
     fact = store.add("trivial", importance=0.0, now=T0)
     store.pin(fact.id, now=T0)
