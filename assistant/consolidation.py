@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .relations import animal_kinds
+from .relations import lexicon
 from .text import opens_sentence, surface_tokens, tokenize
 
 UPDATE_MARKERS = re.compile(
@@ -125,7 +125,7 @@ def animals_of(text: str) -> set[str]:
 
 @cache
 def _animal_words() -> re.Pattern[str]:
-    kinds = sorted(animal_kinds(), key=len, reverse=True)  # "hermit crab" before "crab"
+    kinds = sorted(lexicon("species"), key=len, reverse=True)  # "hermit crab" before "crab"
     return re.compile(r"\b(" + "|".join(re.escape(a) for a in kinds) + r")(?:s|es)?\b", re.I)
 
 
@@ -193,7 +193,12 @@ def adds(reply: str, fact: str, question: str = "") -> set[str]:
 # What may stand between a kin word and the name it is given: "my sister Ana", "my sister, Ana,", "my
 # sister is called Ana", "my sister's name is Ana" (after a possessive only the last two).
 _NAMING = ((), (",",), ("called",), ("named",), ("is", "called"), ("is", "named"), ("was", "called"),
-           ("was", "named"), (",", "called"), (",", "named"), ("name", "is"), ("name", ":"), ("name", "was"))
+           ("was", "named"), (",", "called"), (",", "named"), ("name", "is"), ("name", ":"), ("name", "was"),
+           ("is",))  # "My wife is Sofia." (only a name that ends the clause and is no nationality: `_bare_name`)
+_CLAUSE_ENDS = {".", ",", "!", ";", "and", "but"}
+_NATIONALITY = ("ese", "ish", "ian", "ean", "ic")  # "Portuguese", "Danish", "Italian", "Korean", "Icelandic"
+_DEMONYMS = {"american", "mexican", "cuban", "moroccan", "kenyan", "jamaican", "dominican", "ugandan", "venezuelan",
+             "guatemalan", "nicaraguan", "rwandan", "tanzanian", "african", "european", "asian", "german", "dutch"}
 _DETERMINERS = {"my", "our", "your", "his", "her", "their"}
 _PRONOUNS = {"i", "you", "we", "he", "she", "they", "it"}
 
@@ -227,6 +232,8 @@ def kin_names(fact: str) -> dict[str, str]:
         def fits(gap: tuple[str, ...]) -> bool:
             if possessive:  # "my sister's name is Ana"
                 return gap[:1] == ("name",)
+            if gap == ("is",):
+                return named and _bare_name(tokens, i + 2)
             return named or gap[-1:] in (("called",), ("named",))
 
         after = [name(i + 1 + len(gap)) for gap in _NAMING if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and fits(gap)]
@@ -237,6 +244,24 @@ def kin_names(fact: str) -> dict[str, str]:
             if given:
                 found.setdefault(given, kin)
     return found
+
+
+def _bare_name(tokens: list[str], i: int) -> bool:
+    """Whether the word at `i`, after "my wife is", is her name: it ends the clause ("My wife is Sofia."),
+    and is no language or nationality ("My mum is Portuguese.") unless memchat knows it as a name."""
+    end = i + 2 if i + 1 < len(tokens) and tokens[i + 1][:1].isupper() else i + 1  # "Sofia Loren"
+    if i >= len(tokens) or (end < len(tokens) and tokens[end].lower() not in _CLAUSE_ENDS):
+        return False
+    word = tokens[i]
+    if word in _name_words():
+        return True
+    low = word.lower()
+    return word not in lexicon("languages") and low not in _DEMONYMS and not low.endswith(_NATIONALITY)
+
+
+@cache
+def _name_words() -> frozenset[str]:
+    return frozenset(lexicon("names"))
 
 
 def with_kin(text: str, known: dict[str, str]) -> str:

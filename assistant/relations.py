@@ -155,9 +155,10 @@ def values(kind: str, split: Split) -> tuple[str, ...]:
     return in_split(_read_list(kind), split)
 
 
-def animal_kinds() -> tuple[str, ...]:
-    """Every kind of animal memchat knows by name (both splits: a lexicon, not training data)."""
-    return _read_list("species")
+def lexicon(kind: str) -> tuple[str, ...]:
+    """Every value of a listed kind, both splits: what memchat's rules know as words ("species": the kinds
+    of animal, "names", "languages"), not training data."""
+    return _read_list(kind)
 
 
 def _is_eval(n: int) -> bool:

@@ -53,6 +53,14 @@ def test_statements_are_stored_with_provenance_and_questions_and_small_talk_are_
     assert asked.text and isinstance(asked.text, str)
 
 
+def test_news_about_a_relative_named_by_name_alone_is_a_statement_about_them(bot, store):
+    bot.reply("My wife is Sofia.", now=NOW)
+    told = bot.reply("Sofia works as a teacher.", now=NOW)  # no "I", no "my": small talk but for the name
+    assert told.intent == "statement" and [f.text for f in told.stored] == ["My wife Sofia works as a teacher."]
+    assert bot.reply("Sofia!", now=NOW).stored == ()  # a name alone says nothing to store
+    assert bot.reply("Paulo works as a teacher.", now=NOW).stored == ()  # a name the user never gave anyone
+
+
 def test_remember_requests_store_at_once_even_when_statements_wait_for_the_end_of_the_session(store, checkpoint):
     bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(consolidate="end_of_session"))
     bot.reply("Remember that my dog is called Rex.", now=NOW)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, adds, animals_of, kin_names, names_same_person, people_of,
-                                     relation_of, replaces, speaks_of, subject_of, tells, with_kin,
+from assistant.consolidation import (about, about_someone_else, adds, animals_of, kin_names, names_same_person,
+                                     people_of, relation_of, replaces, speaks_of, subject_of, tells, with_kin,
                                      without_update_marker)
 
 
@@ -134,7 +134,11 @@ def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, f
     ("Our son, Leo, is five.", {"leo": "son"}),
     ("My sister lives in Lisbon.", {}),  # Lisbon is no one's name
     ("My mum is a Nurse.", {}),
-    ("My mum is Portuguese.", {}),  # "is" names only after "name" or before "called"
+    ("My mum is Portuguese.", {}),  # a nationality or language is no name
+    ("My dad is American and lives in Ohio.", {}),
+    ("My wife is Sofia.", {"sofia": "wife"}),  # a capitalised word that ends the clause is
+    ("My wife is Megan and she teaches maths.", {"megan": "wife"}),
+    ("My boss is Tim Cook.", {"tim": "boss"}),
     ("I live in Lisbon with Ana.", {}),  # not said who she is
     ("Yesterday, my sister moved to Rome.", {}),  # an opening adverb is no name
     ("Yesterday, my sister Ana moved to Rome.", {"ana": "sister"}),
