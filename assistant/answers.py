@@ -96,18 +96,19 @@ class AnswerFinder(nn.Module):
         asked, told = self.about(question), self.about(facts)  # (1, R), (n, R)
         return (told[:, :-1] * asked[:, :-1]).sum(dim=-1).tolist()
 
-    def apart(self, first: np.ndarray, others: np.ndarray, sure: float) -> list[bool]:
+    def apart(self, first: np.ndarray, others: np.ndarray, sure: float, none_counts: bool = False) -> list[bool]:
         """Whether a sentence and each of several are surely about different relations: each is about one
-        relation of the catalogue (not NONE) with P >= `sure`, and not the same one."""
+        relation of the catalogue (not NONE) with P >= `sure`, and not the same one. `none_counts`: the
+        others may also be surely about NONE ("I'm Tom." is apart from "my job"); the first never is."""
         one, many = self.about(first)[0], self.about(others)  # (R,), (n, R)
         none = len(self.config.relations) - 1
 
-        def placed(p: torch.Tensor) -> int | None:
+        def placed(p: torch.Tensor, none_is_a_place: bool = False) -> int | None:
             best = int(p.argmax())
-            return best if best != none and float(p[best]) >= sure else None
+            return best if (none_is_a_place or best != none) and float(p[best]) >= sure else None
 
         mine = placed(one)
-        return [mine is not None and (theirs := placed(p)) is not None and theirs != mine for p in many]
+        return [mine is not None and (theirs := placed(p, none_counts)) is not None and theirs != mine for p in many]
 
     def relation(self, vector: np.ndarray) -> tuple[str, float]:
         """The relation a sentence is most likely about, and its probability."""

@@ -32,14 +32,15 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
-from .consolidation import (about_someone_else, adds, kin_names, names_same_person, replaces, speaks_of, tells,
-                            with_kin, without_update_marker)
+from .consolidation import (about_someone_else, adds, clauses, kin_names, names_same_person, replaces, speaks_of,
+                            tells, with_kin, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
-from .text import complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize
+from .text import (complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize,
+                   without_repeats)
 from .training import load_checkpoint
 from .updates import UpdateDetector, choose_update, load_detector, passing
 from .vocab import Vocab
@@ -55,6 +56,8 @@ SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot s
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
 DEFAULT_ANSWERS = DEFAULT_MODEL.with_name("answers.pt")  # the answer finder (`memchat train-answers`)
+NOT_KNOWING = {"don't", "do", "not", "know", "haven't", "have", "told", "sure", "sorry", "yet", "anything", "about",
+               "what", "where", "who", "when", "which", "how", "whether", "if", "i'm", "am"}  # words of not knowing
 NOT_TOLD = "I don't know, you haven't told me."  # a question no fact answers, when the generated reply would
 # name something from memory anyway, or would not say it does not know
 
@@ -245,7 +248,7 @@ class Assistant:
                      for h in candidates if h not in hits]  # weighed by the finder, not read
         used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
         spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
-        tokens = complete_names(decoded.tokens, [n for h in hits for n in names(h.fact.text)])
+        tokens = without_repeats(complete_names(decoded.tokens, [n for h in hits for n in names(h.fact.text)]))
         answer = detokenize(tokens, spelled, capitalize=True)
         if finding and not hits and self._not_told(text, answer, nearest):
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
@@ -305,11 +308,14 @@ class Assistant:
     def _not_told(self, question: str, answer: str, nearest: list[Hit]) -> bool:
         """Whether the generated reply to a question no fact answers must give way to `NOT_TOLD`: it names
         something remembered (a nearby fact, or a line of the recent turns), or the question is about the
-        user and the reply does not say it does not know."""
+        user and the reply does not say it does not know, or says it about something the question does not
+        ask ("I don't know where you went on your last holiday." to "Where did I spend my student days?")."""
         remembered = [*(h.fact.text for h in nearest), *(line.text for line in self._session.lines)]
         if any(speaks_of(answer, line) for line in remembered):
             return True
-        return bool(FIRST_PERSON.search(question)) and not SAYS_UNKNOWN.search(answer)
+        if not FIRST_PERSON.search(question):
+            return False
+        return not SAYS_UNKNOWN.search(answer) or bool(adds(answer, question) - NOT_KNOWING)
 
     def _quoted(self, intent: Intent, hits: list[Hit], answer: str, question: str, sure: bool = False) -> Hit | None:
         """The fact to quote instead of the generated answer: a question's nearest fact, when it is close
@@ -366,10 +372,24 @@ class Assistant:
         the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
         new fact. `nearest`: the turn's search results, when the statement is stored during its turn."""
         core, marked = without_update_marker(statement)
+        parts = clauses(core)
+        if len(parts) == 1:
+            return self._remember_one(core, marked, now, turn, nearest, importance, ())
+        stored: list[Fact] = []
+        replaced: list[Fact] = []
+        for part in parts:  # "I'm Tom, I'm 34 years old.": two facts, each read against its own nearest facts
+            one, gone = self._remember_one(part, marked, now, turn, None, importance, [f.id for f in stored])
+            stored += one
+            replaced += gone
+        return stored, replaced
+
+    def _remember_one(self, core: str, marked: bool, now: datetime | None, turn: int, nearest: list[Hit] | None,
+                      importance: float | None, keep: Sequence[int]) -> tuple[list[Fact], list[Fact]]:
+        """Store one fact, retiring the older fact it updates (never one of `keep`, stored this turn)."""
         hits = nearest if nearest is not None else self.store.search(core, k=self._reach(), user=self.user, now=now)
         source = {"session": self._session.number, "turn": turn, "via": "chat"}
         fact = self.store.add(core, user=self.user, importance=importance, now=now, source=source)
-        candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id]
+        candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id and h.fact.id not in keep]
         if self.updates is not None and candidates:
             chosen = self._choose_update(core, marked, fact, candidates)
             retire = [] if chosen is None else [candidates[chosen]]
@@ -434,12 +454,12 @@ class Assistant:
         return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
 
     def _not_apart(self, request: str, hits: list[Hit]) -> list[Hit]:
-        """The hits the answer finder does not place surely in another relation than the request ("my job"
-        is never taken for "My wife is Sofia.")."""
+        """The hits the answer finder does not place surely in another relation than the request, or surely
+        in none ("my job" is never taken for "My wife is Sofia." or "I'm Tom.")."""
         if self.answers is None or self.config.apart_above is None or not hits:
             return hits
         vectors = self.store.vectors([h.fact.id for h in hits])
-        apart = self.answers.apart(self.store.embed_query(request), vectors, self.config.apart_above)
+        apart = self.answers.apart(self.store.embed_query(request), vectors, self.config.apart_above, none_counts=True)
         return [h for h, other in zip(hits, apart) if not other]
 
     def _forget_by_relation(self, intent: Intent, now: datetime | None) -> list[Fact]:
@@ -504,7 +524,7 @@ def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact])
     says "updated" only for an update (else "Ok, I'll remember that ..." / "Ok, I've updated that: ..."),
     and no other turn's claims a memory operation."""
     if stored:
-        said = _lower_first(second_person(stored[0].text).rstrip(".!"))
+        said = " and ".join(_lower_first(second_person(f.text).rstrip(".!")) for f in stored)
         restated = _words(said) in _words(answer) and bool(re.search(r"\bupdat", answer, re.I)) == bool(replaced)
         if restated:
             return answer

@@ -289,6 +289,43 @@ def with_kin(text: str, known: dict[str, str]) -> str:
     return text
 
 
+# Where one statement holds two facts: a comma, "and", "but" or ";" before a new subject ("I'm Tom, I'm 34.",
+# "I live in Porto and my wife is Sofia."). "my X" opens a clause only with a verb after it ("I live with my
+# sister, my mum and my dog." is one fact).
+_CLAUSE_BREAK = re.compile(r"(?:\s*[,;]\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+)(?=(?:I|I'm|I've|I'd|we|we're|my|our)\b)",
+                           re.I)
+_VERBS = re.compile(r"\b(?:is|are|was|were|has|have|had|lives|live|lived|works|work|worked|moved|likes|loves|"
+                    r"hates|plays|studies|speaks|drives|owns|teaches|turns|turned|\w+s called|\w+s named)\b", re.I)
+
+_POINTS_BACK = re.compile(r"\b(?:him|her|it|them|he|she|they|its|his|their|there|that|this|one)\b", re.I)
+
+
+def clauses(statement: str) -> list[str]:
+    """The facts one statement holds, each as a sentence: "I'm Tom, I'm 34 years old." -> ["I'm Tom.",
+    "I'm 34 years old."]. A statement of one fact comes back whole."""
+    parts: list[str] = []
+    start = 0
+    for cut in _CLAUSE_BREAK.finditer(statement):
+        rest = statement[cut.end():]
+        opener = rest.split(maxsplit=1)[0].lower()
+        clause = re.split(r"[,;]|\band\b|\bbut\b", rest)[0]
+        if opener in ("my", "our") and not _VERBS.search(clause) or _POINTS_BACK.search(clause):
+            continue  # "... my sister, my mum", "I have a dog and I love him": one fact
+        part = statement[start:cut.start()].strip()
+        if len(part.split()) >= 2:  # "Yes, I ..." is one clause
+            parts.append(part)
+            start = cut.end()
+    parts.append(statement[start:].strip())
+    if len(parts) == 1:
+        return [statement]
+    return [_as_sentence(p) for p in parts]
+
+
+def _as_sentence(text: str) -> str:
+    text = text.strip().rstrip(".!;,")
+    return text[:1].upper() + text[1:] + "."
+
+
 def names_same_person(question: str, fact: str) -> bool:
     """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")."""
     return bool(people_of(question) & people_of(fact))

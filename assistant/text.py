@@ -100,6 +100,12 @@ def complete_names(tokens: Sequence[str], known: Iterable[tuple[str, ...]]) -> l
     return out
 
 
+def without_repeats(tokens: Sequence[str]) -> list[str]:
+    """Reply tokens without a word said twice in a row ("the matrix matrix", "your your name"): the
+    decoder's stutter, never meant."""
+    return [t for i, t in enumerate(tokens) if not (i and t == tokens[i - 1] and t.isalpha())]
+
+
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:
     """Join tokens into text: punctuation attached, each word spelled as in `spelling` (e.g. memory's
     "Lisbon"), the first letter upper-cased when `capitalize`."""

@@ -61,6 +61,13 @@ def test_news_about_a_relative_named_by_name_alone_is_a_statement_about_them(bot
     assert bot.reply("Paulo works as a teacher.", now=NOW).stored == ()  # a name the user never gave anyone
 
 
+def test_a_statement_of_two_facts_stores_two_and_says_both(bot, store):
+    told = bot.reply("I'm Tom, I'm 34 years old.", now=NOW)
+    assert [f.text for f in told.stored] == ["I'm Tom.", "I'm 34 years old."] and told.replaced == ()
+    assert "you're Tom and you're 34 years old" in told.text
+    assert [f.text for f in store.facts("ana")] == ["I'm Tom.", "I'm 34 years old."]
+
+
 def test_remember_requests_store_at_once_even_when_statements_wait_for_the_end_of_the_session(store, checkpoint):
     bot = Assistant.load(store, user="ana", checkpoint=checkpoint, config=AssistantConfig(consolidate="end_of_session"))
     bot.reply("Remember that my dog is called Rex.", now=NOW)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, adds, animals_of, kin_names, names_same_person,
+from assistant.consolidation import (about, about_someone_else, adds, animals_of, clauses, kin_names, names_same_person,
                                      people_of, relation_of, replaces, speaks_of, subject_of, tells, with_kin,
                                      without_update_marker)
 
@@ -176,3 +176,18 @@ def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
 def test_the_kinds_of_animal_a_text_names():
     assert animals_of("My dogs and a Hermit Crab, no cats.") == {"dog", "hermit crab", "cat"}
     assert animals_of("I catch the bus.") == set()  # only whole words
+
+
+@pytest.mark.parametrize("statement, facts", [
+    ("I'm Tom, I'm 34 years old.", ["I'm Tom.", "I'm 34 years old."]),
+    ("I live in Porto and my wife is Sofia.", ["I live in Porto.", "My wife is Sofia."]),
+    ("I work at Ikea; we live in Malmo", ["I work at Ikea.", "We live in Malmo."]),
+    ("I live with my sister, my mum and my dog.", ["I live with my sister, my mum and my dog."]),  # no new verb
+    ("Ana, my sister, lives in Rome.", ["Ana, my sister, lives in Rome."]),
+    ("I have a cat and I love her.", ["I have a cat and I love her."]),  # points back: one fact
+    ("I want to learn Thai, so I'm taking lessons.", ["I want to learn Thai, so I'm taking lessons."]),
+    ("Yes, I have a dog.", ["Yes, I have a dog."]),
+    ("My brother Luke lives in Dublin and works as a chef.", ["My brother Luke lives in Dublin and works as a chef."]),
+])
+def test_a_statement_of_several_facts_is_split_into_them(statement, facts):
+    assert clauses(statement) == facts

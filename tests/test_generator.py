@@ -14,7 +14,8 @@ from assistant.batching import (carried_state, collate, collate_replies, encode_
 from assistant.decoding import beam_search, greedy
 from assistant.dialog_babi import Line
 from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
-from assistant.text import complete_names, detokenize, names, same_tokens, second_person, spellings, tokenize
+from assistant.text import (complete_names, detokenize, names, same_tokens, second_person, spellings, tokenize,
+                            without_repeats)
 from assistant.training import TrainConfig, load_checkpoint, save_checkpoint, train
 from conftest import SHARED_DATA
 
@@ -80,6 +81,13 @@ def test_a_copied_name_that_breaks_off_is_written_out_in_full():
     assert complete_names(["ho", "chi"], known) == ["ho", "chi", "minh", "city"]
     assert complete_names(["abu", "dhabi", "."], known) == ["abu", "dhabi", "."]  # already whole
     assert complete_names(["your", "new", "car"], [("new", "york")]) == ["your", "new", "car"]  # not a break-off
+
+
+def test_a_word_the_decoder_says_twice_in_a_row_is_said_once():
+    assert without_repeats("your favourite film is the matrix matrix .".split()) == \
+        "your favourite film is the matrix .".split()
+    assert without_repeats(["i", "don't", "know", "your", "your", "name", ".", "."]) == \
+        ["i", "don't", "know", "your", "name", ".", "."]  # punctuation is not a word
 
 
 def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):
