@@ -115,7 +115,22 @@ def about_someone_else(question: str, fact: str) -> bool:
     if (asked and named and not asked & named) or other_names(question, fact):
         return True
     asked, named = animals_of(question), animals_of(fact)
-    return bool(asked and named) and not asked & named
+    return bool(asked and named) and not asked & named or opposite_feelings(question, fact)
+
+
+_DISLIKE = re.compile(r"\b(?:hates?|dislikes?|can'?t stand|cannot stand|(?:don'?t|do not|doesn'?t)(?: i| you)? (?:like|enjoy)|"
+                      r"loathes?|detests?|least favou?rite|worst)\b", re.I)
+_LIKE = re.compile(r"\b(?:favou?rite|loves?|likes?|best|beats|adores?|prefers?|enjoys?|most)\b", re.I)
+
+
+def opposite_feelings(question: str, fact: str) -> bool:
+    """Whether one of the two says what the user dislikes and the other what they like ("What food do I
+    hate?" vs "Nothing beats halloumi for me.")."""
+    def feeling(text: str) -> str | None:
+        return "dislike" if _DISLIKE.search(text) else "like" if _LIKE.search(text) else None
+
+    one, other = feeling(question), feeling(fact)
+    return one is not None and other is not None and one != other
 
 
 def animals_of(text: str) -> set[str]:

@@ -278,3 +278,33 @@ def test_a_forget_request_never_takes_the_nearest_fact_when_it_is_surely_about_a
         reply = bot.reply("Please forget everything you know about my job", now=NOW)
         assert (wife.id not in {f.id for f in reply.forgotten}) is kept
         assert (store.get(wife.id).status == "active") is kept
+
+
+def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path, minilm):
+    """A new user's own phrasings (none is a template of the catalogue), with every shipped model."""
+    from memory_store import MemoryStore
+
+    from assistant.assistant import NOT_KNOWING
+    from assistant.consolidation import adds
+
+    store = MemoryStore.open(tmp_path / "real", embedder=minilm)
+    bot = Assistant.load(store, user="tom")
+    bot.reply("I have a cat named Whiskers.", now=NOW)
+    assert "Whiskers" not in bot.reply("What's my dog's name?", now=NOW).text  # another animal: not known
+    bot.reply("My wife is Sofia.", now=NOW)
+    told = bot.reply("Sofia works as a teacher.", now=NOW)
+    assert [f.text for f in told.stored] == ["My wife Sofia works as a teacher."]
+    assert "teacher" in bot.reply("What does my wife do?", now=NOW).text
+    assert [f.text for f in bot.reply("I'm Tom, I'm 34 years old.", now=NOW).stored] == ["I'm Tom.", "I'm 34 years old."]
+    assert "34" in bot.reply("How old am I?", now=NOW).text
+    bot.reply("My favourite food is porridge.", now=NOW)
+    news = bot.reply("Actually, nothing beats halloumi for me.", now=NOW)
+    assert [f.text for f in news.replaced] == ["My favourite food is porridge."]
+    food = bot.reply("What's my favourite food?", now=NOW).text
+    assert "halloumi" in food and "porridge" not in food
+    forgot = bot.reply("Please forget everything you know about my job", now=NOW)
+    assert forgot.forgotten == () or all("teach" in f.text for f in forgot.forgotten)  # never the wife's name, or Tom
+    for question in ("Where did I spend my student days?", "Which movie do I like most?", "What food do I hate?"):
+        reply = bot.reply(question, now=NOW).text
+        assert not adds(reply, question) - NOT_KNOWING, (question, reply)  # says it does not know, no more
+    store.close()

@@ -69,6 +69,10 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("What's my dog's name?", "I have a cat named Whiskers.", True),  # another animal
     ("What are my dogs called?", "My dog is called Rex.", False),
     ("What's my pet called?", "I have a hermit crab named Sid.", False),  # the question names no animal
+    ("What food do I hate?", "Nothing beats halloumi for me.", True),  # a dislike is not a liking
+    ("What's my favourite food?", "I can't stand mushrooms.", True),
+    ("Which food don't I like?", "I can't stand mushrooms.", False),
+    ("What food do I hate?", "I live in Porto.", False),
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
