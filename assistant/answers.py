@@ -239,12 +239,22 @@ def score_pairs(model: AnswerFinder, pairs: Sequence[Pair], embed: Embed) -> dic
     return prf(guess, torch.tensor([bool(y) for *_, y in pairs]))
 
 
-def choose_answer(question: str, facts: Sequence[str], probabilities: Sequence[float], threshold: float) -> int | None:
+def choose_answer(question: str, facts: Sequence[str], probabilities: Sequence[float], threshold: float,
+                  similarities: Sequence[float] | None = None, margin: float = 0.15) -> int | None:
     """Which fact answers the question: the most probable one not about someone else, if it reaches
-    `threshold` (None: no fact answers it)."""
+    `threshold` (None: no fact answers it). Facts the finder cannot tell apart (within `margin` of the most
+    probable: two facts about your sister, where she lives and what she does) go by their `similarities`
+    to the question, where given: the embedding knows "What does my sister do?" is nearer "My sister
+    works as a nurse." than "My sister lives in Berlin."."""
     allowed = [(p, -i) for i, (fact, p) in enumerate(zip(facts, probabilities))
                if p >= threshold and not about_someone_else(question, fact)]
-    return -max(allowed)[1] if allowed else None
+    if not allowed:
+        return None
+    best = -max(allowed)[1]
+    if similarities is None:
+        return best
+    close = [-i for p, i in allowed if p >= probabilities[best] - margin]
+    return max(close, key=lambda i: (similarities[i], -i))
 
 
 def load_finder(path: Path) -> tuple[AnswerFinder, dict]:

@@ -32,8 +32,8 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
-from .consolidation import (about_someone_else, adds, clauses, kin_names, names_same_person, replaces, speaks_of,
-                            tells, with_kin, without_update_marker)
+from .consolidation import (about_someone_else, adds, clauses, kin_names, names_same_person, people_of, replaces,
+                            speaks_of, tells, with_kin, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -270,6 +270,10 @@ class Assistant:
         vector = self.store.embed_query(query)
         nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
         resolved = with_kin(query, _kin_names(nearest))
+        if resolved == query and _may_name_someone(query):  # a name an update left behind?
+            older = self.store.replaced([h.fact.id for h in nearest])
+            pairs = [(h.fact, self.store.get(o)) for h in nearest for o in older[h.fact.id]]
+            resolved = with_kin(query, _kin_names(nearest, pairs)) if pairs else query
         if resolved == query:
             return query, vector, nearest
         vector = self.store.embed_query(resolved)
@@ -285,7 +289,8 @@ class Assistant:
             return same_person[:1], {}
         chances = self._answering(vector, [h.fact.id for h in hits])
         probability = {h.fact.id: p for h, p in zip(hits, chances)}
-        chosen = choose_answer(question, [h.fact.text for h in hits], chances, self.answers.config.threshold)
+        chosen = choose_answer(question, [h.fact.text for h in hits], chances, self.answers.config.threshold,
+                               [h.similarity for h in hits])
         if chosen is not None:
             return [hits[chosen]], probability
         top = max(hits, key=lambda h: h.similarity)
@@ -509,14 +514,27 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
     return model.eval(), saved.vocab
 
 
-def _kin_names(hits: Sequence[Hit]) -> dict[str, str]:
-    """The names the facts give the user's relatives (`consolidation.kin_names`); a name given to two
-    different relatives is left out."""
+def _kin_names(hits: Sequence[Hit], older: Sequence[tuple[Fact, Fact]] = ()) -> dict[str, str]:
+    """The names the facts give the user's relatives (`consolidation.kin_names`), and the names that the
+    facts they replaced (`older`: (fact, a fact it replaced) pairs) gave the relatives they still speak
+    of ("My sister now lives in Berlin." after "My sister Ana moved to Lisbon.": Ana is still your sister);
+    a name given to two different relatives is left out."""
     given: dict[str, set[str]] = {}
     for hit in hits:
         for name, kin in kin_names(hit.fact.text).items():
             given.setdefault(name, set()).add(kin)
+    for fact, old in older:
+        for name, kin in kin_names(old.text).items():
+            if kin in people_of(fact.text):
+                given.setdefault(name, set()).add(kin)
     return {name: kins.pop() for name, kins in given.items() if len(kins) == 1}
+
+
+def _may_name_someone(text: str) -> bool:
+    """Whether a text holds a capitalised word that is not only the opening of its sentence (nor "I")."""
+    tokens = text.split()
+    return any(t[:1].isupper() and t.strip(".,!?;:'\"") not in ("I", "I'm", "I've", "I'd", "I'll")
+               and (i > 0 or not opens_sentence(t.strip(".,!?;:"))) for i, t in enumerate(tokens))
 
 
 def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) -> str:

@@ -144,6 +144,16 @@ def _animal_words() -> re.Pattern[str]:
     return re.compile(r"\b(" + "|".join(re.escape(a) for a in kinds) + r")(?:s|es)?\b", re.I)
 
 
+def other_aspects(new: str, old: str) -> bool:
+    """Whether two statements about the same relative say different kinds of thing about them, by the
+    word rules: "My sister Ana works as a nurse." is no news on "My sister lives in Berlin."."""
+    people = people_of(new)
+    if not people or people != people_of(old):
+        return False
+    one, other = about(new).relation, about(old).relation
+    return one is not None and other is not None and one != other
+
+
 def other_names(one: str, other: str) -> bool:
     """Whether two texts name different people by one kin word: "My brother Sam moved to Oslo." and "My
     brother Tom lives in Rome." (two brothers); a text that gives no name never differs."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidation import other_names, people_of, restates
+from .consolidation import other_aspects, other_names, people_of, restates
 from .errors import ConfigError
 from .pairs import Embed, FitConfig, Pair, PairClassifier, PairConfig, fit, load_classifier
 from .personal_data import Conversation, conversations
@@ -51,10 +51,11 @@ ADDED = re.compile(r"\b(?:also|too|as well|in addition|besides)\b", re.I)  # "I 
 def vetoed(new: str, old: str) -> bool:
     """The rules no probability overrides: a fact about someone else (another relative, or a relative
     against the user themself, or another relative of the same kin by name: "my brother Sam" and "my
-    brother Tom"), the same fact said again, or one said as an addition ("I also ...")."""
+    brother Tom"), another kind of thing about the same relative by the word rules (where they live and
+    what they work as), the same fact said again, or one said as an addition ("I also ...")."""
     asked, named = people_of(new), people_of(old)
     return (bool((asked or named) and not asked & named) or other_names(new, old) or restates(new, old)
-            or bool(ADDED.search(new)))
+            or other_aspects(new, old) or bool(ADDED.search(new)))
 
 
 def shared_value_pairs(count: int, seed: int) -> list[Pair]:

@@ -46,6 +46,10 @@ def test_the_finder_picks_the_most_probable_fact_not_about_someone_else():
     assert choose_answer("Where does my mother live?", facts, [0.9, 0.7, 0.1], 0.5) == 1  # the sister is vetoed
     assert choose_answer("What do I drink?", facts, [0.2, 0.1, 0.8], 0.5) == 2
     assert choose_answer("What's my favourite film?", facts, [0.2, 0.3, 0.4], 0.5) is None
+    sister = ["My sister lives in Berlin.", "My sister works as a nurse.", "I like tea."]
+    assert choose_answer("What does my sister do?", sister, [0.99, 0.87, 0.0], 0.3) == 0  # by probability alone
+    assert choose_answer("What does my sister do?", sister, [0.99, 0.87, 0.0], 0.3, [0.30, 0.42, 0.5]) == 1
+    assert choose_answer("What does my sister do?", sister, [0.99, 0.6, 0.0], 0.3, [0.30, 0.42, 0.5]) == 0  # not close
 
 
 def test_sentences_hold_questions_and_statements_of_each_relation_and_small_talk_as_none():

@@ -61,6 +61,16 @@ def test_news_about_a_relative_named_by_name_alone_is_a_statement_about_them(bot
     assert bot.reply("Paulo works as a teacher.", now=NOW).stored == ()  # a name the user never gave anyone
 
 
+def test_a_relatives_name_outlives_the_fact_that_gave_it_when_news_replaces_it(bot, store):
+    first = bot.reply("My sister Ana moved to Lisbon.", now=NOW).stored[0]
+    news = store.add("My sister now lives in Berlin.", user="ana", now=NOW)
+    store.supersede(first.id, news.id, now=NOW)  # the name is only in the retired fact now
+    told = bot.reply("Ana works as a nurse.", now=NOW)
+    assert [f.text for f in told.stored] == ["My sister Ana works as a nurse."]
+    assert told.replaced == ()  # what she does is no news on where she lives
+    assert bot.reply("Paulo works as a nurse.", now=NOW).stored == ()  # no one's name
+
+
 def test_a_statement_of_two_facts_stores_two_and_says_both(bot, store):
     told = bot.reply("I'm Tom, I'm 34 years old.", now=NOW)
     assert [f.text for f in told.stored] == ["I'm Tom.", "I'm 34 years old."] and told.replaced == ()

@@ -39,6 +39,8 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("We have a hamster too.", "We have a dog.", True),
     ("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", True),  # two brothers
     ("My brother Tom moved to Oslo.", "Tom, my brother, lives in Rome.", False),
+    ("My sister Ana works as a nurse.", "My sister lives in Berlin.", True),  # what she does is not where
+    ("My sister Ana moved to Madrid.", "The home of my sister Ana is in Lisbon.", False),
 ])
 def test_vetoes(new, old, veto):
     assert vetoed(new, old) is veto
