@@ -43,7 +43,7 @@ KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "pa
        ("sister",), ("brother",), ("son",), ("daughter",), ("wife",), ("husband",), ("partner",),
        ("grandmother", "grandma", "granny", "nan", "nana"), ("grandfather", "grandpa", "granddad", "grandad"),
        ("aunt", "auntie"), ("uncle",), ("cousin",), ("niece",), ("nephew",), ("boss",), ("neighbour", "neighbor"),
-       ("girlfriend",), ("boyfriend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
+       ("girlfriend",), ("boyfriend",), ("friend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
 _KIN = {word: group[0] for group in KIN for word in group}
 CLOSE_ENOUGH = 0.6
 _NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", "they", "we", "it", "and", "but",
@@ -52,6 +52,7 @@ _NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", 
               "sadly", "luckily", "unfortunately", "fortunately", "honestly", "basically", "anyway", "meanwhile",
               "however", "apparently", "obviously", "seriously", "currently", "usually", "sometimes", "often",
               "again", "guess", "btw", "oh", "ah", "wow", "sorry", "anyways", "besides", "otherwise", "surprisingly"}
+FIRST_PERSON_WORDS = {"i", "i'm", "i've", "i'd", "my", "me", "mine", "myself"}
 _FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
 _COMMON = {w for cues in RELATIONS.values() for w in cues} | set(NOT_SUBJECTS) | {
     "the", "and", "has", "have", "had", "was", "were", "are", "his", "her", "their", "its", "who", "with",
@@ -100,10 +101,9 @@ def subject_of(text: str) -> str | None:
 def people_of(text: str) -> set[str]:
     """The people a text names by kin ("my mum", "my best friend's"): canonical kin words."""
     words = [w.removesuffix("'s") for w in tokenize(text)]
-    found = {_KIN[w] for w in words if w in _KIN}
-    if any(a == "best" and b == "friend" for a, b in zip(words, words[1:])):
-        found.add("best friend")
-    return found
+    best = [i for i, (a, b) in enumerate(zip(words, words[1:])) if a == "best" and b == "friend"]
+    found = {_KIN[w] for i, w in enumerate(words) if w in _KIN and i - 1 not in best}  # a best friend is one kin
+    return found | ({"best friend"} if best else set())
 
 
 def about_someone_else(question: str, fact: str) -> bool:
@@ -114,23 +114,40 @@ def about_someone_else(question: str, fact: str) -> bool:
     asked, named = people_of(question), people_of(fact)
     if (asked and named and not asked & named) or other_names(question, fact):
         return True
+    if not asked and _about_a_relative(fact) and FIRST_PERSON_WORDS & set(tokenize(question)):
+        return True  # "When is my birthday?" is not answered by "My girlfriend's birthday is July 12."
     asked, named = animals_of(question), animals_of(fact)
     return bool(asked and named) and not asked & named or opposite_feelings(question, fact)
 
 
 _DISLIKE = re.compile(r"\b(?:hates?|dislikes?|can'?t stand|cannot stand|(?:don'?t|do not|doesn'?t)(?: i| you)? (?:like|enjoy)|"
-                      r"loathes?|detests?|least favou?rite|worst)\b", re.I)
-_LIKE = re.compile(r"\b(?:favou?rite|loves?|likes?|best|beats|adores?|prefers?|enjoys?|most)\b", re.I)
+                      r"do (?:i|you) not (?:like|enjoy)|loathes?|detests?|least favou?rite|worst)\b", re.I)
+_LIKE = re.compile(r"\b(?:favou?rite|loves?|likes?|beats|adores?|prefers?|enjoys?)\b", re.I)
 
 
 def opposite_feelings(question: str, fact: str) -> bool:
     """Whether one of the two says what the user dislikes and the other what they like ("What food do I
     hate?" vs "Nothing beats halloumi for me.")."""
-    def feeling(text: str) -> str | None:
-        return "dislike" if _DISLIKE.search(text) else "like" if _LIKE.search(text) else None
+    def feeling(text: str) -> str | None:  # None: neither, or both ("I don't like apples, mangoes are my favourite.")
+        dislike = _DISLIKE.search(text)
+        like = _LIKE.search(_DISLIKE.sub(" ", text))
+        return None if bool(dislike) == bool(like) else "dislike" if dislike else "like"
 
     one, other = feeling(question), feeling(fact)
     return one is not None and other is not None and one != other
+
+
+def _about_a_relative(fact: str) -> bool:
+    """Whether a fact is about a relative rather than the user: a kin word follows its first "my", and no
+    "I" comes before ("My girlfriend's birthday is July 12.", "Ana, my mother, ...", not "I live with my
+    sister.")."""
+    words = [w.removesuffix("'s") for w in tokenize(fact)]
+    for i, word in enumerate(words):
+        if word in FIRST_PERSON_WORDS - {"my"}:
+            return False
+        if word in ("my", "our"):
+            return any(w in _KIN for w in words[i + 1 : i + 4])
+    return False
 
 
 def animals_of(text: str) -> set[str]:
@@ -150,8 +167,23 @@ def other_aspects(new: str, old: str) -> bool:
     people = people_of(new)
     if not people or people != people_of(old):
         return False
-    one, other = about(new).relation, about(old).relation
-    return one is not None and other is not None and one != other
+    one, other = _relations_of(new), _relations_of(old)
+    return bool(one and other) and not one & other
+
+
+def signals_a_fact(text: str) -> bool:
+    """Whether a turn's words signal a kind of fact (where someone lives, works, is called, ...): "Sofia
+    works as a teacher." does, "Ana is fine." and "Say hi to Ana for me!" do not."""
+    return bool(_relations_of(text))
+
+
+def _relations_of(text: str) -> set[str]:
+    """Every kind of fact a statement's words signal, its subject's own words aside ("My best friend's
+    name is Sara, and their home is in Tangier." -> name and home)."""
+    subject = subject_of(text)
+    ignore = set(subject.split()) if subject else set()
+    return {relation for word in tokenize(text) if word not in ignore
+            for relation, cues in RELATIONS.items() if word in cues}
 
 
 def other_names(one: str, other: str) -> bool:
@@ -219,12 +251,21 @@ def adds(reply: str, fact: str, question: str = "") -> set[str]:
 # sister is called Ana", "my sister's name is Ana" (after a possessive only the last two).
 _NAMING = ((), (",",), ("called",), ("named",), ("is", "called"), ("is", "named"), ("was", "called"),
            ("was", "named"), (",", "called"), (",", "named"), ("name", "is"), ("name", ":"), ("name", "was"),
-           ("is",))  # "My wife is Sofia." (only a name that ends the clause and is no nationality: `_bare_name`)
+           ("is",), ("is", "now"))  # "My wife is Sofia.": only a name that ends the clause (`_bare_name`)
 _CLAUSE_ENDS = {".", ",", "!", ";", "and", "but"}
-_NATIONALITY = ("ese", "ish", "ian", "ean", "ic")  # "Portuguese", "Danish", "Italian", "Korean", "Icelandic"
-_DEMONYMS = {"american", "mexican", "cuban", "moroccan", "kenyan", "jamaican", "dominican", "ugandan", "venezuelan",
-             "guatemalan", "nicaraguan", "rwandan", "tanzanian", "african", "european", "asian", "german", "dutch"}
+_NATIONALITY = ("ese", "ish")  # "Portuguese", "Danish" (what languages and `_NOT_A_NAME` do not hold)
+# Words that end "my husband is ..." and are no name: nationalities that are no language, faiths, diets.
+_NOT_A_NAME = {
+    "american", "canadian", "mexican", "brazilian", "argentinian", "argentine", "chilean", "peruvian", "colombian",
+    "venezuelan", "cuban", "jamaican", "haitian", "dominican", "australian", "indian", "pakistani", "bangladeshi",
+    "nepali", "sri", "afghan", "iranian", "iraqi", "syrian", "jordanian", "israeli", "saudi", "egyptian",
+    "moroccan", "algerian", "tunisian", "nigerian", "ghanaian", "kenyan", "ethiopian", "ugandan", "rwandan",
+    "tanzanian", "somali", "belgian", "austrian", "swiss", "welsh", "scots", "filipino", "malaysian",
+    "singaporean", "kiwi", "african", "european", "asian", "latino", "latina", "muslim", "christian", "jewish",
+    "catholic", "protestant", "hindu", "buddhist", "sikh", "atheist", "vegan", "vegetarian", "ok", "okay"}
 _DETERMINERS = {"my", "our", "your", "his", "her", "their"}
+_KIN_ADJECTIVES = {"older", "younger", "elder", "eldest", "oldest", "youngest", "little", "big", "baby", "twin",
+                   "middle", "new", "old", "dear", "late", "favourite", "favorite"}
 _PRONOUNS = {"i", "you", "we", "he", "she", "they", "it"}
 
 
@@ -250,6 +291,8 @@ def kin_names(fact: str) -> dict[str, str]:
         word = word.removesuffix("'s")
         best = word == "friend" and i > 0 and low[i - 1] == "best"
         kin, opens = ("best friend", i - 1) if best else (_KIN.get(word), i)  # opens: where "sister" starts
+        if kin is not None and opens >= 2 and low[opens - 1] in _KIN_ADJECTIVES:
+            opens -= 1  # "my older sister Clara"
         if kin is None or opens == 0 or low[opens - 1] not in ("my", "our", "a"):
             continue
         named = low[opens - 1] != "a"  # "a sister" is named only by "called"/"named" after it
@@ -257,8 +300,8 @@ def kin_names(fact: str) -> dict[str, str]:
         def fits(gap: tuple[str, ...]) -> bool:
             if possessive:  # "my sister's name is Ana"
                 return gap[:1] == ("name",)
-            if gap == ("is",):
-                return named and _bare_name(tokens, i + 2)
+            if gap in (("is",), ("is", "now")):
+                return named and _bare_name(tokens, i + 1 + len(gap))
             return named or gap[-1:] in (("called",), ("named",))
 
         after = [name(i + 1 + len(gap)) for gap in _NAMING if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and fits(gap)]
@@ -273,7 +316,8 @@ def kin_names(fact: str) -> dict[str, str]:
 
 def _bare_name(tokens: list[str], i: int) -> bool:
     """Whether the word at `i`, after "my wife is", is her name: it ends the clause ("My wife is Sofia."),
-    and is no language or nationality ("My mum is Portuguese.") unless memchat knows it as a name."""
+    and is no language, nationality, faith, company or place ("My mum is Portuguese.") unless memchat knows it
+    as a name."""
     end = i + 2 if i + 1 < len(tokens) and tokens[i + 1][:1].isupper() else i + 1  # "Sofia Loren"
     if i >= len(tokens) or (end < len(tokens) and tokens[end].lower() not in _CLAUSE_ENDS):
         return False
@@ -281,7 +325,9 @@ def _bare_name(tokens: list[str], i: int) -> bool:
     if word in _name_words():
         return True
     low = word.lower()
-    return word not in lexicon("languages") and low not in _DEMONYMS and not low.endswith(_NATIONALITY)
+    if word.isupper() or low in _NOT_A_NAME or low.endswith(_NATIONALITY):
+        return False
+    return not any(word in lexicon(kind) for kind in ("languages", "employers", "places"))
 
 
 @cache
@@ -322,22 +368,28 @@ _CLAUSE_BREAK = re.compile(r"(?:\s*[,;]\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+)(
 _VERBS = re.compile(r"\b(?:is|are|was|were|has|have|had|lives|live|lived|works|work|worked|moved|likes|loves|"
                     r"hates|plays|studies|speaks|drives|owns|teaches|turns|turned|\w+s called|\w+s named)\b", re.I)
 
+_SUBORDINATE = re.compile(r"^\W*(?:if|when|whenever|because|since|as|although|though|while|unless|once|before|after|"
+                          r"until|whether|even if|even though|so that|in case)\b", re.I)
+_SUBJECT_VERB = re.compile(r"\b(?:I|we|you|he|she|they)\s+(?!and\b|or\b)\w+|\b(?:I|we|you|they|he|she)'(?:m|re|ve|d|s|ll)\b",
+                           re.I)
+_HEDGE = re.compile(r"^\s*(?:I|we) (?:think|guess|believe|suppose|reckon|mean|hope|know|bet)\b|^\s*I'm (?:not )?sure",
+                    re.I)
 _POINTS_BACK = re.compile(r"\b(?:him|her|it|them|he|she|they|its|his|their|there|that|this|one)\b", re.I)
 
 
 def clauses(statement: str) -> list[str]:
     """The facts one statement holds, each as a sentence: "I'm Tom, I'm 34 years old." -> ["I'm Tom.",
     "I'm 34 years old."]. A statement of one fact comes back whole."""
+    if _SUBORDINATE.match(statement):
+        return [statement]  # "If I could be an animal, I'd be a lion.": one fact
     parts: list[str] = []
     start = 0
     for cut in _CLAUSE_BREAK.finditer(statement):
-        rest = statement[cut.end():]
-        opener = rest.split(maxsplit=1)[0].lower()
-        clause = re.split(r"[,;]|\band\b|\bbut\b", rest)[0]
-        if opener in ("my", "our") and not _VERBS.search(clause) or _POINTS_BACK.search(clause):
-            continue  # "... my sister, my mum", "I have a dog and I love him": one fact
+        clause = re.split(r"[,;]|\band\b|\bbut\b", statement[cut.end():])[0]
+        if not _a_clause(clause) or _POINTS_BACK.search(clause) or _HEDGE.match(clause):
+            continue  # "... my sister, my mum", "I have a dog and I love him", "..., I think": one fact
         part = statement[start:cut.start()].strip()
-        if len(part.split()) >= 2:  # "Yes, I ..." is one clause
+        if _a_clause(part):  # "Yes, I ...", "Last year, I ...", "My wife and I ...": one fact
             parts.append(part)
             start = cut.end()
     parts.append(statement[start:].strip())
@@ -346,14 +398,28 @@ def clauses(statement: str) -> list[str]:
     return [_as_sentence(p) for p in parts]
 
 
+def _a_clause(text: str) -> bool:
+    """Whether a piece of a statement says something on its own: a subject and a verb."""
+    return bool(_VERBS.search(text) or _SUBJECT_VERB.search(text))
+
+
 def _as_sentence(text: str) -> str:
-    text = text.strip().rstrip(".!;,")
+    text = text.strip().rstrip(".!?;,")
     return text[:1].upper() + text[1:] + "."
 
 
 def names_same_person(question: str, fact: str) -> bool:
     """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")."""
     return bool(people_of(question) & people_of(fact))
+
+
+_WHO = re.compile(r"\b(?:who|who's|whos|name|called)\b", re.I)
+
+
+def asks_who(question: str) -> bool:
+    """Whether a question asks who someone is or what they are called (a fact naming them answers it), not
+    something about them ("Where does my son go to school?")."""
+    return bool(_WHO.search(question))
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:

@@ -19,7 +19,7 @@ REMEMBER = re.compile(
     rf"^{POLITE}(?:remember|note(?: down)?|keep in mind|don'?t forget|do not forget|make a note|take note|"
     r"for the record|just so you know|fyi|for your information|(?:something )?you should know(?: about me)?)"
     r"\b(?:\s+that)?[:,]?\s+(?P<text>.+)$", re.I)
-FORGET_VERB = r"(?:forget|delete|erase|remove|wipe|drop|clear|stop remembering|don'?t keep|do not keep)"
+FORGET_VERB = r"(?:forget|delete|erase|remove|wipe|drop|clear|scratch|stop remembering|don'?t keep|do not keep)"
 TOPIC = (r"(?P<all>everything|anything|all|whatever|what(?:ever)? (?:i told you|i've told you|you know|you remember|"
          r"you have)|all (?:of )?your notes|your notes|the notes)(?:\s+(?:you know|you remember|i told you|you have))?"
          r"\s+(?:about|on|regarding|concerning)\s+(?P<topic>.+)")
@@ -37,7 +37,7 @@ ABOUT_ME = re.compile(r"\babout\s+(?:me|myself)\b", re.I)
 MEMORY_WORDS = re.compile(r"\b(?:know|remember|stored|saved|noted|told|learned|learnt|facts|things|notes)\b", re.I)
 QUESTION = re.compile(
     r"^(?:who|what|where|when|why|how|which|whose|whom|is|are|am|was|were|do|does|did|can|could|will|would|"
-    r"should|have|has|had|tell me|remind me)\b"
+    r"should|have|has|had|tell me|remind me|whats|wheres|whos|hows|whens|wat|wot|wht|wut)\b"  # typed in a hurry
     # "on which day is my birthday", "since when do I ..." (not "For what it's worth, I ...")
     r"|^(?:on|in|at|from|to|for|with|by|since|until|about) (?:which|what|whom|whose|when|where|how)(?: \w+){0,2} "
     r"(?:do|does|did|is|are|was|were|am|can|could|will|would|have|has|had)\b", re.I)

@@ -100,10 +100,13 @@ def complete_names(tokens: Sequence[str], known: Iterable[tuple[str, ...]]) -> l
     return out
 
 
-def without_repeats(tokens: Sequence[str]) -> list[str]:
+def without_repeats(tokens: Sequence[str], sources: Iterable[str] = ()) -> list[str]:
     """Reply tokens without a word said twice in a row ("the matrix matrix", "your your name"): the
-    decoder's stutter, never meant."""
-    return [t for i, t in enumerate(tokens) if not (i and t == tokens[i - 1] and t.isalpha())]
+    decoder's stutter, unless one of the `sources` (the facts read, the user's line) says it twice too
+    ("La La Land")."""
+    meant = {(a, b) for text in sources for a, b in zip(tokenize(text), tokenize(text)[1:]) if a == b}
+    return [t for i, t in enumerate(tokens)
+            if not (i and t == tokens[i - 1] and t.isalpha() and (t, t) not in meant)]
 
 
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:

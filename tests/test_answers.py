@@ -12,11 +12,13 @@ import torch
 
 from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConfig, answer_pairs, choose_answer,
                                load_finder, relation_sentences, train_answer_finder)
-from assistant.assistant import DEFAULT_ANSWERS, NOT_TOLD, Assistant, AssistantConfig
+from assistant.assistant import DEFAULT_ANSWERS, NOT_KNOWING, NOT_TOLD, Assistant, AssistantConfig
+from assistant.consolidation import adds
 from assistant.pairs import PairClassifier, PairConfig
 from assistant.relations import catalogue
 from assistant.text import second_person
 from fakes import HashEmbedder
+from memory_store import MemoryStore
 from test_assistant import tiny_checkpoint
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -286,11 +288,6 @@ def test_a_forget_request_never_takes_the_nearest_fact_when_it_is_surely_about_a
 
 def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path, minilm):
     """A new user's own phrasings (none is a template of the catalogue), with every shipped model."""
-    from memory_store import MemoryStore
-
-    from assistant.assistant import NOT_KNOWING
-    from assistant.consolidation import adds
-
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
     bot = Assistant.load(store, user="tom")
     bot.reply("I have a cat named Whiskers.", now=NOW)
@@ -306,9 +303,10 @@ def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path,
     assert [f.text for f in news.replaced] == ["My favourite food is porridge."]
     food = bot.reply("What's my favourite food?", now=NOW).text
     assert "halloumi" in food and "porridge" not in food
-    forgot = bot.reply("Please forget everything you know about my job", now=NOW)
-    assert forgot.forgotten == () or all("teach" in f.text for f in forgot.forgotten)  # never the wife's name, or Tom
+    assert bot.reply("Actually, I love hiking.", now=NOW).replaced == ()  # a hobby is no news on food
+    forgot = bot.reply("Please forget everything you know about my job", now=NOW)  # never told: nothing goes
+    assert forgot.forgotten == () and "couldn't find" in forgot.text
     for question in ("Where did I spend my student days?", "Which movie do I like most?", "What food do I hate?"):
         reply = bot.reply(question, now=NOW).text
-        assert not adds(reply, question) - NOT_KNOWING, (question, reply)  # says it does not know, no more
+        assert "know" in reply and not adds(reply, question) - NOT_KNOWING, (question, reply)  # and no more
     store.close()

@@ -58,6 +58,7 @@ def test_news_about_a_relative_named_by_name_alone_is_a_statement_about_them(bot
     told = bot.reply("Sofia works as a teacher.", now=NOW)  # no "I", no "my": small talk but for the name
     assert told.intent == "statement" and [f.text for f in told.stored] == ["My wife Sofia works as a teacher."]
     assert bot.reply("Sofia!", now=NOW).stored == ()  # a name alone says nothing to store
+    assert bot.reply("Sofia is great, thanks.", now=NOW).stored == ()  # nor does chatter about her
     assert bot.reply("Paulo works as a teacher.", now=NOW).stored == ()  # a name the user never gave anyone
 
 
@@ -69,6 +70,11 @@ def test_a_relatives_name_outlives_the_fact_that_gave_it_when_news_replaces_it(b
     assert [f.text for f in told.stored] == ["My sister Ana works as a nurse."]
     assert told.replaced == ()  # what she does is no news on where she lives
     assert bot.reply("Paulo works as a nurse.", now=NOW).stored == ()  # no one's name
+    boss = bot.reply("My boss is Tim.", now=NOW).stored[0]
+    renamed = store.add("My boss is now Sarah.", user="ana", now=NOW)
+    store.supersede(boss.id, renamed.id, now=NOW)
+    assert [f.text for f in bot.reply("Tim lives in Leeds.", now=NOW).stored] == ["Tim lives in Leeds."]  # not
+    # "My boss Tim ...": Tim is no longer your boss
 
 
 def test_a_statement_of_two_facts_stores_two_and_says_both(bot, store):

@@ -60,7 +60,7 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
 @pytest.mark.parametrize("question, fact, other", [
     ("Where is my partner living these days?", "The home of my father Leilani is in Linz.", True),
     ("Where does my mom live?", "My mother Ana lives in Rome.", False),
-    ("Where do I live?", "My sister Ana lives in Rome.", False),  # the question names no one: no filter
+    ("Where do I live?", "My sister Ana lives in Rome.", True),  # the question is about you, the fact is not
     ("Where does my sister live?", "I live in Porto.", False),  # the fact names no one
     ("Does my sister's husband like tea?", "My sister Ana lives in Rome.", False),
     ("Where does my brother Sam live?", "My brother Tom lives in Rome.", True),  # another brother
@@ -73,6 +73,11 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("What's my favourite food?", "I can't stand mushrooms.", True),
     ("Which food don't I like?", "I can't stand mushrooms.", False),
     ("What food do I hate?", "I live in Porto.", False),
+    ("When is my birthday?", "My girlfriend's birthday is July 12.", True),
+    ("Where does my friend Sam live?", "My friend Ben lives in Leeds.", True),
+    ("What food do I not like?", "I hate olives.", False),
+    ("What's my favourite fruit?", "I don't like apples, mangoes are my favourite fruit.", False),  # says both
+    ("Who is my best friend?", "My best friend Tom hates cats.", False),  # a best friend is no liking
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
@@ -143,6 +148,11 @@ def test_a_reply_adds_the_words_neither_the_fact_nor_the_question_holds(reply, f
     ("My wife is Sofia.", {"sofia": "wife"}),  # a capitalised word that ends the clause is
     ("My wife is Megan and she teaches maths.", {"megan": "wife"}),
     ("My boss is Tim Cook.", {"tim": "boss"}),
+    ("My husband is Brian.", {"brian": "husband"}),
+    ("My husband is Swiss.", {}),
+    ("My older sister Clara lives in Vienna.", {"clara": "sister"}),
+    ("My friend Ben is a chef.", {"ben": "friend"}),
+    ("My mum is OK.", {}),
     ("I live in Lisbon with Ana.", {}),  # not said who she is
     ("Yesterday, my sister moved to Rome.", {}),  # an opening adverb is no name
     ("Yesterday, my sister Ana moved to Rome.", {"ana": "sister"}),
@@ -191,6 +201,12 @@ def test_the_kinds_of_animal_a_text_names():
     ("I have a cat and I love her.", ["I have a cat and I love her."]),  # points back: one fact
     ("I want to learn Thai, so I'm taking lessons.", ["I want to learn Thai, so I'm taking lessons."]),
     ("Yes, I have a dog.", ["Yes, I have a dog."]),
+    ("If I could be an animal, I'd be a lion.", ["If I could be an animal, I'd be a lion."]),  # subordinate
+    ("My wife and I live in Porto.", ["My wife and I live in Porto."]),  # "My wife" says nothing alone
+    ("I live in Leeds, I think.", ["I live in Leeds, I think."]),  # a hedge is no fact
+    ("Last year, I moved to Paris.", ["Last year, I moved to Paris."]),
+    ("I'm Tom, I'm 34?", ["I'm Tom.", "I'm 34."]),
+    ("When I was young, I lived in Goa.", ["When I was young, I lived in Goa."]),
     ("My brother Luke lives in Dublin and works as a chef.", ["My brother Luke lives in Dublin and works as a chef."]),
 ])
 def test_a_statement_of_several_facts_is_split_into_them(statement, facts):

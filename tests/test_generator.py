@@ -88,6 +88,8 @@ def test_a_word_the_decoder_says_twice_in_a_row_is_said_once():
         "your favourite film is the matrix .".split()
     assert without_repeats(["i", "don't", "know", "your", "your", "name", ".", "."]) == \
         ["i", "don't", "know", "your", "name", ".", "."]  # punctuation is not a word
+    said = "your favourite film is la la land .".split()
+    assert without_repeats(said, ["My favourite film is La La Land."]) == said  # the fact says it twice too
 
 
 def test_shapes_and_the_copy_distribution_sums_to_one(copy_data):

@@ -15,6 +15,9 @@ from assistant.intents import classify
     ("Forget everything about my car", "forget", "My car."),
     ("please forget about Tom", "forget", "Tom."),
     ("what do you know about me?", "list", None),
+    ("whats my name", "question", None),  # typed in a hurry: still a question, never stored
+    ("wat do i hate", "question", None),
+    ("scratch that thing about radiohead", "forget", "Thing about radiohead."),
     ("What do you remember", "list", None),
     ("show me my facts", "list", None),
     ("where does my sister live?", "question", None),

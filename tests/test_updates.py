@@ -40,7 +40,14 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", True),  # two brothers
     ("My brother Tom moved to Oslo.", "Tom, my brother, lives in Rome.", False),
     ("My sister Ana works as a nurse.", "My sister lives in Berlin.", True),  # what she does is not where
+    ("My cat is called Pepper.", "My dog is called Biscuit.", True),  # a second pet
+    ("We got a new pet, a frog called Bo.", "My dog is called Biscuit.", False),  # said as the new one
+    ("My favourite creature is the hamster.", "My favourite animal is the frog.", False),  # no pets
+    ("I hate cilantro.", "My favourite food is tacos.", True),  # a dislike is no news on a liking
+    ("My younger sister Julia lives in Prague.", "My older sister Clara lives in Vienna.", True),  # two sisters
     ("My sister Ana moved to Madrid.", "The home of my sister Ana is in Lisbon.", False),
+    ("My best friend Sara has lived in Hyderabad for years.", "My best friend's name is Sara, and their home is "
+     "in Tangier.", False),  # the old fact says where too
 ])
 def test_vetoes(new, old, veto):
     assert vetoed(new, old) is veto
