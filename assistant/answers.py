@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .consolidation import about_someone_else, people_of
+from .consolidation import about_someone_else
+from .kin import people_of
 from .errors import CheckpointError, ConfigError
 from .pairs import Embed, Pair, embedded, prf
 from .personal_data import CASUAL, small_talk_pairs

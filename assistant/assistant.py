@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
@@ -32,77 +30,27 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
-from .consolidation import (about_someone_else, adds, asks_who, clauses, kin_names, names_same_person, people_of,
-                            replaces, signals_a_fact, speaks_of, tells, with_kin, without_update_marker)
+from .clauses import clauses
+from .consolidation import (about_someone_else, adds, names_same_person, replaces, signals_a_fact, speaks_of, tells,
+                            without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
-from .text import (complete_names, detokenize, names, opens_sentence, second_person, spellings, tokenize,
-                   without_repeats)
+from .kin import may_name_someone, names_given, with_kin
+from .settings import AssistantConfig
+from .text import complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
 from .training import load_checkpoint
-from .updates import UpdateDetector, choose_update, load_detector, passing
+from .updates import UpdateDetector, another_pet, choose_update, load_detector, passing
 from .vocab import Vocab
+from .wording import NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, as_sentence, lower_first
 
 log = logging.getLogger(__name__)
-
-CLAIMS_MEMORY = re.compile(r"\b(?:I'll remember|I've (?:updated|forgotten|saved|noted)|I (?:have )?forgot|"
-                           r"I've got it|noted|got it|for the update)\b", re.I)
-NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a reply that claimed a memory
-# operation on a turn that did none (small talk the generator took for a statement)
-SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
 DEFAULT_ANSWERS = DEFAULT_MODEL.with_name("answers.pt")  # the answer finder (`memchat train-answers`)
-NOT_KNOWING = {"don't", "do", "not", "know", "haven't", "have", "told", "sure", "sorry", "yet", "anything", "about",
-               "what", "where", "who", "when", "which", "how", "whether", "if", "i'm", "am"}  # words of not knowing
-NOT_TOLD = "I don't know, you haven't told me."  # a question no fact answers, when the generated reply would
-# name something from memory anyway, or would not say it does not know
-
-
-@dataclass(frozen=True)
-class AssistantConfig:
-    window: int = 6  # recent lines (user and bot) kept as short-term memory
-    memory_k: int = 5  # facts read from long-term memory per turn
-    # A question's nearest fact at least this similar answers it even when the answer finder doubts it
-    # (without a finder: is quoted, "You told me that ...", when the generated reply leaves it out). On
-    # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions
-    # about something never told do. None: only the finder (or the generator) picks the answer.
-    quote_above: float | None = 0.45
-    # "Forget everything about my employer" rarely reaches the store's own match threshold (0.45): when
-    # nothing matches, the nearest fact at least this similar is forgotten (and named in the reply, so it
-    # can be restored). On train-split conversations that is the right fact 91 % of the time.
-    forget_nearest_above: float | None = 0.2
-    min_similarity: float = 0.2  # facts less similar to the turn than this are not read
-    update_candidates: int = 3  # nearest facts checked for being replaced by a new statement
-    used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
-    consolidate: Literal["at_once", "end_of_session"] = "at_once"  # when plain statements are stored
-    beam: int = 1  # 1 = greedy decoding
-    # A statement about the same relation of the catalogue as one of its nearest facts (by the answer
-    # finder, at least this probable) updates it, as the update detector's own choice does; the same
-    # vetoes apply (someone else, the same fact again, "also"). None: the update detector alone.
-    same_relation_updates: float | None = 0.5
-    # How many of a statement's nearest facts that rule weighs (the detector: `update_candidates`): a fact
-    # about the same relation can be far in the embedding space ("My degree is in medicine." and "Back in
-    # my student days I studied fine art.").
-    same_relation_candidates: int = 10
-    # A statement never updates a fact the finder places surely (P >= this, each) in another relation than
-    # the statement: it overrules the update detector's false alarms across relations (a detector trained
-    # without a quarter of the phrasings took "I work at Unilever." for news on "My degree is in medicine,
-    # from a university in Danang."). None: no veto.
-    apart_above: float | None = 0.9
-    # A statement the user marks as news ("Actually, ...", "That has changed.", "Please update your notes,
-    # ...") updates the likeliest of its candidates even when no model reaches its own threshold, if the
-    # update detector's or the finder's same-relation probability reaches this (the vetoes still apply).
-    # None: the marker counts for nothing.
-    marked_updates: float | None = 0.1
-    # ... but never a fact the finder places in another relation than the statement at least this surely
-    # (each): "Actually, I love hiking." (a hobby, 0.58) is no news on "My favourite food is porridge.".
-    marked_apart_above: float = 0.5
-
-
 @dataclass(frozen=True)
 class Recalled:
     """A fact read for a reply."""
@@ -256,10 +204,10 @@ class Assistant:
         answer = detokenize(tokens, spelled, capitalize=True)
         if finding and not hits and self._not_told(text, answer, nearest):
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
-        answer = _acknowledged(answer, stored, replaced)
+        answer = acknowledged(answer, stored, replaced)
         quoted = self._quoted(intent, hits, answer, text, sure=finding)
         if quoted is not None:
-            answer = f"You told me that {_lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
+            answer = f"You told me that {lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
             recalled = [dataclasses.replace(r, used=True) if r.fact.id == quoted.fact.id else r for r in recalled]
             used.append(quoted.fact.id)
         if used:
@@ -273,12 +221,13 @@ class Assistant:
         k = max(self.config.memory_k, self._reach())
         vector = self.store.embed_query(query)
         nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
-        resolved = with_kin(query, _kin_names(nearest))
-        if resolved == query and _may_name_someone(query):  # a name an update left behind?
+        facts = [h.fact.text for h in nearest]
+        resolved = with_kin(query, names_given(facts))
+        if resolved == query and may_name_someone(query):  # a name an update left behind?
             older = self.store.replaced([h.fact.id for h in nearest])
-            pairs = [(h.fact, old) for h in nearest for o in older[h.fact.id]
+            pairs = [(h.fact.text, old.text) for h in nearest for o in older[h.fact.id]
                      if (old := self.store.get(o)).status != "forgotten"]  # a forgotten name stays forgotten
-            resolved = with_kin(query, _kin_names(nearest, pairs)) if pairs else query
+            resolved = with_kin(query, names_given(facts, pairs)) if pairs else query
         if resolved == query:
             return query, vector, nearest
         vector = self.store.embed_query(resolved)
@@ -290,7 +239,7 @@ class Assistant:
         a question who a relative is, the nearest of `nearest` that names them ("Who is my father?" and
         "My father, Thiago, has a flat in Minneapolis." are only 0.18 similar)."""
         if not hits:
-            same_person = [h for h in nearest if asks_who(question) and names_same_person(question, h.fact.text)]
+            same_person = [h for h in nearest if names_same_person(question, h.fact.text)]
             return same_person[:1], {}
         chances = self._answering(vector, [h.fact.id for h in hits])
         probability = {h.fact.id: p for h, p in zip(hits, chances)}
@@ -301,7 +250,7 @@ class Assistant:
         top = max(hits, key=lambda h: h.similarity)
         if self.config.quote_above is not None and top.similarity >= self.config.quote_above:
             return [top], probability  # the finder doubts it, but it is as close as answers get
-        same_person = sorted((h for h in nearest if asks_who(question) and names_same_person(question, h.fact.text)),
+        same_person = sorted((h for h in nearest if names_same_person(question, h.fact.text)),
                              key=lambda h: -h.similarity)
         return same_person[:1], probability
 
@@ -425,6 +374,8 @@ class Assistant:
             if self.config.apart_above is not None:  # never a fact surely about another relation
                 apart = self.answers.apart(vectors[0], vectors[1:], self.config.apart_above)
         above = self.config.same_relation_updates
+        if not marked:  # "My cat is called Pepper." beside "My dog is called Biscuit.": a second pet, unless news
+            apart = [other or another_pet(statement, t) for other, t in zip(apart, texts)]
         chances = [0.0 if other else 1.0 + q if self.answers is not None and above is not None and q >= above
                    else passing(p, self.updates.config.threshold) for p, q, other in zip(detector, same, apart)]
         chosen = choose_update(statement, texts, chances)
@@ -463,7 +414,7 @@ class Assistant:
             return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
                          "forget")
         said = "; ".join(second_person(f.text).rstrip(".") for f in forgotten)
-        return Reply(f"Ok, I've forgotten that {_lower_first(said)}.", "forget", forgotten=tuple(forgotten))
+        return Reply(f"Ok, I've forgotten that {lower_first(said)}.", "forget", forgotten=tuple(forgotten))
 
     def _not_apart(self, request: str, hits: list[Hit]) -> list[Hit]:
         """The hits the answer finder does not place surely in another relation than the request, or surely
@@ -493,7 +444,7 @@ class Assistant:
         facts = self.store.facts(self.user)
         if not facts:
             return Reply("I don't know anything about you yet.", "list")
-        return Reply("Here is what I know about you: " + " ".join(_sentence(second_person(f.text)) for f in facts),
+        return Reply("Here is what I know about you: " + " ".join(as_sentence(second_person(f.text)) for f in facts),
                      "list")
 
 
@@ -519,56 +470,3 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
     model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
     model.load_state_dict(saved.state)
     return model.eval(), saved.vocab
-
-
-def _kin_names(hits: Sequence[Hit], older: Sequence[tuple[Fact, Fact]] = ()) -> dict[str, str]:
-    """The names the facts give the user's relatives (`consolidation.kin_names`), and the names that the
-    facts they replaced (`older`: (fact, a fact it replaced) pairs) gave the relatives they still speak
-    of ("My sister now lives in Berlin." after "My sister Ana moved to Lisbon.": Ana is still your sister);
-    a name given to two different relatives is left out."""
-    given: dict[str, set[str]] = {}
-    for hit in hits:
-        for name, kin in kin_names(hit.fact.text).items():
-            given.setdefault(name, set()).add(kin)
-    for fact, old in older:
-        renamed = set(kin_names(fact.text).values())  # "my boss is now Sarah": Tim is no longer your boss
-        for name, kin in kin_names(old.text).items():
-            if kin in people_of(fact.text) and kin not in renamed:
-                given.setdefault(name, set()).add(kin)
-    return {name: kins.pop() for name, kins in given.items() if len(kins) == 1}
-
-
-def _may_name_someone(text: str) -> bool:
-    """Whether a text holds a capitalised word that is not only the opening of its sentence (nor "I")."""
-    tokens = text.split()
-    return any(t[:1].isupper() and t.strip(".,!?;:'\"") not in ("I", "I'm", "I've", "I'd", "I'll")
-               and (i > 0 or not opens_sentence(t.strip(".,!?;:"))) for i, t in enumerate(tokens))
-
-
-def _acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) -> str:
-    """A reply that says what memory did: a telling turn's restates the fact it stored word for word and
-    says "updated" only for an update (else "Ok, I'll remember that ..." / "Ok, I've updated that: ..."),
-    and no other turn's claims a memory operation."""
-    if stored:
-        said = " and ".join(_lower_first(second_person(f.text).rstrip(".!")) for f in stored)
-        restated = _words(said) in _words(answer) and bool(re.search(r"\bupdat", answer, re.I)) == bool(replaced)
-        if restated:
-            return answer
-        return f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."
-    return NOTHING_DONE if CLAIMS_MEMORY.search(answer) else answer
-
-
-def _words(text: str) -> str:
-    return " ".join(w for w in tokenize(text) if w.isalnum() or "'" in w)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _lower_first(text: str) -> str:
-    """A sentence to go inside another: its first word lower-cased unless it is a name or "I"."""
-    first = text.split(maxsplit=1)[0] if text.strip() else ""
-    return text[:1].lower() + text[1:] if opens_sentence(first.strip(",;:")) and first != "I" else text

@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from .kin import KIN_WORDS, other_names, people_of
 from .relations import lexicon
-from .text import opens_sentence, surface_tokens, tokenize
+from .text import tokenize
 
 UPDATE_MARKERS = re.compile(
     r"^(?:actually|correction|update|small change|things are different now|that has changed|"
@@ -38,27 +39,14 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "plays": ("play", "plays", "playing", "instrument"),
     "phone": ("phone", "number", "mobile"),
 }
-# The people a user names by their relation to them; words of one group name the same person.
-KIN = (("mother", "mum", "mom", "mama", "mommy", "mummy"), ("father", "dad", "papa", "daddy"),
-       ("sister",), ("brother",), ("son",), ("daughter",), ("wife",), ("husband",), ("partner",),
-       ("grandmother", "grandma", "granny", "nan", "nana"), ("grandfather", "grandpa", "granddad", "grandad"),
-       ("aunt", "auntie"), ("uncle",), ("cousin",), ("niece",), ("nephew",), ("boss",), ("neighbour", "neighbor"),
-       ("girlfriend",), ("boyfriend",), ("friend",), ("fiance", "fiancé", "fiancee", "fiancée"), ("stepmother",), ("stepfather",))
-_KIN = {word: group[0] for group in KIN for word in group}
-CLOSE_ENOUGH = 0.6
-_NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", "they", "we", "it", "and", "but",
-              # words that open a sentence before a comma as a name would ("Yesterday, my sister moved.")
-              "yesterday", "today", "tonight", "tomorrow", "recently", "lately", "later", "earlier", "finally",
-              "sadly", "luckily", "unfortunately", "fortunately", "honestly", "basically", "anyway", "meanwhile",
-              "however", "apparently", "obviously", "seriously", "currently", "usually", "sometimes", "often",
-              "again", "guess", "btw", "oh", "ah", "wow", "sorry", "anyways", "besides", "otherwise", "surprisingly"}
+CLOSE_ENOUGH = 0.6  # cosine above which two statements on one subject are the same fact when no relation is known
 FIRST_PERSON_WORDS = {"i", "i'm", "i've", "i'd", "my", "me", "mine", "myself"}
 _FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
 _COMMON = {w for cues in RELATIONS.values() for w in cues} | set(NOT_SUBJECTS) | {
     "the", "and", "has", "have", "had", "was", "were", "are", "his", "her", "their", "its", "who", "with",
     "from", "for", "that", "this", "these", "days", "years", "now", "been", "got", "just", "really", "very",
     "also", "still", "always", "never", "one", "mine", "remember", "forget", "forgotten", "noted", "got",
-    "your", "you", "okay", "thanks", "sure", "not", "anymore", "any", "more", "called", "name", "named"}  # cosine above which two statements on one subject are the same fact when no relation is known
+    "your", "you", "okay", "thanks", "sure", "not", "anymore", "any", "more", "called", "name", "named"}
 
 
 @dataclass(frozen=True)
@@ -98,14 +86,6 @@ def subject_of(text: str) -> str | None:
     return None
 
 
-def people_of(text: str) -> set[str]:
-    """The people a text names by kin ("my mum", "my best friend's"): canonical kin words."""
-    words = [w.removesuffix("'s") for w in tokenize(text)]
-    best = [i for i, (a, b) in enumerate(zip(words, words[1:])) if a == "best" and b == "friend"]
-    found = {_KIN[w] for i, w in enumerate(words) if w in _KIN and i - 1 not in best}  # a best friend is one kin
-    return found | ({"best friend"} if best else set())
-
-
 def about_someone_else(question: str, fact: str) -> bool:
     """Whether `fact` is about other people than the ones `question` asks about: both name people by
     kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon."), or both
@@ -120,7 +100,8 @@ def about_someone_else(question: str, fact: str) -> bool:
     return bool(asked and named) and not asked & named or opposite_feelings(question, fact)
 
 
-_DISLIKE = re.compile(r"\b(?:hates?|dislikes?|can'?t stand|cannot stand|(?:don'?t|do not|doesn'?t)(?: i| you)? (?:like|enjoy)|"
+_DISLIKE = re.compile(r"\b(?:hates?|dislikes?|can'?t stand|cannot stand|"
+                      r"(?:don'?t|do not|doesn'?t)(?: i| you)? (?:like|enjoy)|"
                       r"do (?:i|you) not (?:like|enjoy)|loathes?|detests?|least favou?rite|worst)\b", re.I)
 _LIKE = re.compile(r"\b(?:favou?rite|loves?|likes?|beats|adores?|prefers?|enjoys?)\b", re.I)
 
@@ -146,7 +127,7 @@ def _about_a_relative(fact: str) -> bool:
         if word in FIRST_PERSON_WORDS - {"my"}:
             return False
         if word in ("my", "our"):
-            return any(w in _KIN for w in words[i + 1 : i + 4])
+            return any(w in KIN_WORDS for w in words[i + 1 : i + 4])
     return False
 
 
@@ -184,20 +165,6 @@ def _relations_of(text: str) -> set[str]:
     ignore = set(subject.split()) if subject else set()
     return {relation for word in tokenize(text) if word not in ignore
             for relation, cues in RELATIONS.items() if word in cues}
-
-
-def other_names(one: str, other: str) -> bool:
-    """Whether two texts name different people by one kin word: "My brother Sam moved to Oslo." and "My
-    brother Tom lives in Rome." (two brothers); a text that gives no name never differs."""
-    first, second = _names_by_kin(one), _names_by_kin(other)
-    return any(kin in second and not names & second[kin] for kin, names in first.items())
-
-
-def _names_by_kin(text: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for name, kin in kin_names(text).items():
-        out.setdefault(kin, set()).add(name)
-    return out
 
 
 def speaks_of(line: str, fact: str) -> bool:
@@ -241,185 +208,18 @@ def adds(reply: str, fact: str, question: str = "") -> set[str]:
     Tim years old." adds "years" and "old" to "My boss is called Tim."); words match on their first four
     letters ("lived" is "lives")."""
     asked = [w for w in tokenize(question) if w not in _ASKING]
-    known = {_KIN.get(w, w)[:4] for w in [*tokenize(fact), *asked]}  # "mum" in the fact: "mother" is known
+    known = {KIN_WORDS.get(w, w)[:4] for w in [*tokenize(fact), *asked]}  # "mum" in the fact: "mother" is known
     frame = _FRAME | _HOME_FRAME if _HOME & set(tokenize(fact)) else _FRAME
     return {w for w in tokenize(reply)
-            if any(c.isalnum() for c in w) and w not in frame and _KIN.get(w, w)[:4] not in known}
-
-
-# What may stand between a kin word and the name it is given: "my sister Ana", "my sister, Ana,", "my
-# sister is called Ana", "my sister's name is Ana" (after a possessive only the last two).
-_NAMING = ((), (",",), ("called",), ("named",), ("is", "called"), ("is", "named"), ("was", "called"),
-           ("was", "named"), (",", "called"), (",", "named"), ("name", "is"), ("name", ":"), ("name", "was"),
-           ("is",), ("is", "now"))  # "My wife is Sofia.": only a name that ends the clause (`_bare_name`)
-_CLAUSE_ENDS = {".", ",", "!", ";", "and", "but"}
-_NATIONALITY = ("ese", "ish")  # "Portuguese", "Danish" (what languages and `_NOT_A_NAME` do not hold)
-# Words that end "my husband is ..." and are no name: nationalities that are no language, faiths, diets.
-_NOT_A_NAME = {
-    "american", "canadian", "mexican", "brazilian", "argentinian", "argentine", "chilean", "peruvian", "colombian",
-    "venezuelan", "cuban", "jamaican", "haitian", "dominican", "australian", "indian", "pakistani", "bangladeshi",
-    "nepali", "sri", "afghan", "iranian", "iraqi", "syrian", "jordanian", "israeli", "saudi", "egyptian",
-    "moroccan", "algerian", "tunisian", "nigerian", "ghanaian", "kenyan", "ethiopian", "ugandan", "rwandan",
-    "tanzanian", "somali", "belgian", "austrian", "swiss", "welsh", "scots", "filipino", "malaysian",
-    "singaporean", "kiwi", "african", "european", "asian", "latino", "latina", "muslim", "christian", "jewish",
-    "catholic", "protestant", "hindu", "buddhist", "sikh", "atheist", "vegan", "vegetarian", "ok", "okay"}
-_DETERMINERS = {"my", "our", "your", "his", "her", "their"}
-_KIN_ADJECTIVES = {"older", "younger", "elder", "eldest", "oldest", "youngest", "little", "big", "baby", "twin",
-                   "middle", "new", "old", "dear", "late", "favourite", "favorite"}
-_PRONOUNS = {"i", "you", "we", "he", "she", "they", "it"}
-
-
-def kin_names(fact: str) -> dict[str, str]:
-    """The names a fact gives the user's relatives, lowercased, with their canonical kin word: "My sister
-    Ana moved to Lisbon.", "Ana, my sister, ...", "My sister's name is Ana.", "Ana is my sister.", "I have
-    a sister called Ana." -> {"ana": "sister"}. A name is a capitalised word that does not only open the
-    sentence; a name given to two relatives keeps the first."""
-    tokens = surface_tokens(fact)
-    low = [t.lower() for t in tokens]
-
-    def name(i: int) -> str | None:
-        if not 0 <= i < len(tokens):
-            return None
-        word = tokens[i].removesuffix("'s")
-        if not (word[:1].isupper() and word.isalpha()) or word.lower() in _KIN or word.lower() in _NOT_NAMES:
-            return None
-        return None if (i == 0 or low[i - 1] in ".!?") and opens_sentence(word) else word.lower()
-
-    found: dict[str, str] = {}
-    for i, word in enumerate(low):
-        possessive = word.endswith("'s")
-        word = word.removesuffix("'s")
-        best = word == "friend" and i > 0 and low[i - 1] == "best"
-        kin, opens = ("best friend", i - 1) if best else (_KIN.get(word), i)  # opens: where "sister" starts
-        if kin is not None and opens >= 2 and low[opens - 1] in _KIN_ADJECTIVES:
-            opens -= 1  # "my older sister Clara"
-        if kin is None or opens == 0 or low[opens - 1] not in ("my", "our", "a"):
-            continue
-        named = low[opens - 1] != "a"  # "a sister" is named only by "called"/"named" after it
-
-        def fits(gap: tuple[str, ...]) -> bool:
-            if possessive:  # "my sister's name is Ana"
-                return gap[:1] == ("name",)
-            if gap in (("is",), ("is", "now")):
-                return named and _bare_name(tokens, i + 1 + len(gap))
-            return named or gap[-1:] in (("called",), ("named",))
-
-        after = [name(i + 1 + len(gap)) for gap in _NAMING if tuple(low[i + 1 : i + 1 + len(gap)]) == gap and fits(gap)]
-        before = None
-        if named and not possessive and not any(after) and opens >= 3 and low[opens - 2] in (",", "is", "was"):
-            before = name(opens - 3)  # "Ana, my sister", "Ana is my sister" ("Yesterday, my sister Ana": Ana)
-        for given in (*after, before):
-            if given:
-                found.setdefault(given, kin)
-    return found
-
-
-def _bare_name(tokens: list[str], i: int) -> bool:
-    """Whether the word at `i`, after "my wife is", is her name: it ends the clause ("My wife is Sofia."),
-    and is no language, nationality, faith, company or place ("My mum is Portuguese.") unless memchat knows it
-    as a name."""
-    end = i + 2 if i + 1 < len(tokens) and tokens[i + 1][:1].isupper() else i + 1  # "Sofia Loren"
-    if i >= len(tokens) or (end < len(tokens) and tokens[end].lower() not in _CLAUSE_ENDS):
-        return False
-    word = tokens[i]
-    if word in _name_words():
-        return True
-    low = word.lower()
-    if word.isupper() or low in _NOT_A_NAME or low.endswith(_NATIONALITY):
-        return False
-    return not any(word in lexicon(kind) for kind in ("languages", "employers", "places"))
-
-
-@cache
-def _name_words() -> frozenset[str]:
-    return frozenset(lexicon("names"))
-
-
-def with_kin(text: str, known: dict[str, str]) -> str:
-    """A statement or question that names a relative by name alone, with the kin the user gave them
-    (`kin_names`): "Ana lives in Madrid now." -> "My sister Ana lives in Madrid now." Unchanged when it
-    names people by kin already, or no name it holds is known, or the name follows another's word for
-    them ("My friend Ana ..."), or a capital only opens a question ("Will I need a visa?")."""
-    if people_of(text):
-        return text
-    tokens = surface_tokens(text)
-    low = [t.lower() for t in tokens]
-    for i, token in enumerate(tokens):
-        kin = known.get(low[i].removesuffix("'s")) if token[:1].isupper() else None
-        if not kin or _DETERMINERS & set(low[max(0, i - 2) : i]):
-            continue
-        first = i == 0 or low[i - 1] in ".!?"
-        if first and (opens_sentence(token) or (i + 1 < len(low) and low[i + 1] in _PRONOUNS)):
-            continue
-        at = re.search(rf"(?<!\w){re.escape(token)}(?!\w)", text)
-        if at is None:
-            continue
-        said = f"my {kin} "
-        said = said[:1].upper() + said[1:] if not text[: at.start()].strip(" \"'(") else said
-        return text[: at.start()] + said + text[at.start():]
-    return text
-
-
-# Where one statement holds two facts: a comma, "and", "but" or ";" before a new subject ("I'm Tom, I'm 34.",
-# "I live in Porto and my wife is Sofia."). "my X" opens a clause only with a verb after it ("I live with my
-# sister, my mum and my dog." is one fact).
-_CLAUSE_BREAK = re.compile(r"(?:\s*[,;]\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+)(?=(?:I|I'm|I've|I'd|we|we're|my|our)\b)",
-                           re.I)
-_VERBS = re.compile(r"\b(?:is|are|was|were|has|have|had|lives|live|lived|works|work|worked|moved|likes|loves|"
-                    r"hates|plays|studies|speaks|drives|owns|teaches|turns|turned|\w+s called|\w+s named)\b", re.I)
-
-_SUBORDINATE = re.compile(r"^\W*(?:if|when|whenever|because|since|as|although|though|while|unless|once|before|after|"
-                          r"until|whether|even if|even though|so that|in case)\b", re.I)
-_SUBJECT_VERB = re.compile(r"\b(?:I|we|you|he|she|they)\s+(?!and\b|or\b)\w+|\b(?:I|we|you|they|he|she)'(?:m|re|ve|d|s|ll)\b",
-                           re.I)
-_HEDGE = re.compile(r"^\s*(?:I|we) (?:think|guess|believe|suppose|reckon|mean|hope|know|bet)\b|^\s*I'm (?:not )?sure",
-                    re.I)
-_POINTS_BACK = re.compile(r"\b(?:him|her|it|them|he|she|they|its|his|their|there|that|this|one)\b", re.I)
-
-
-def clauses(statement: str) -> list[str]:
-    """The facts one statement holds, each as a sentence: "I'm Tom, I'm 34 years old." -> ["I'm Tom.",
-    "I'm 34 years old."]. A statement of one fact comes back whole."""
-    if _SUBORDINATE.match(statement):
-        return [statement]  # "If I could be an animal, I'd be a lion.": one fact
-    parts: list[str] = []
-    start = 0
-    for cut in _CLAUSE_BREAK.finditer(statement):
-        clause = re.split(r"[,;]|\band\b|\bbut\b", statement[cut.end():])[0]
-        if not _a_clause(clause) or _POINTS_BACK.search(clause) or _HEDGE.match(clause):
-            continue  # "... my sister, my mum", "I have a dog and I love him", "..., I think": one fact
-        part = statement[start:cut.start()].strip()
-        if _a_clause(part):  # "Yes, I ...", "Last year, I ...", "My wife and I ...": one fact
-            parts.append(part)
-            start = cut.end()
-    parts.append(statement[start:].strip())
-    if len(parts) == 1:
-        return [statement]
-    return [_as_sentence(p) for p in parts]
-
-
-def _a_clause(text: str) -> bool:
-    """Whether a piece of a statement says something on its own: a subject and a verb."""
-    return bool(_VERBS.search(text) or _SUBJECT_VERB.search(text))
-
-
-def _as_sentence(text: str) -> str:
-    text = text.strip().rstrip(".!?;,")
-    return text[:1].upper() + text[1:] + "."
+            if any(c.isalnum() for c in w) and w not in frame and KIN_WORDS.get(w, w)[:4] not in known}
 
 
 def names_same_person(question: str, fact: str) -> bool:
-    """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")."""
-    return bool(people_of(question) & people_of(fact))
-
-
-_WHO = re.compile(r"\b(?:who|who's|whos|name|called)\b", re.I)
-
-
-def asks_who(question: str) -> bool:
-    """Whether a question asks who someone is or what they are called (a fact naming them answers it), not
-    something about them ("Where does my son go to school?")."""
-    return bool(_WHO.search(question))
+    """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")
+    and the question does not ask another kind of thing about them than the fact tells, by the word rules
+    ("Where does my son go to school?" is not answered by "My son is called Leo.")."""
+    asked, told = _relations_of(question), _relations_of(fact)
+    return bool(people_of(question) & people_of(fact)) and not (asked and told and not asked & told)
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidation import animals_of, opposite_feelings, other_aspects, other_names, people_of, restates
+from .consolidation import animals_of, opposite_feelings, other_aspects, restates
+from .kin import other_names, people_of
 from .errors import ConfigError
 from .pairs import Embed, FitConfig, Pair, PairClassifier, PairConfig, fit, load_classifier
 from .personal_data import Conversation, conversations
@@ -45,6 +46,7 @@ class UpdateTrainConfig:
             raise ConfigError("conversations and dev_conversations must be 1 or more")
 
 
+ACQUIRED = re.compile(r"\b(?:new|got|adopted|adopt|took in|take in|bought|rescued|welcomed)\b", re.I)
 KEEPS = re.compile(r"\b(?:my|our|have|has|got|own|owns|adopted|took in|pet|called|named)\b", re.I)  # a pet kept
 ADDED = re.compile(r"\b(?:also|too|as well|in addition|besides)\b", re.I)  # "I also have a cat": one more fact
 
@@ -53,21 +55,20 @@ def vetoed(new: str, old: str) -> bool:
     """The rules no probability overrides: a fact about someone else (another relative, or a relative
     against the user themself, or another relative of the same kin by name: "my brother Sam" and "my
     brother Tom"), another kind of thing about the same relative by the word rules (where they live and
-    what they work as), a dislike against a liking, another kind of animal (unless it is a new pet), the
-    same fact said again, or one said as an addition ("I also ...")."""
+    what they work as), a dislike against a liking, the same fact said again, or one said as an addition
+    ("I also ...")."""
     asked, named = people_of(new), people_of(old)
     return (bool((asked or named) and not asked & named) or other_names(new, old) or restates(new, old)
-            or other_aspects(new, old) or opposite_feelings(new, old) or other_animals(new, old)
-            or bool(ADDED.search(new)))
+            or other_aspects(new, old) or opposite_feelings(new, old) or bool(ADDED.search(new)))
 
 
-def other_animals(new: str, old: str) -> bool:
-    """Whether two statements are about pets of different kinds and the new one does not say it is a new
-    pet: "My cat is called Pepper." is a second pet beside "My dog is called Biscuit." (a favourite animal
-    is no pet: "My favourite creature is the hamster." is news on "My favourite animal is the frog.")."""
+def another_pet(new: str, old: str) -> bool:
+    """Whether a statement names a pet of another kind than an older one, and says nothing of getting a
+    new one: "My cat is called Pepper." is a second pet beside "My dog is called Biscuit." ("We adopted a
+    cat." or "Our new pet is a cat." may be news on it; a favourite animal is no pet)."""
     one, other = animals_of(new), animals_of(old)
     kept = all(KEEPS.search(text) and not re.search(r"\bfavou?rite\b", text, re.I) for text in (new, old))
-    return bool(one and other) and kept and not one & other and not re.search(r"\bnew\b", new, re.I)
+    return bool(one and other) and kept and not one & other and not ACQUIRED.search(new)
 
 
 def shared_value_pairs(count: int, seed: int) -> list[Pair]:

@@ -1,12 +1,14 @@
-"""Rules that decide what a statement is about and when it updates a remembered fact."""
+"""Rules that decide what a statement is about and when it updates a remembered fact; the user's relatives
+and their names (`kin`); where one statement holds several facts (`clauses`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.consolidation import (about, about_someone_else, adds, animals_of, clauses, kin_names, names_same_person,
-                                     people_of, relation_of, replaces, speaks_of, subject_of, tells, with_kin,
-                                     without_update_marker)
+from assistant.clauses import clauses
+from assistant.consolidation import (about, about_someone_else, adds, animals_of, names_same_person, relation_of,
+                                     replaces, speaks_of, subject_of, tells, without_update_marker)
+from assistant.kin import kin_names, may_name_someone, names_given, people_of, with_kin
 
 
 @pytest.mark.parametrize("text, subject", [
@@ -211,3 +213,12 @@ def test_the_kinds_of_animal_a_text_names():
 ])
 def test_a_statement_of_several_facts_is_split_into_them(statement, facts):
     assert clauses(statement) == facts
+
+
+def test_the_names_given_to_relatives_outlive_an_update_that_does_not_rename_them():
+    old, news = "My sister Ana moved to Lisbon.", "My sister now lives in Berlin."
+    assert names_given([news]) == {} and names_given([news], [(news, old)]) == {"ana": "sister"}
+    assert names_given(["My sister is now Eva."], [("My sister is now Eva.", old)]) == {"eva": "sister"}
+    assert names_given(["My aunt Ana lives in Rome.", old]) == {}  # one name, two relatives: neither
+    assert may_name_someone("Where does Ana live?") and may_name_someone("Ana moved.")
+    assert not may_name_someone("Where do I live?") and not may_name_someone("My sister moved.")

@@ -9,8 +9,8 @@ import pytest
 from assistant.assistant import DEFAULT_UPDATES, Assistant
 from assistant.personal_data import conversations
 from assistant.pairs import FitConfig, PairConfig
-from assistant.updates import (UpdateTrainConfig, choose_update, passing, load_detector, train_update_detector,
-                               update_pairs, vetoed)
+from assistant.updates import (UpdateTrainConfig, another_pet, choose_update, load_detector, passing,
+                               train_update_detector, update_pairs, vetoed)
 from fakes import HashEmbedder
 from test_assistant import replacements, tiny_checkpoint
 
@@ -40,9 +40,6 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", True),  # two brothers
     ("My brother Tom moved to Oslo.", "Tom, my brother, lives in Rome.", False),
     ("My sister Ana works as a nurse.", "My sister lives in Berlin.", True),  # what she does is not where
-    ("My cat is called Pepper.", "My dog is called Biscuit.", True),  # a second pet
-    ("We got a new pet, a frog called Bo.", "My dog is called Biscuit.", False),  # said as the new one
-    ("My favourite creature is the hamster.", "My favourite animal is the frog.", False),  # no pets
     ("I hate cilantro.", "My favourite food is tacos.", True),  # a dislike is no news on a liking
     ("My younger sister Julia lives in Prague.", "My older sister Clara lives in Vienna.", True),  # two sisters
     ("My sister Ana moved to Madrid.", "The home of my sister Ana is in Lisbon.", False),
@@ -107,3 +104,14 @@ def test_the_shipped_detector_finds_updates_that_share_no_words(tmp_path, minilm
 def checkpoint_path(tmp_path):
     return tiny_checkpoint(tmp_path / "chat.pt")
 
+
+
+@pytest.mark.parametrize("new, old, another", [
+    ("My cat is called Pepper.", "My dog is called Biscuit.", True),  # a second pet
+    ("We got a new pet, a frog called Bo.", "My dog is called Biscuit.", False),  # said as the new one
+    ("I adopted a dolphin and named it Bamal.", "My pig is called Mads.", False),
+    ("My favourite creature is the hamster.", "My favourite animal is the frog.", False),  # no pets
+    ("My dog Rex is called Rexy now.", "My dog is called Rex.", False),  # the same kind
+])
+def test_a_pet_of_another_kind_is_another_pet_unless_it_was_just_got(new, old, another):
+    assert another_pet(new, old) is another

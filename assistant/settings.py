@@ -1,0 +1,47 @@
+"""The assistant's settings: one frozen dataclass, each default with the reason for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class AssistantConfig:
+    window: int = 6  # recent lines (user and bot) kept as short-term memory
+    memory_k: int = 5  # facts read from long-term memory per turn
+    # A question's nearest fact at least this similar answers it even when the answer finder doubts it
+    # (without a finder: is quoted, "You told me that ...", when the generated reply leaves it out). On
+    # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions
+    # about something never told do. None: only the finder (or the generator) picks the answer.
+    quote_above: float | None = 0.45
+    # "Forget everything about my employer" rarely reaches the store's own match threshold (0.45): when
+    # nothing matches, the nearest fact at least this similar is forgotten (and named in the reply, so it
+    # can be restored). On train-split conversations that is the right fact 91 % of the time.
+    forget_nearest_above: float | None = 0.2
+    min_similarity: float = 0.2  # facts less similar to the turn than this are not read
+    update_candidates: int = 3  # nearest facts checked for being replaced by a new statement
+    used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
+    consolidate: Literal["at_once", "end_of_session"] = "at_once"  # when plain statements are stored
+    beam: int = 1  # 1 = greedy decoding
+    # A statement about the same relation of the catalogue as one of its nearest facts (by the answer
+    # finder, at least this probable) updates it, as the update detector's own choice does; the same
+    # vetoes apply (someone else, the same fact again, "also"). None: the update detector alone.
+    same_relation_updates: float | None = 0.5
+    # How many of a statement's nearest facts that rule weighs (the detector: `update_candidates`): a fact
+    # about the same relation can be far in the embedding space ("My degree is in medicine." and "Back in
+    # my student days I studied fine art.").
+    same_relation_candidates: int = 10
+    # A statement never updates a fact the finder places surely (P >= this, each) in another relation than
+    # the statement: it overrules the update detector's false alarms across relations (a detector trained
+    # without a quarter of the phrasings took "I work at Unilever." for news on "My degree is in medicine,
+    # from a university in Danang."). None: no veto.
+    apart_above: float | None = 0.9
+    # A statement the user marks as news ("Actually, ...", "That has changed.", "Please update your notes,
+    # ...") updates the likeliest of its candidates even when no model reaches its own threshold, if the
+    # update detector's or the finder's same-relation probability reaches this (the vetoes still apply).
+    # None: the marker counts for nothing.
+    marked_updates: float | None = 0.1
+    # ... but never a fact the finder places in another relation than the statement at least this surely
+    # (each): "Actually, I love hiking." (a hobby, 0.58) is no news on "My favourite food is porridge.".
+    marked_apart_above: float = 0.5
