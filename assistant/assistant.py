@@ -38,7 +38,7 @@ from .dialog_babi import Line
 from .errors import CheckpointError
 from .generator import GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
-from .kin import may_name_someone, names_given, with_kin
+from .kin import may_name_someone, names_asked, names_given, with_kin
 from .settings import AssistantConfig
 from .text import complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
 from .training import load_checkpoint
@@ -182,6 +182,8 @@ class Assistant:
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
+            if asked := names_asked(text, names_given([h.fact.text for h in nearest])):  # nor one about Clara
+                hits = [h for h in hits if asked & {w.removesuffix("'s") for w in tokenize(h.fact.text)}]
         stored: list[Fact] = []
         replaced: list[Fact] = []
         if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):

@@ -13,13 +13,13 @@ import re
 # "I live in Porto and my wife is Sofia."). "my X" opens a clause only with a verb after it ("I live with my
 # sister, my mum and my dog." is one fact).
 _CLAUSE_BREAK = re.compile(r"(?:\s*[,;]\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+)"
-                           r"(?=(?:I|I'm|I've|I'd|we|we're|my|our)\b)", re.I)
+                           r"(?=(?:I|I'm|I've|I'd|im|ive|we|we're|my|our)\b)", re.I)
 _VERBS = re.compile(r"\b(?:is|are|was|were|has|have|had|lives|live|lived|works|work|worked|moved|likes|loves|"
                     r"hates|plays|studies|speaks|drives|owns|teaches|turns|turned|\w+s called|\w+s named)\b", re.I)
 _SUBORDINATE = re.compile(r"^\W*(?:if|when|whenever|because|since|as|although|though|while|unless|once|before|after|"
                           r"until|whether|even if|even though|so that|in case)\b", re.I)
 _SUBJECT_VERB = re.compile(r"\b(?:I|we|you|he|she|they)\s+(?!and\b|or\b)\w+|"
-                           r"\b(?:I|we|you|they|he|she)'(?:m|re|ve|d|s|ll)\b", re.I)
+                           r"\b(?:I|we|you|they|he|she)'(?:m|re|ve|d|s|ll)\b|\b(?:im|ive)\b", re.I)
 _HEDGE = re.compile(r"^\s*(?:I|we) (?:think|guess|believe|suppose|reckon|mean|hope|know|bet)\b|^\s*I'm (?:not )?sure",
                     re.I)
 _POINTS_BACK = re.compile(r"\b(?:him|her|it|them|he|she|they|its|his|their|there|that|this|one)\b", re.I)

@@ -20,7 +20,8 @@ from .text import tokenize
 
 UPDATE_MARKERS = re.compile(
     r"^(?:actually|correction|update|small change|things are different now|that has changed|"
-    r"i need to correct something|please update your notes|not any more|anymore|now)\b[\s,:.-]*", re.I)
+    r"i need to correct something|please update your notes|not any more|anymore|now|no wait|wait|oops|"
+    r"(?:sorry,? )?i meant(?: to say)?|scratch that|my mistake|i was wrong)\b[\s,:.-]*", re.I)
 NOT_SUBJECTS = {"own", "favourite", "favorite", "new", "old", "dear", "lovely", "first", "second", "current",
                 "younger", "older", "little", "big", "best", "late", "only"}
 COMPOUND_SUBJECTS = {("best", "friend"), ("favourite", "colour"), ("favorite", "color"), ("favourite", "food"),
@@ -206,12 +207,17 @@ _ASKING = {"what", "what's", "whats", "where", "where's", "who", "who's", "whom"
 def adds(reply: str, fact: str, question: str = "") -> set[str]:
     """The words a reply says beyond the fact it tells, the question and a few framing words ("Your boss is
     Tim years old." adds "years" and "old" to "My boss is called Tim."); words match on their first four
-    letters ("lived" is "lives")."""
+    letters ("lived" is "lives"). A word said more often than the fact and the question say it counts too
+    ("Your brother Madrid lives in Madrid.", "You have a bike called bike.")."""
     asked = [w for w in tokenize(question) if w not in _ASKING]
-    known = {KIN_WORDS.get(w, w)[:4] for w in [*tokenize(fact), *asked]}  # "mum" in the fact: "mother" is known
+    def key(word: str) -> str:  # "mum" in the fact: "mother" is known
+        return KIN_WORDS.get(word, word)[:4]
+
+    told = [key(w) for w in [*tokenize(fact), *asked]]
     frame = _FRAME | _HOME_FRAME if _HOME & set(tokenize(fact)) else _FRAME
-    return {w for w in tokenize(reply)
-            if any(c.isalnum() for c in w) and w not in frame and KIN_WORDS.get(w, w)[:4] not in known}
+    said = [w for w in tokenize(reply) if any(c.isalnum() for c in w) and w not in frame]
+    keys = [key(w) for w in said]
+    return {w for w, k in zip(said, keys) if keys.count(k) > told.count(k)}
 
 
 def names_same_person(question: str, fact: str) -> bool:

@@ -182,6 +182,12 @@ def names_given(facts: Sequence[str], older: Sequence[tuple[str, str]] = ()) -> 
     return {name: kins.pop() for name, kins in given.items() if len(kins) == 1}
 
 
+def names_asked(question: str, known: dict[str, str]) -> set[str]:
+    """The names of relatives (`known`, from `names_given`) a question asks about, in any case ("where
+    does julia live")."""
+    return set(known) & {w.removesuffix("'s") for w in tokenize(question)}
+
+
 def may_name_someone(text: str) -> bool:
     """Whether a text holds a capitalised word that is not only the opening of its sentence (nor "I")."""
     tokens = text.split()

@@ -132,7 +132,8 @@ _SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "mysel
                   "i've": "you've", "i'd": "you'd", "i'll": "you'll", "am": "are", "was": "were",
                   # "we" said by the user takes them in: "We've got a dog." -> "You've got a dog."
                   "we": "you", "us": "you", "our": "your", "ours": "yours", "ourselves": "yourselves",
-                  "we're": "you're", "we've": "you've", "we'd": "you'd", "we'll": "you'll"}
+                  "we're": "you're", "we've": "you've", "we'd": "you'd", "we'll": "you'll",
+                  "im": "you're", "ive": "you've"}  # typed without the apostrophe
 
 
 def second_person(text: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from memory_store import Fact
 
+from .consolidation import adds
 from .text import opens_sentence, second_person, tokenize
 
 CLAIMS_MEMORY = re.compile(r"\b(?:I'll remember|I've (?:updated|forgotten|saved|noted)|I (?:have )?forgot|"
@@ -17,6 +18,8 @@ NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a 
 SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
 NOT_KNOWING = {"don't", "do", "not", "know", "haven't", "have", "told", "sure", "sorry", "yet", "anything", "about",
                "what", "where", "who", "when", "which", "how", "whether", "if", "i'm", "am"}  # words of not knowing
+_ACKNOWLEDGING = {"ok", "okay", "thanks", "thank", "great", "sure", "got", "noted", "i'll", "i've", "remember", "updated",
+                  "update", "will", "you're", "you've", "you'd", "so", "right", "alright", "cool", "nice"}
 NOT_TOLD = "I don't know, you haven't told me."  # a question no fact answers, when the generated reply would
 # name something from memory anyway, or would not say it does not know
 
@@ -27,7 +30,8 @@ def acknowledged(answer: str, stored: Sequence[Fact], replaced: Sequence[Fact]) 
     and no other turn's claims a memory operation."""
     if stored:
         said = " and ".join(lower_first(second_person(f.text).rstrip(".!")) for f in stored)
-        restated = _words(said) in _words(answer) and bool(re.search(r"\bupdat", answer, re.I)) == bool(replaced)
+        restated = (_words(said) in _words(answer) and bool(re.search(r"\bupdat", answer, re.I)) == bool(replaced)
+                    and not adds(answer, " ".join(f.text for f in stored)) - _ACKNOWLEDGING)  # "... a bike called bike"
         if restated:
             return answer
         return f"Ok, I've updated that: {said}." if replaced else f"Ok, I'll remember that {said}."

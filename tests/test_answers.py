@@ -308,6 +308,12 @@ def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path,
     food = bot.reply("What's my favourite food?", now=NOW).text
     assert "halloumi" in food and "porridge" not in food
     assert bot.reply("Actually, I love hiking.", now=NOW).replaced == ()  # a hobby is no news on food
+    bot.reply("my older sister Clara lives in Vienna", now=NOW)
+    assert bot.reply("my younger sister Julia lives in Prague", now=NOW).replaced == ()  # two sisters
+    julia = bot.reply("where does julia live", now=NOW).text
+    assert "Prague" in julia and "Vienna" not in julia
+    bot.reply("I live in Berlin.", now=NOW)
+    assert [f.text for f in bot.reply("no wait, I live in Hamburg", now=NOW).replaced] == ["I live in Berlin."]
     forgot = bot.reply("Please forget everything you know about my job", now=NOW)  # never told: nothing goes
     assert forgot.forgotten == () and "couldn't find" in forgot.text
     for question in ("Where did I spend my student days?", "Which movie do I like most?", "What food do I hate?"):

@@ -8,7 +8,7 @@ import pytest
 from assistant.clauses import clauses
 from assistant.consolidation import (about, about_someone_else, adds, animals_of, names_same_person, relation_of,
                                      replaces, speaks_of, subject_of, tells, without_update_marker)
-from assistant.kin import kin_names, may_name_someone, names_given, people_of, with_kin
+from assistant.kin import kin_names, may_name_someone, names_asked, names_given, people_of, with_kin
 
 
 @pytest.mark.parametrize("text, subject", [
@@ -50,6 +50,9 @@ def test_update_markers_are_stripped_and_reported():
     assert without_update_marker("Actually, my sister lives in Rome.") == ("My sister lives in Rome.", True)
     assert without_update_marker("Correction: I live in Porto.") == ("I live in Porto.", True)
     assert without_update_marker("My sister lives in Rome.") == ("My sister lives in Rome.", False)
+    assert without_update_marker("no wait, I live in Hamburg") == ("I live in Hamburg", True)
+    assert without_update_marker("Sorry, I meant I live in Rome.") == ("I live in Rome.", True)
+    assert without_update_marker("Sorry, I'm tired.") == ("Sorry, I'm tired.", False)  # an apology is no news
     assert about("Actually, I moved to Porto.").relation == "home"
 
 
@@ -129,6 +132,8 @@ def test_a_question_and_a_fact_name_the_same_person_by_any_kin_word():
     ("You drive a red Fiat.", "My car is a red Fiat.", "What do I drive?", set()),
     ("Your mother is 60.", "My mom is 60.", "How old is my mum?", set()),  # kin synonyms are one word
     ("Your wife Sofia lives in What's.", "My wife is Sofia.", "What's my wife's name?", {"lives", "what's"}),
+    ("Your brother Madrid lives in Madrid.", "My brother lives in Madrid.", "Where does my brother live?",
+     {"madrid"}),  # a name said twice, told once
     ("Your partner Leonor lives in Manila.", "The home of my partner Leonor is in Manila.", "Where is my partner?",
      set()),  # "lives" frames a fact about a home, and only such a fact
 ])
@@ -213,6 +218,14 @@ def test_the_kinds_of_animal_a_text_names():
 ])
 def test_a_statement_of_several_facts_is_split_into_them(statement, facts):
     assert clauses(statement) == facts
+
+
+def test_a_question_asks_about_the_relatives_it_names_in_any_case():
+    known = names_given(["My older sister Clara lives in Vienna.", "My younger sister Julia lives in Prague."])
+    assert known == {"clara": "sister", "julia": "sister"}
+    assert names_asked("where does julia live", known) == {"julia"}
+    assert names_asked("Where's Clara's flat?", known) == {"clara"}
+    assert names_asked("Where does my sister live?", known) == set()
 
 
 def test_the_names_given_to_relatives_outlive_an_update_that_does_not_rename_them():

@@ -72,6 +72,7 @@ def test_the_users_words_are_said_back_in_the_second_person():
     assert second_person("We've got a dog; our dog is called Rex.") == "you've got a dog; your dog is called Rex."
     assert second_person("My sister was born in Lima.") == "your sister was born in Lima."  # "was" after I only
     assert second_person("We moved to the US in 2019.") == "you moved to the US in 2019."  # capitals stay
+    assert second_person("im a vegetarian") == "you're a vegetarian"  # typed without the apostrophe
 
 
 def test_a_copied_name_that_breaks_off_is_written_out_in_full():
