@@ -44,7 +44,8 @@ from .text import complete_names, detokenize, names, second_person, spellings, t
 from .training import load_checkpoint
 from .updates import UpdateDetector, another_pet, choose_update, load_detector, passing
 from .vocab import Vocab
-from .wording import NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, as_sentence, lower_first
+from .wording import (ALL_OF_IT, FORGET_ONE_BY_ONE, NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, as_sentence,
+                      lower_first)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class _Session:
     pending: list[tuple[str, int]] = field(default_factory=list)  # statements not yet stored, with their turn
     turn: int = 0
     number: int = 1
+    last_stored: tuple[int, ...] = ()  # the facts the latest telling turn stored: what "forget it" means
 
 
 class Assistant:
@@ -189,6 +191,7 @@ class Assistant:
         if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):
             stored, replaced = self._remember(intent.text, now, self._session.turn, nearest,
                                               importance=0.8 if intent.kind == "remember" else None)
+            self._session.last_stored = tuple(f.id for f in stored)
         elif intent.kind == "statement":
             self._session.pending.append((intent.text, self._session.turn))
         probability: dict[int, float] = {}
@@ -398,6 +401,13 @@ class Assistant:
             return [h for h in self.store.matching(intent.text, user=self.user, threshold=threshold)
                     if not about_someone_else(intent.text, h.fact.text)]
 
+        said = intent.text.lower().rstrip(".!")
+        if said in ALL_OF_IT:
+            return Reply(FORGET_ONE_BY_ONE, "forget")
+        if said in ("it", "that", "this") and self._session.last_stored:  # what was just said
+            forgotten = self.store.forget_many(list(self._session.last_stored), now=now)
+            self._session.last_stored = ()
+            return self._forgotten(forgotten, intent)
         finder = self.answers is not None
         if intent.everything:
             forgotten = self._forget_by_relation(intent, now) if finder else []
@@ -412,6 +422,10 @@ class Assistant:
         if not forgotten and self.config.forget_nearest_above is not None:
             nearest = self._not_apart(intent.text, named(self.config.forget_nearest_above))
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
+        return self._forgotten(forgotten, intent)
+
+    @staticmethod
+    def _forgotten(forgotten: Sequence[Fact], intent: Intent) -> Reply:
         if not forgotten:
             return Reply(f"I couldn't find anything about {second_person(intent.text.rstrip('.'))} in my memory.",
                          "forget")

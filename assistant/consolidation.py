@@ -31,7 +31,7 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "work": ("work", "works", "working", "job", "employed", "employer", "office", "company", "career"),
     "name": ("name", "named", "called"),
     "birthday": ("birthday", "born", "birth"),
-    "age": ("old", "age", "aged"),
+    "age": ("old", "age", "aged", "turned", "turns"),
     "likes": ("favourite", "favorite", "love", "loves", "like", "likes", "prefer", "enjoy", "into"),
     "allergy": ("allergic", "allergy", "allergies"),
     "drives": ("drive", "drives", "car", "bought"),
@@ -91,13 +91,16 @@ def about_someone_else(question: str, fact: str) -> bool:
     """Whether `fact` is about other people than the ones `question` asks about: both name people by
     kin and none in common ("Where does my mother live?" vs "My sister Ana lives in Lisbon."), or both
     give a relative of one kin different names ("my brother Sam" vs "My brother Tom lives in Rome."), or
-    both name kinds of animal and none in common ("What's my dog's name?" vs "I have a cat named Tom.")."""
+    both name kinds of animal or vehicle and none in common ("What's my dog's name?" vs "I have a cat named
+    Tom."), or one is about the user and the other about a relative."""
     asked, named = people_of(question), people_of(fact)
     if (asked and named and not asked & named) or other_names(question, fact):
         return True
     if not asked and _about_a_relative(fact) and FIRST_PERSON_WORDS & set(tokenize(question)):
         return True  # "When is my birthday?" is not answered by "My girlfriend's birthday is July 12."
-    asked, named = animals_of(question), animals_of(fact)
+    if asked and not named and subject_of(fact) == "i":
+        return True  # "Forget that my sister lives in Lisbon." never takes "I live in Lisbon too."
+    asked, named = kinds_of(question), kinds_of(fact)
     return bool(asked and named) and not asked & named or opposite_feelings(question, fact)
 
 
@@ -132,14 +135,24 @@ def _about_a_relative(fact: str) -> bool:
     return False
 
 
-def animals_of(text: str) -> set[str]:
-    """The kinds of animal a text names, singular ("my dogs" -> {"dog"}, "a hermit crab")."""
-    return {m.lower() for m in _animal_words().findall(text)}
+def kinds_of(text: str) -> set[str]:
+    """The kinds of animal or vehicle a text names, singular, a breed as its kind ("my dogs" -> {"dog"},
+    "a golden retriever" -> {"dog"}, "a hermit crab", "my bike" -> {"bicycle"})."""
+    return {_KIND_OF.get(m.lower(), m.lower()) for m in _kind_words().findall(text)}
+
+
+# Words for a kind that are not the kind's own name: breeds, young, and vehicles by their everyday names.
+_KIND_OF = {**dict.fromkeys(("puppy", "retriever", "labrador", "poodle", "terrier", "spaniel", "bulldog", "beagle",
+                             "husky", "dachshund", "chihuahua", "collie", "pug", "corgi", "greyhound", "rottweiler",
+                             "doberman", "schnauzer", "sheepdog", "whippet"), "dog"),
+            **dict.fromkeys(("kitten", "kitty", "tabby", "siamese", "moggy"), "cat"), "pony": "horse",
+            "bunny": "rabbit", "bike": "bicycle", "motorbike": "motorcycle", "lorry": "truck"}
+_VEHICLES = ("car", "bicycle", "bike", "motorbike", "motorcycle", "scooter", "van", "truck", "lorry", "boat")
 
 
 @cache
-def _animal_words() -> re.Pattern[str]:
-    kinds = sorted(lexicon("species"), key=len, reverse=True)  # "hermit crab" before "crab"
+def _kind_words() -> re.Pattern[str]:
+    kinds = sorted({*lexicon("species"), *_KIND_OF, *_VEHICLES}, key=len, reverse=True)  # "hermit crab" first
     return re.compile(r"\b(" + "|".join(re.escape(a) for a in kinds) + r")(?:s|es)?\b", re.I)
 
 
@@ -149,8 +162,11 @@ def other_aspects(new: str, old: str) -> bool:
     people = people_of(new)
     if not people or people != people_of(old):
         return False
-    one, other = _relations_of(new), _relations_of(old)
+    one, other = (_relations_of(t) | ({"work"} if _IS_A.search(t) else set()) for t in (new, old))
     return bool(one and other) and not one & other
+
+
+_IS_A = re.compile(r"\b(?:is|was) (?:a|an) (?!\w+ (?:of|from|in)\b)\w+\.?$", re.I)  # "my sister is a doctor"
 
 
 def signals_a_fact(text: str) -> bool:
@@ -186,7 +202,12 @@ def tells(reply: str, fact: str, question: str = "") -> bool:
     """Whether a reply says all a fact holds beyond what the question already says: every distinctive
     word of the fact ("Your favourite drink is iced." does not tell "Iced tea is my favourite drink.")."""
     said, asked = set(_content(reply)), set(_content(question))
+    if _NEGATION.search(fact) and not _NEGATION.search(reply):
+        return False  # "You are learning Japanese." does not tell "I'm not learning Japanese any more."
     return {w for w in _content(fact) if w not in _COMMON and w not in _FIRST_PERSON} - asked <= said
+
+
+_NEGATION = re.compile(r"\b(?:not|never|no longer|no more)\b|n't\b", re.I)
 
 
 # Words a reply may add around the fact it tells ("Your sister lives in Lisbon."), besides the fact's and

@@ -27,9 +27,9 @@ FACT = r"(?:(?:the )?(?:fact|memory|note|thing)\s+)?(?:that|about)\s+(?P<text>.+
 FORGET = re.compile(
     rf"^{POLITE}{FORGET_VERB}\s+(?:from\s+(?:your\s+)?memory\s+)?(?:{TOPIC}|{FACT}|"
     r"(?P<object>.+?)\s+from\s+(?:your\s+)?(?:memory|notes)[.!]*|(?P<bare>.+))$", re.I)
-NOT_REMEMBER = re.compile(  # "I don't want you to remember anything about my car"
-    r"^i (?:don'?t|do not) want you to (?:remember|keep|know) (?:anything|everything|what i told you)\s+"
-    r"(?:about|on|regarding)\s+(?P<topic>.+)$", re.I)
+NOT_REMEMBER = re.compile(  # "I don't want you to remember anything about my car", "dont remember anything about my mum"
+    r"^(?:please\s+)?(?:i (?:don'?t|do not) want you to|(?:don'?t|do not|stop))\s+(?:remember|remembering|keep|know)\s+"
+    r"(?:anything|everything|what i told you)\s+(?:about|on|regarding)\s+(?P<topic>.+?)(?:\s+any\s?more)?[.!]*$", re.I)
 LIST = re.compile(
     r"^(?:what\s+do\s+you\s+(?:know|remember)\s*[?.!]*$|(?:list|show)\s+(?:me\s+)?(?:my\s+|all\s+|the\s+)?"
     r"(?:facts|memories)|what\s+have\s+i\s+told\s+you)", re.I)
@@ -44,7 +44,7 @@ QUESTION = re.compile(
 SMALL_TALK = re.compile(
     r"^(?:hi|hello|hey|yo|thanks|thank you|thx|ok|okay|cool|great|nice|bye|goodbye|see you|good (?:morning|"
     r"afternoon|evening|night)|how are you|lol|yes|no|sure)\b[\s\w]{0,12}[.!?]*$", re.I)
-FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|our|ours|us)\b", re.I)
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|ive|me|my|mine|myself|we|we're|our|ours|us)\b", re.I)
 
 
 @dataclass(frozen=True)

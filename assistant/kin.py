@@ -32,10 +32,16 @@ _NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", 
 
 def people_of(text: str) -> set[str]:
     """The people a text names by kin ("my mum", "my best friend's"): canonical kin words."""
-    words = [w.removesuffix("'s") for w in tokenize(text)]
+    words = [_kin_word(w) for w in tokenize(text)]
     best = [i for i, (a, b) in enumerate(zip(words, words[1:])) if a == "best" and b == "friend"]
     found = {KIN_WORDS[w] for i, w in enumerate(words) if w in KIN_WORDS and i - 1 not in best}  # "best friend": one
     return found | ({"best friend"} if best else set())
+
+
+def _kin_word(word: str) -> str:
+    """A word with its possessive or plural "s" off where that makes a kin word ("brothers", "dad's")."""
+    word = word.removesuffix("'s")
+    return word[:-1] if word not in KIN_WORDS and word.endswith("s") and word[:-1] in KIN_WORDS else word
 
 
 def other_names(one: str, other: str) -> bool:
@@ -140,17 +146,26 @@ def _name_words() -> frozenset[str]:
     return frozenset(lexicon("names"))
 
 
+_WORD_NAMES = {"will", "may", "mark", "bill", "rose", "grace", "hope", "faith", "joy", "june", "april", "august", "summer",
+               "dawn", "pat", "sue", "ray", "art", "jack", "bob", "sky", "river", "rich", "hunter", "chase", "penny",
+               "ruby", "amber", "jade", "ivy", "holly", "lily", "daisy", "iris", "olive", "pearl", "violet", "robin",
+               "sandy", "rusty", "frank", "earl", "gene", "guy", "don", "drew", "lane", "miles", "wade", "max", "rex"}
+
+
 def with_kin(text: str, known: dict[str, str]) -> str:
     """A statement or question that names a relative by name alone, with the kin the user gave them
     (`kin_names`): "Ana lives in Madrid now." -> "My sister Ana lives in Madrid now." Unchanged when it
     names people by kin already, or no name it holds is known, or the name follows another's word for
-    them ("My friend Ana ..."), or a capital only opens a question ("Will I need a visa?")."""
+    them ("My friend Ana ..."), or a capital only opens a question ("Will I need a visa?"). A name typed in
+    lower case counts only where it opens the turn ("anna moved to porto"), and never one that is also an
+    everyday word ("will", "may", "mark")."""
     if people_of(text):
         return text
     tokens = surface_tokens(text)
     low = [t.lower() for t in tokens]
     for i, token in enumerate(tokens):
-        kin = known.get(low[i].removesuffix("'s")) if token[:1].isupper() else None
+        typed_low = i == 0 and low[i] not in _WORD_NAMES  # "anna moved to porto": a name typed in lower case
+        kin = known.get(low[i].removesuffix("'s")) if token[:1].isupper() or typed_low else None
         if not kin or _DETERMINERS & set(low[max(0, i - 2) : i]):
             continue
         first = i == 0 or low[i - 1] in ".!?"

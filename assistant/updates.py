@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .consolidation import animals_of, opposite_feelings, other_aspects, restates
+from .consolidation import kinds_of, opposite_feelings, other_aspects, restates
 from .kin import other_names, people_of
 from .errors import ConfigError
 from .pairs import Embed, FitConfig, Pair, PairClassifier, PairConfig, fit, load_classifier
@@ -66,7 +66,7 @@ def another_pet(new: str, old: str) -> bool:
     """Whether a statement names a pet of another kind than an older one, and says nothing of getting a
     new one: "My cat is called Pepper." is a second pet beside "My dog is called Biscuit." ("We adopted a
     cat." or "Our new pet is a cat." may be news on it; a favourite animal is no pet)."""
-    one, other = animals_of(new), animals_of(old)
+    one, other = kinds_of(new), kinds_of(old)
     kept = all(KEEPS.search(text) and not re.search(r"\bfavou?rite\b", text, re.I) for text in (new, old))
     return bool(one and other) and kept and not one & other and not ACQUIRED.search(new)
 

@@ -12,7 +12,7 @@ from .consolidation import adds
 from .text import opens_sentence, second_person, tokenize
 
 CLAIMS_MEMORY = re.compile(r"\b(?:I'll remember|I've (?:updated|forgotten|saved|noted)|I (?:have )?forgot|"
-                           r"I've got it|noted|got it|for the update)\b", re.I)
+                           r"I've got it|noted|got it|for the update|here is what I know)\b", re.I)
 NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a reply that claimed a memory
 # operation on a turn that did none (small talk the generator took for a statement)
 SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
@@ -20,6 +20,10 @@ NOT_KNOWING = {"don't", "do", "not", "know", "haven't", "have", "told", "sure", 
                "what", "where", "who", "when", "which", "how", "whether", "if", "i'm", "am"}  # words of not knowing
 _ACKNOWLEDGING = {"ok", "okay", "thanks", "thank", "great", "sure", "got", "noted", "i'll", "i've", "remember", "updated",
                   "update", "will", "you're", "you've", "you'd", "so", "right", "alright", "cool", "nice"}
+ALL_OF_IT = {"everything", "all", "all of it", "it all", "all of that", "everything you know", "everything i told you",
+             "everything you remember", "me", "myself", "everything about me"}  # "forget everything": not at once
+FORGET_ONE_BY_ONE = ("I won't forget everything at once. Tell me what to forget (\"forget that my sister lives in "
+                     "Lisbon\", \"forget everything about my car\"), or see /facts and /forget ID.")
 NOT_TOLD = "I don't know, you haven't told me."  # a question no fact answers, when the generated reply would
 # name something from memory anyway, or would not say it does not know
 

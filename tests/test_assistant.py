@@ -77,6 +77,18 @@ def test_a_relatives_name_outlives_the_fact_that_gave_it_when_news_replaces_it(b
     # "My boss Tim ...": Tim is no longer your boss
 
 
+def test_forget_it_forgets_what_was_just_said_and_everything_is_not_forgotten_at_once(bot, store):
+    bot.reply("My sister Ana lives in Rome.", now=NOW)
+    bike = bot.reply("I have a bike.", now=NOW).stored[0]
+    everything = bot.reply("forget everything", now=NOW)
+    assert everything.forgotten == () and "won't forget everything" in everything.text
+    assert len(store.facts("ana")) == 2
+    it = bot.reply("forget it", now=NOW)
+    assert [f.id for f in it.forgotten] == [bike.id] and "bike" in it.text
+    assert [f.text for f in store.facts("ana")] == ["My sister Ana lives in Rome."]
+    assert bot.reply("forget it", now=NOW).forgotten == ()  # nothing said since
+
+
 def test_a_statement_of_two_facts_stores_two_and_says_both(bot, store):
     told = bot.reply("I'm Tom, I'm 34 years old.", now=NOW)
     assert [f.text for f in told.stored] == ["I'm Tom.", "I'm 34 years old."] and told.replaced == ()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.clauses import clauses
-from assistant.consolidation import (about, about_someone_else, adds, animals_of, names_same_person, relation_of,
+from assistant.consolidation import (about, about_someone_else, adds, kinds_of, names_same_person, relation_of,
                                      replaces, speaks_of, subject_of, tells, without_update_marker)
 from assistant.kin import kin_names, may_name_someone, names_asked, names_given, people_of, with_kin
 
@@ -66,7 +66,8 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("Where is my partner living these days?", "The home of my father Leilani is in Linz.", True),
     ("Where does my mom live?", "My mother Ana lives in Rome.", False),
     ("Where do I live?", "My sister Ana lives in Rome.", True),  # the question is about you, the fact is not
-    ("Where does my sister live?", "I live in Porto.", False),  # the fact names no one
+    ("Where does my sister live?", "I live in Porto.", True),  # a question about her, a fact about you
+    ("Where does my sister live?", "The flat in Porto is lovely.", False),  # the fact names no one
     ("Does my sister's husband like tea?", "My sister Ana lives in Rome.", False),
     ("Where does my brother Sam live?", "My brother Tom lives in Rome.", True),  # another brother
     ("Where does my brother live?", "My brother Tom lives in Rome.", False),
@@ -83,6 +84,11 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("What food do I not like?", "I hate olives.", False),
     ("What's my favourite fruit?", "I don't like apples, mangoes are my favourite fruit.", False),  # says both
     ("Who is my best friend?", "My best friend Tom hates cats.", False),  # a best friend is no liking
+    ("whats the name of my cat", "we have a golden retriever named max", True),  # a breed is its kind
+    ("What's my dog called?", "we have a golden retriever named max", False),
+    ("what color is my car", "i've got a blue bicycle", True),  # vehicles too
+    ("Forget that my sister lives in Lisbon.", "i live in lisbon too", True),  # a relative vs you
+    ("whats my brothers name", "my dads name is robert", True),  # kin words without the apostrophe
 ])
 def test_a_fact_about_someone_else(question, fact, other):
     assert about_someone_else(question, fact) is other
@@ -194,9 +200,16 @@ def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
     assert replaces("My brother Tom moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
 
 
+def test_a_reply_that_drops_a_not_does_not_tell_the_fact():
+    fact = "I'm not learning Japanese any more."
+    assert not tells("You are learning Japanese.", fact)
+    assert tells("You're not learning Japanese any more.", fact)
+
+
 def test_the_kinds_of_animal_a_text_names():
-    assert animals_of("My dogs and a Hermit Crab, no cats.") == {"dog", "hermit crab", "cat"}
-    assert animals_of("I catch the bus.") == set()  # only whole words
+    assert kinds_of("My dogs and a Hermit Crab, no cats.") == {"dog", "hermit crab", "cat"}
+    assert kinds_of("my puppy, my bike and a golden retriever") == {"dog", "bicycle"}
+    assert kinds_of("I catch the bus.") == set()  # only whole words
 
 
 @pytest.mark.parametrize("statement, facts", [
@@ -226,6 +239,8 @@ def test_a_question_asks_about_the_relatives_it_names_in_any_case():
     assert names_asked("where does julia live", known) == {"julia"}
     assert names_asked("Where's Clara's flat?", known) == {"clara"}
     assert names_asked("Where does my sister live?", known) == set()
+    assert with_kin("julia moved to Rome", known) == "My sister julia moved to Rome"  # typed in lower case
+    assert with_kin("will you help me?", {"will": "brother"}) == "will you help me?"  # an everyday word
 
 
 def test_the_names_given_to_relatives_outlive_an_update_that_does_not_rename_them():

@@ -18,6 +18,8 @@ from assistant.intents import classify
     ("whats my name", "question", None),  # typed in a hurry: still a question, never stored
     ("wat do i hate", "question", None),
     ("scratch that thing about radiohead", "forget", "Thing about radiohead."),
+    ("dont remember anything about my mum anymore", "forget", "My mum."),
+    ("im allergic to peanuts", "statement", "im allergic to peanuts"),  # first person without the apostrophe
     ("What do you remember", "list", None),
     ("show me my facts", "list", None),
     ("where does my sister live?", "question", None),

@@ -41,6 +41,7 @@ def test_pairs_hold_every_update_against_the_fact_it_replaces_and_nothing_else()
     ("My brother Tom moved to Oslo.", "Tom, my brother, lives in Rome.", False),
     ("My sister Ana works as a nurse.", "My sister lives in Berlin.", True),  # what she does is not where
     ("I hate cilantro.", "My favourite food is tacos.", True),  # a dislike is no news on a liking
+    ("my sister is a doctor", "my sister lives in lisbon", True),  # what she is, not where
     ("My younger sister Julia lives in Prague.", "My older sister Clara lives in Vienna.", True),  # two sisters
     ("My sister Ana moved to Madrid.", "The home of my sister Ana is in Lisbon.", False),
     ("My best friend Sara has lived in Hyderabad for years.", "My best friend's name is Sara, and their home is "
