@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .kin import KIN_WORDS, other_names, people_of
+from .kin import KIN_WORDS, kin_names, other_names, people_of
 from .relations import lexicon
 from .text import tokenize
 
@@ -180,8 +180,21 @@ def _relations_of(text: str) -> set[str]:
     name is Sara, and their home is in Tangier." -> name and home)."""
     subject = subject_of(text)
     ignore = set(subject.split()) if subject else set()
-    return {relation for word in tokenize(text) if word not in ignore
-            for relation, cues in RELATIONS.items() if word in cues}
+    found = {relation for word in tokenize(text) if word not in ignore
+             for relation, cues in RELATIONS.items() if word in cues}
+    return found | ({"work"} if _DOES.search(text) else set())
+
+
+_DOES = re.compile(r"^what (?:does|do|did) (?:\w+ ){1,3}do\b", re.I)  # "What does Maria do?": her work
+
+
+def asks_another_thing(question: str, fact: str) -> bool:
+    """Whether a question asks another kind of thing than a fact tells, by the word rules: "whats my mums
+    name" is not answered by "My mum lives in Cardiff." (a fact that gives a relative's name tells a name:
+    "Bakari, my mother, lives in Puebla.")."""
+    asked = _relations_of(question)
+    told = _relations_of(fact) | ({"name"} if kin_names(fact) else set())
+    return bool(asked and told) and not asked & told
 
 
 def speaks_of(line: str, fact: str) -> bool:
@@ -245,8 +258,7 @@ def names_same_person(question: str, fact: str) -> bool:
     """Whether a question and a fact name the same person by kin ("Who is my mum?", "Ana, my mother, ...")
     and the question does not ask another kind of thing about them than the fact tells, by the word rules
     ("Where does my son go to school?" is not answered by "My son is called Leo.")."""
-    asked, told = _relations_of(question), _relations_of(fact)
-    return bool(people_of(question) & people_of(fact)) and not (asked and told and not asked & told)
+    return bool(people_of(question) & people_of(fact)) and not asks_another_thing(question, fact)
 
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:

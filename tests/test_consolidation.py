@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assistant.clauses import clauses
-from assistant.consolidation import (about, about_someone_else, adds, kinds_of, names_same_person, relation_of,
-                                     replaces, speaks_of, subject_of, tells, without_update_marker)
+from assistant.consolidation import (about, about_someone_else, adds, asks_another_thing, kinds_of, names_same_person,
+                                     relation_of, replaces, speaks_of, subject_of, tells, without_update_marker)
 from assistant.kin import kin_names, may_name_someone, names_asked, names_given, people_of, with_kin
 
 
@@ -198,6 +198,18 @@ def test_a_relative_named_by_name_alone_gets_the_kin_the_user_gave_them():
 def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
     assert not replaces("My brother Sam moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
     assert replaces("My brother Tom moved to Oslo.", "My brother Tom lives in Rome.", 0.7)
+
+
+@pytest.mark.parametrize("question, fact, another", [
+    ("whats my mums name", "my mum lives in cardiff", True),
+    ("What is my mother called?", "Bakari, my mother, lives in Puebla.", False),  # the fact names her too
+    ("what does maria do", "My wife is called Maria and she is from Brazil.", True),
+    ("Where do I live?", "I work in Berlin.", True),
+    ("Where do I live?", "I moved to Porto for a job.", False),
+    ("What's my job?", "I'm a nurse at the city hospital.", False),  # no word of either kind: not ruled out
+])
+def test_a_question_that_asks_another_kind_of_thing_than_a_fact_tells(question, fact, another):
+    assert asks_another_thing(question, fact) is another
 
 
 def test_a_reply_that_drops_a_not_does_not_tell_the_fact():
