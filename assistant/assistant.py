@@ -31,8 +31,8 @@ from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
 from .clauses import clauses
-from .consolidation import (about_someone_else, adds, names_same_person, replaces, signals_a_fact,
-                            speaks_of, tells, without_update_marker)
+from .consolidation import (about_someone_else, adds, asks_another_thing_about_them, names_same_person, replaces,
+                            signals_a_fact, speaks_of, tells, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -183,7 +183,8 @@ class Assistant:
         hits = [h for h in nearest[: self.config.memory_k]
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
-            hits = [h for h in hits if not about_someone_else(text, h.fact.text)]
+            hits = [h for h in hits if not about_someone_else(text, h.fact.text)
+                    and not asks_another_thing_about_them(text, h.fact.text)]  # where she works vs lives
             if asked := names_asked(text, names_given([h.fact.text for h in nearest])):  # nor one about Clara
                 hits = [h for h in hits if asked & {w.removesuffix("'s") for w in tokenize(h.fact.text)}]
         stored: list[Fact] = []

@@ -194,7 +194,16 @@ def asks_another_thing(question: str, fact: str) -> bool:
     "Bakari, my mother, lives in Puebla.")."""
     asked = _relations_of(question)
     told = _relations_of(fact) | ({"name"} if kin_names(fact) else set())
+    told |= {"home"} if _HOME & set(tokenize(fact)) else set()  # "has a flat in Vienna"
     return bool(asked and told) and not asked & told
+
+
+def asks_another_thing_about_them(question: str, fact: str) -> bool:
+    """Whether a question about a relative asks another kind of thing than a fact about them tells ("Where
+    does my daughter work?" vs "My daughter Emma lives in Chicago."); a question for a name never is (a
+    fact may name them in lower case: "the home of my cousin aleksander is in Riga")."""
+    asked = _relations_of(question)
+    return bool(people_of(question)) and "name" not in asked and asks_another_thing(question, fact)
 
 
 def speaks_of(line: str, fact: str) -> bool:

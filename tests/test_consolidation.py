@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from assistant.clauses import clauses
-from assistant.consolidation import (about, about_someone_else, adds, asks_another_thing, kinds_of, names_same_person,
-                                     relation_of, replaces, speaks_of, subject_of, tells, without_update_marker)
+from assistant.consolidation import (about, about_someone_else, adds, asks_another_thing, asks_another_thing_about_them,
+                                     kinds_of, names_same_person, relation_of, replaces, speaks_of, subject_of, tells,
+                                     without_update_marker)
 from assistant.kin import kin_names, may_name_someone, names_asked, names_given, people_of, with_kin
 
 
@@ -210,6 +211,17 @@ def test_two_brothers_by_name_never_replace_each_other_by_the_word_rules():
 ])
 def test_a_question_that_asks_another_kind_of_thing_than_a_fact_tells(question, fact, another):
     assert asks_another_thing(question, fact) is another
+
+
+@pytest.mark.parametrize("question, fact, another", [
+    ("where does my daughter work?", "My daughter Emma lives in Chicago.", True),
+    ("where does my son live?", "My son works at Boeing.", True),
+    ("Where is my grandfather living these days?", "My grandfather, Ondrej, has a flat in Lublin.", False),
+    ("Remind me what my cousin is called.", "the home of my cousin aleksander is in riga", False),  # a name: asked
+    ("Where do I work?", "I live in Porto.", False),  # not about a relative: the finder decides
+])
+def test_a_question_about_a_relative_is_not_answered_by_another_kind_of_fact_about_them(question, fact, another):
+    assert asks_another_thing_about_them(question, fact) is another
 
 
 def test_a_reply_that_drops_a_not_does_not_tell_the_fact():
