@@ -136,8 +136,8 @@ def _about_a_relative(fact: str) -> bool:
 
 
 def kinds_of(text: str) -> set[str]:
-    """The kinds of animal or vehicle a text names, singular, a breed as its kind ("my dogs" -> {"dog"},
-    "a golden retriever" -> {"dog"}, "a hermit crab", "my bike" -> {"bicycle"})."""
+    """The kinds of animal, vehicle or favourite thing a text names, singular, a breed as its kind ("my dogs"
+    -> {"dog"}, "a golden retriever" -> {"dog"}, "a hermit crab", "my bike" -> {"bicycle"}, "movie" -> {"film"})."""
     return {_KIND_OF.get(m.lower(), m.lower()) for m in _kind_words().findall(text)}
 
 
@@ -146,13 +146,15 @@ _KIND_OF = {**dict.fromkeys(("puppy", "retriever", "labrador", "poodle", "terrie
                              "husky", "dachshund", "chihuahua", "collie", "pug", "corgi", "greyhound", "rottweiler",
                              "doberman", "schnauzer", "sheepdog", "whippet"), "dog"),
             **dict.fromkeys(("kitten", "kitty", "tabby", "siamese", "moggy"), "cat"), "pony": "horse",
-            "bunny": "rabbit", "bike": "bicycle", "motorbike": "motorcycle", "lorry": "truck"}
+            "bunny": "rabbit", "bike": "bicycle", "motorbike": "motorcycle", "lorry": "truck",
+            "movie": "film", "novel": "book", "dish": "food", "meal": "food", "beverage": "drink"}
 _VEHICLES = ("car", "bicycle", "bike", "motorbike", "motorcycle", "scooter", "van", "truck", "lorry", "boat")
+_WORKS = ("film", "book", "food", "drink")  # what a favourite is: "my favourite book" is not "my favourite movie"
 
 
 @cache
 def _kind_words() -> re.Pattern[str]:
-    kinds = sorted({*lexicon("species"), *_KIND_OF, *_VEHICLES}, key=len, reverse=True)  # "hermit crab" first
+    kinds = sorted({*lexicon("species"), *_KIND_OF, *_VEHICLES, *_WORKS}, key=len, reverse=True)  # "hermit crab" 1st
     return re.compile(r"\b(" + "|".join(re.escape(a) for a in kinds) + r")(?:s|es)?\b", re.I)
 
 
@@ -201,9 +203,11 @@ def asks_another_thing(question: str, fact: str) -> bool:
 def asks_another_thing_about_them(question: str, fact: str) -> bool:
     """Whether a question about a relative asks another kind of thing than a fact about them tells ("Where
     does my daughter work?" vs "My daughter Emma lives in Chicago."); a question for a name never is (a
-    fact may name them in lower case: "the home of my cousin aleksander is in Riga")."""
+    fact may name them in lower case: "the home of my cousin aleksander is in Riga"), and a fact's words
+    must say what it tells ("My uncle Tom relocated to Graz." says nothing the rules know: not ruled out)."""
     asked = _relations_of(question)
-    return bool(people_of(question)) and "name" not in asked and asks_another_thing(question, fact)
+    told = _relations_of(fact) | ({"home"} if _HOME & set(tokenize(fact)) else set())  # not the name it gives
+    return bool(people_of(question) and asked and told) and "name" not in asked and not asked & told
 
 
 def speaks_of(line: str, fact: str) -> bool:

@@ -88,6 +88,9 @@ def test_people_are_named_by_kin_words_and_their_synonyms():
     ("whats the name of my cat", "we have a golden retriever named max", True),  # a breed is its kind
     ("What's my dog called?", "we have a golden retriever named max", False),
     ("what color is my car", "i've got a blue bicycle", True),  # vehicles too
+    ("what is my favorite movie?", "my favorite book is Dune", True),  # and what a favourite is
+    ("whats my favorite drink", "my favourite food is sushi", True),
+    ("Tell me my favourite book.", "My favourite novel is Dune.", False),
     ("Forget that my sister lives in Lisbon.", "i live in lisbon too", True),  # a relative vs you
     ("whats my brothers name", "my dads name is robert", True),  # kin words without the apostrophe
 ])
@@ -219,6 +222,7 @@ def test_a_question_that_asks_another_kind_of_thing_than_a_fact_tells(question, 
     ("Where is my grandfather living these days?", "My grandfather, Ondrej, has a flat in Lublin.", False),
     ("Remind me what my cousin is called.", "the home of my cousin aleksander is in riga", False),  # a name: asked
     ("Where do I work?", "I live in Porto.", False),  # not about a relative: the finder decides
+    ("Where's my uncle based?", "My uncle Tom relocated to Graz.", False),  # no word the rules know
 ])
 def test_a_question_about_a_relative_is_not_answered_by_another_kind_of_fact_about_them(question, fact, another):
     assert asks_another_thing_about_them(question, fact) is another
