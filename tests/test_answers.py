@@ -312,6 +312,10 @@ def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path,
     assert bot.reply("my younger sister Julia lives in Prague", now=NOW).replaced == ()  # two sisters
     julia = bot.reply("where does julia live", now=NOW).text
     assert "Prague" in julia and "Vienna" not in julia
+    bot.reply("My daughter Emma lives in Chicago.", now=NOW)
+    assert "Chicago" not in bot.reply("where does my daughter work?", now=NOW).text  # not what was told
+    bot.reply("my favorite book is Dune", now=NOW)
+    assert "Dune" not in bot.reply("what is my favorite movie?", now=NOW).text
     bot.reply("I live in Berlin.", now=NOW)
     assert [f.text for f in bot.reply("no wait, I live in Hamburg", now=NOW).replaced] == ["I live in Berlin."]
     forgot = bot.reply("Please forget everything you know about my job", now=NOW)  # never told: nothing goes
