@@ -32,7 +32,7 @@ from .batching import collate, encode_context, encode_history
 from .chat_training import CHECKPOINT_KIND
 from .clauses import clauses
 from .consolidation import (about_someone_else, adds, asks_another_thing_about_them, names_same_person, replaces,
-                            signals_a_fact, speaks_of, tells, without_update_marker)
+                            same_kind_of_thing, signals_a_fact, speaks_of, tells, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
 from .dialog_babi import Line
 from .errors import CheckpointError
@@ -241,7 +241,8 @@ class Assistant:
 
     def _answer(self, question: str, vector, hits: list[Hit], nearest: list[Hit]) -> tuple[list[Hit], dict[int, float]]:
         """The fact that answers a question (none, or one of `hits`), and the finder's probability for each
-        hit. The finder's choice; else the nearest hit when it is at least `quote_above` similar; else, for
+        hit. The finder's choice; else the nearest hit when it is at least `quote_above` similar, or at least
+        `same_words_above` and the word rules find the same kind of thing in both; else, for
         a question who a relative is, the nearest of `nearest` that names them ("Who is my father?" and
         "My father, Thiago, has a flat in Minneapolis." are only 0.18 similar)."""
         if not hits:
@@ -256,6 +257,9 @@ class Assistant:
         top = max(hits, key=lambda h: h.similarity)
         if self.config.quote_above is not None and top.similarity >= self.config.quote_above:
             return [top], probability  # the finder doubts it, but it is as close as answers get
+        agree = self.config.same_words_above
+        if agree is not None and top.similarity >= agree and same_kind_of_thing(question, top.fact.text):
+            return [top], probability  # "what is my job" and "I work as an accountant at Deloitte."
         same_person = sorted((h for h in nearest if names_same_person(question, h.fact.text)),
                              key=lambda h: -h.similarity)
         return same_person[:1], probability

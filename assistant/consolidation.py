@@ -200,6 +200,16 @@ def asks_another_thing(question: str, fact: str) -> bool:
     return bool(asked and told) and not asked & told
 
 
+def same_kind_of_thing(question: str, fact: str) -> bool:
+    """Whether the word rules find a kind of thing that both a question and a fact speak of, by every cue
+    word, the asked thing's own included ("what is my job" and "I work as an accountant.": work); names and
+    likings are too common to count ("What's my name?" and "My dog is called Rex.")."""
+    def cued(text: str) -> set[str]:
+        return {relation for word in tokenize(text) for relation, cues in RELATIONS.items() if word in cues}
+
+    return bool((cued(question) & cued(fact)) - {"name", "likes"})
+
+
 def asks_another_thing_about_them(question: str, fact: str) -> bool:
     """Whether a question about a relative asks another kind of thing than a fact about them tells ("Where
     does my daughter work?" vs "My daughter Emma lives in Chicago."); a question for a name never is (a

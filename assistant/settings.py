@@ -15,6 +15,9 @@ class AssistantConfig:
     # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions
     # about something never told do. None: only the finder (or the generator) picks the answer.
     quote_above: float | None = 0.45
+    # ... and one at least this similar where the word rules find the same kind of thing in both ("what is my
+    # job" and "I work as an accountant at Deloitte.", which the finder takes for the employer). None: never.
+    same_words_above: float | None = 0.3
     # "Forget everything about my employer" rarely reaches the store's own match threshold (0.45): when
     # nothing matches, the nearest fact at least this similar is forgotten (and named in the reply, so it
     # can be restored). On train-split conversations that is the right fact 91 % of the time.

@@ -7,8 +7,8 @@ import pytest
 
 from assistant.clauses import clauses
 from assistant.consolidation import (about, about_someone_else, adds, asks_another_thing, asks_another_thing_about_them,
-                                     kinds_of, names_same_person, relation_of, replaces, speaks_of, subject_of, tells,
-                                     without_update_marker)
+                                     kinds_of, names_same_person, relation_of, replaces, same_kind_of_thing, speaks_of,
+                                     subject_of, tells, without_update_marker)
 from assistant.kin import kin_names, may_name_someone, names_asked, names_given, people_of, with_kin
 
 
@@ -226,6 +226,13 @@ def test_a_question_that_asks_another_kind_of_thing_than_a_fact_tells(question, 
 ])
 def test_a_question_about_a_relative_is_not_answered_by_another_kind_of_fact_about_them(question, fact, another):
     assert asks_another_thing_about_them(question, fact) is another
+
+
+def test_a_question_and_a_fact_of_the_same_kind_of_thing_by_the_word_rules():
+    assert same_kind_of_thing("what is my job", "I work as an accountant at Deloitte.")
+    assert not same_kind_of_thing("Where do I live?", "I work in Berlin.")
+    assert not same_kind_of_thing("What's my name?", "My dog is called Rex.")  # names: too common
+    assert not same_kind_of_thing("What's my favourite food?", "I like tea.")  # likings too
 
 
 def test_a_reply_that_drops_a_not_does_not_tell_the_fact():
