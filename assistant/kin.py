@@ -146,7 +146,8 @@ def _name_words() -> frozenset[str]:
     return frozenset(lexicon("names"))
 
 
-_WORD_NAMES = {"will", "may", "mark", "bill", "rose", "grace", "hope", "faith", "joy", "june", "april", "august", "summer",
+_WORD_NAMES = {"will", "may", "mark", "bill", "rose", "grace", "hope", "faith", "joy", "june", "april", "august",
+               "summer",
                "dawn", "pat", "sue", "ray", "art", "jack", "bob", "sky", "river", "rich", "hunter", "chase", "penny",
                "ruby", "amber", "jade", "ivy", "holly", "lily", "daisy", "iris", "olive", "pearl", "violet", "robin",
                "sandy", "rusty", "frank", "earl", "gene", "guy", "don", "drew", "lane", "miles", "wade", "max", "rex"}

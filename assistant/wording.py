@@ -18,7 +18,8 @@ NOTHING_DONE = "I see. Tell me about yourself, or ask me what I remember."  # a 
 SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) know\b|\bhaven'?t told\b|\bnot sure\b", re.I)
 NOT_KNOWING = {"don't", "do", "not", "know", "haven't", "have", "told", "sure", "sorry", "yet", "anything", "about",
                "what", "where", "who", "when", "which", "how", "whether", "if", "i'm", "am"}  # words of not knowing
-_ACKNOWLEDGING = {"ok", "okay", "thanks", "thank", "great", "sure", "got", "noted", "i'll", "i've", "remember", "updated",
+_ACKNOWLEDGING = {"ok", "okay", "thanks", "thank", "great", "sure", "got", "noted", "i'll", "i've", "remember",
+                  "updated",
                   "update", "will", "you're", "you've", "you'd", "so", "right", "alright", "cool", "nice"}
 ALL_OF_IT = {"everything", "all", "all of it", "it all", "all of that", "everything you know", "everything i told you",
              "everything you remember", "me", "myself", "everything about me"}  # "forget everything": not at once
