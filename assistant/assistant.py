@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +41,11 @@ from .generator import GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
 from .kin import may_name_someone, names_asked, names_given, with_kin
 from .settings import AssistantConfig
-from .text import complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
+from .text import as_sentence, complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
 from .training import load_checkpoint
 from .updates import UpdateDetector, another_pet, choose_update, load_detector, passing
 from .vocab import Vocab
-from .wording import (ALL_OF_IT, FORGET_ONE_BY_ONE, NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, as_sentence,
-                      lower_first)
+from .wording import ALL_OF_IT, FORGET_ONE_BY_ONE, NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, lower_first
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +185,9 @@ class Assistant:
         if intent.kind == "question":  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)
                     and not asks_another_thing_about_them(text, h.fact.text)]  # where she works vs lives
-            if asked := names_asked(text, names_given([h.fact.text for h in nearest])):  # nor one about Clara
-                hits = [h for h in hits if asked & {w.removesuffix("'s") for w in tokenize(h.fact.text)}]
+            known = names_given([h.fact.text for h in nearest])
+            if asked := names_asked(text, known):  # "where does julia live" never reads a fact about Clara
+                hits = [h for h in hits if asked & names_asked(h.fact.text, known)]
         stored: list[Fact] = []
         replaced: list[Fact] = []
         if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):
@@ -414,8 +415,9 @@ class Assistant:
             self._session.last_stored = ()
             return self._forgotten(forgotten, intent)
         finder = self.answers is not None
+        request = cache(lambda: self.store.embed_query(intent.text))  # embedded once, if at all
         if intent.everything:
-            forgotten = self._forget_by_relation(intent, now) if finder else []
+            forgotten = self._forget_by_relation(intent, request(), now) if finder else []
             if not forgotten and (matches := named()):
                 forgotten = self.store.forget_many([h.fact.id for h in matches], now=now,
                                                    reason="matched a forget request")
@@ -423,9 +425,9 @@ class Assistant:
             matches = named()
             forgotten = [self.store.forget(matches[0].fact.id, now=now)] if matches else []
             if not forgotten and finder:
-                forgotten = self._forget_by_relation(intent, now)
+                forgotten = self._forget_by_relation(intent, request(), now)
         if not forgotten and self.config.forget_nearest_above is not None:
-            nearest = self._not_apart(intent.text, named(self.config.forget_nearest_above))
+            nearest = self._not_apart(request, named(self.config.forget_nearest_above))
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
         return self._forgotten(forgotten, intent)
 
@@ -437,26 +439,27 @@ class Assistant:
         said = "; ".join(second_person(f.text).rstrip(".") for f in forgotten)
         return Reply(f"Ok, I've forgotten that {lower_first(said)}.", "forget", forgotten=tuple(forgotten))
 
-    def _not_apart(self, request: str, hits: list[Hit]) -> list[Hit]:
-        """The hits the answer finder does not place surely in another relation than the request, or surely
-        in none ("my job" is never taken for "My wife is Sofia." or "I'm Tom.")."""
+    def _not_apart(self, request: Callable[[], np.ndarray], hits: list[Hit]) -> list[Hit]:
+        """The hits the answer finder does not place surely in another relation than the request (`request`:
+        its embedding, made when first needed), or surely in none ("my job" is never taken for "My wife is
+        Sofia." or "I'm Tom.")."""
         if self.answers is None or self.config.apart_above is None or not hits:
             return hits
         vectors = self.store.vectors([h.fact.id for h in hits])
-        apart = self.answers.apart(self.store.embed_query(request), vectors, self.config.apart_above, none_counts=True)
+        apart = self.answers.apart(request(), vectors, self.config.apart_above, none_counts=True)
         return [h for h, other in zip(hits, apart) if not other]
 
-    def _forget_by_relation(self, intent: Intent, now: datetime | None) -> list[Fact]:
+    def _forget_by_relation(self, intent: Intent, request: np.ndarray, now: datetime | None) -> list[Fact]:
         """What a forget request that names no fact clearly is about, by the answer finder: the user's facts
         about the same relation as its words ("drop all your notes on my pet" and "I adopted a chinchilla
         and named it Goufom."): the most probable one, or every one for "everything about". Every active
         fact of the user is weighed (a forget request is rare; a fact typed in lower case can be far from
-        the request in the embedding space yet about the same thing)."""
+        the request in the embedding space yet about the same thing). `request`: its embedding."""
         facts = [f for f in self.store.facts(self.user) if not about_someone_else(intent.text, f.text)]
         if not facts:
             return []
         vectors = self.store.vectors([f.id for f in facts])
-        chances = self.answers.probabilities(self.store.embed_query(intent.text), vectors)
+        chances = self.answers.probabilities(request, vectors)
         ranked = sorted(((p, -i) for i, p in enumerate(chances) if p >= self.answers.config.threshold), reverse=True)
         chosen = [facts[-i].id for _, i in (ranked if intent.everything else ranked[:1])]
         return self.store.forget_many(chosen, now=now, reason="matched a forget request") if chosen else []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .text import as_sentence
+
 # Where one statement holds two facts: a comma, "and", "but" or ";" before a new subject ("I'm Tom, I'm 34.",
 # "I live in Porto and my wife is Sofia."). "my X" opens a clause only with a verb after it ("I live with my
 # sister, my mum and my dog." is one fact).
@@ -43,14 +45,9 @@ def clauses(statement: str) -> list[str]:
     parts.append(statement[start:].strip())
     if len(parts) == 1:
         return [statement]
-    return [_as_sentence(p) for p in parts]
+    return [as_sentence(p.strip().rstrip(".!?;,")) for p in parts]
 
 
 def _a_clause(text: str) -> bool:
     """Whether a piece of a statement says something on its own: a subject and a verb."""
     return bool(_VERBS.search(text) or _SUBJECT_VERB.search(text))
-
-
-def _as_sentence(text: str) -> str:
-    text = text.strip().rstrip(".!?;,")
-    return text[:1].upper() + text[1:] + "."

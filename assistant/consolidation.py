@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .kin import KIN_WORDS, kin_names, other_names, people_of
+from .kin import KIN_WORDS, kin_names, kin_word, other_names, people_of
 from .relations import lexicon
 from .text import tokenize
 
@@ -40,6 +40,7 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "plays": ("play", "plays", "playing", "instrument"),
     "phone": ("phone", "number", "mobile"),
 }
+_CUES = {word: relation for relation, cues in RELATIONS.items() for word in cues}  # word -> the relation it signals
 CLOSE_ENOUGH = 0.6  # cosine above which two statements on one subject are the same fact when no relation is known
 FIRST_PERSON_WORDS = {"i", "i'm", "i've", "i'd", "my", "me", "mine", "myself"}
 _FIRST_PERSON = {"i", "i'm", "i've", "i'd", "i'll", "my", "me", "we", "our", "us", "the", "a", "an", "in", "on"}
@@ -94,14 +95,13 @@ def about_someone_else(question: str, fact: str) -> bool:
     both name kinds of animal or vehicle and none in common ("What's my dog's name?" vs "I have a cat named
     Tom."), or one is about the user and the other about a relative."""
     asked, named = people_of(question), people_of(fact)
-    if (asked and named and not asked & named) or other_names(question, fact):
+    if _disjoint(asked, named) or other_names(question, fact):
         return True
     if not asked and _about_a_relative(fact) and FIRST_PERSON_WORDS & set(tokenize(question)):
         return True  # "When is my birthday?" is not answered by "My girlfriend's birthday is July 12."
     if asked and not named and subject_of(fact) == "i":
         return True  # "Forget that my sister lives in Lisbon." never takes "I live in Lisbon too."
-    asked, named = kinds_of(question), kinds_of(fact)
-    return bool(asked and named) and not asked & named or opposite_feelings(question, fact)
+    return _disjoint(kinds_of(question), kinds_of(fact)) or opposite_feelings(question, fact)
 
 
 _DISLIKE = re.compile(r"\b(?:hates?|dislikes?|can'?t stand|cannot stand|"
@@ -126,7 +126,7 @@ def _about_a_relative(fact: str) -> bool:
     """Whether a fact is about a relative rather than the user: a kin word follows its first "my", and no
     "I" comes before ("My girlfriend's birthday is July 12.", "Ana, my mother, ...", not "I live with my
     sister.")."""
-    words = [w.removesuffix("'s") for w in tokenize(fact)]
+    words = [kin_word(w) for w in tokenize(fact)]
     for i, word in enumerate(words):
         if word in FIRST_PERSON_WORDS - {"my"}:
             return False
@@ -165,7 +165,7 @@ def other_aspects(new: str, old: str) -> bool:
     if not people or people != people_of(old):
         return False
     one, other = (_relations_of(t) | ({"work"} if _IS_A.search(t) else set()) for t in (new, old))
-    return bool(one and other) and not one & other
+    return _disjoint(one, other)
 
 
 _IS_A = re.compile(r"\b(?:is|was) (?:a|an) (?!\w+ (?:of|from|in)\b)\w+\.?$", re.I)  # "my sister is a doctor"
@@ -181,10 +181,7 @@ def _relations_of(text: str) -> set[str]:
     """Every kind of fact a statement's words signal, its subject's own words aside ("My best friend's
     name is Sara, and their home is in Tangier." -> name and home)."""
     subject = subject_of(text)
-    ignore = set(subject.split()) if subject else set()
-    found = {relation for word in tokenize(text) if word not in ignore
-             for relation, cues in RELATIONS.items() if word in cues}
-    return found | ({"work"} if _DOES.search(text) else set())
+    return _cued(text, set(subject.split()) if subject else set()) | ({"work"} if _DOES.search(text) else set())
 
 
 _DOES = re.compile(r"^what (?:does|do|did) (?:\w+ ){1,3}do\b", re.I)  # "What does Maria do?": her work
@@ -194,20 +191,23 @@ def asks_another_thing(question: str, fact: str) -> bool:
     """Whether a question asks another kind of thing than a fact tells, by the word rules: "whats my mums
     name" is not answered by "My mum lives in Cardiff." (a fact that gives a relative's name tells a name:
     "Bakari, my mother, lives in Puebla.")."""
-    asked = _relations_of(question)
-    told = _relations_of(fact) | ({"name"} if kin_names(fact) else set())
-    told |= {"home"} if _HOME & set(tokenize(fact)) else set()  # "has a flat in Vienna"
-    return bool(asked and told) and not asked & told
+    return _disjoint(_relations_of(question), _told(fact) | ({"name"} if kin_names(fact) else set()))
+
+
+def _told(fact: str) -> set[str]:
+    """The kinds of fact a fact's words say, a home by its words for one too ("has a flat in Vienna")."""
+    return _relations_of(fact) | ({"home"} if _about_home(fact) else set())
+
+
+def _about_home(fact: str) -> bool:
+    return bool(_HOME & set(tokenize(fact)))
 
 
 def same_kind_of_thing(question: str, fact: str) -> bool:
     """Whether the word rules find a kind of thing that both a question and a fact speak of, by every cue
     word, the asked thing's own included ("what is my job" and "I work as an accountant.": work); names and
     likings are too common to count ("What's my name?" and "My dog is called Rex.")."""
-    def cued(text: str) -> set[str]:
-        return {relation for word in tokenize(text) for relation, cues in RELATIONS.items() if word in cues}
-
-    return bool((cued(question) & cued(fact)) - {"name", "likes"})
+    return bool((_cued(question) & _cued(fact)) - {"name", "likes"})
 
 
 def asks_another_thing_about_them(question: str, fact: str) -> bool:
@@ -216,8 +216,7 @@ def asks_another_thing_about_them(question: str, fact: str) -> bool:
     fact may name them in lower case: "the home of my cousin aleksander is in Riga"), and a fact's words
     must say what it tells ("My uncle Tom relocated to Graz." says nothing the rules know: not ruled out)."""
     asked = _relations_of(question)
-    told = _relations_of(fact) | ({"home"} if _HOME & set(tokenize(fact)) else set())  # not the name it gives
-    return bool(people_of(question) and asked and told) and "name" not in asked and not asked & told
+    return bool(people_of(question)) and "name" not in asked and _disjoint(asked, _told(fact))  # not the name given
 
 
 def speaks_of(line: str, fact: str) -> bool:
@@ -271,7 +270,7 @@ def adds(reply: str, fact: str, question: str = "") -> set[str]:
         return KIN_WORDS.get(word, word)[:4]
 
     told = [key(w) for w in [*tokenize(fact), *asked]]
-    frame = _FRAME | _HOME_FRAME if _HOME & set(tokenize(fact)) else _FRAME
+    frame = _FRAME | _HOME_FRAME if _about_home(fact) else _FRAME
     said = [w for w in tokenize(reply) if any(c.isalnum() for c in w) and w not in frame]
     keys = [key(w) for w in said]
     return {w for w, k in zip(said, keys) if keys.count(k) > told.count(k)}
@@ -286,13 +285,17 @@ def names_same_person(question: str, fact: str) -> bool:
 
 def relation_of(text: str, ignore: set[str] = frozenset()) -> str | None:
     """The kind of fact, from the first word that signals one (None when no word does)."""
-    for word in tokenize(text):
-        if word in ignore:
-            continue
-        for relation, cues in RELATIONS.items():
-            if word in cues:
-                return relation
-    return None
+    return next((_CUES[w] for w in tokenize(text) if w in _CUES and w not in ignore), None)
+
+
+def _cued(text: str, ignore: set[str] = frozenset()) -> set[str]:
+    """Every kind of fact a text's words signal (`relation_of` takes the first)."""
+    return {_CUES[w] for w in tokenize(text) if w in _CUES and w not in ignore}
+
+
+def _disjoint(one: set[str], other: set[str]) -> bool:
+    """Both say something (kin, kinds, relations) and nothing in common: they are about different things."""
+    return bool(one and other) and not one & other
 
 
 def replaces(new: str, old: str, similarity: float) -> bool:

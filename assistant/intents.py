@@ -27,9 +27,10 @@ FACT = r"(?:(?:the )?(?:fact|memory|note|thing)\s+)?(?:that|about)\s+(?P<text>.+
 FORGET = re.compile(
     rf"^{POLITE}{FORGET_VERB}\s+(?:from\s+(?:your\s+)?memory\s+)?(?:{TOPIC}|{FACT}|"
     r"(?P<object>.+?)\s+from\s+(?:your\s+)?(?:memory|notes)[.!]*|(?P<bare>.+))$", re.I)
-NOT_REMEMBER = re.compile(  # "I don't want you to remember anything about my car", "dont remember anything about my mum"
-    r"^(?:please\s+)?(?:i (?:don'?t|do not) want you to|(?:don'?t|do not|stop))\s+(?:remember|remembering|keep|know)\s+"
-    r"(?:anything|everything|what i told you)\s+(?:about|on|regarding)\s+(?P<topic>.+?)(?:\s+any\s?more)?[.!]*$", re.I)
+NOT_REMEMBER = re.compile(  # "I don't want you to remember anything about my car", "dont remember ... my mum"
+    r"^(?:please\s+)?(?:i (?:don'?t|do not) want you to|(?:don'?t|do not|stop))\s+"
+    r"(?:remember|remembering|keep|know)\s+(?:anything|everything|what i told you)\s+(?:about|on|regarding)\s+"
+    r"(?P<topic>.+?)(?:\s+any\s?more)?[.!]*$", re.I)
 LIST = re.compile(
     r"^(?:what\s+do\s+you\s+(?:know|remember)\s*[?.!]*$|(?:list|show)\s+(?:me\s+)?(?:my\s+|all\s+|the\s+)?"
     r"(?:facts|memories)|what\s+have\s+i\s+told\s+you)", re.I)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from .relations import lexicon
 from .text import opens_sentence, surface_tokens, tokenize
@@ -32,13 +32,13 @@ _NOT_NAMES = {"i", "i'm", "i've", "i'd", "i'll", "the", "a", "an", "he", "she", 
 
 def people_of(text: str) -> set[str]:
     """The people a text names by kin ("my mum", "my best friend's"): canonical kin words."""
-    words = [_kin_word(w) for w in tokenize(text)]
+    words = [kin_word(w) for w in tokenize(text)]
     best = [i for i, (a, b) in enumerate(zip(words, words[1:])) if a == "best" and b == "friend"]
     found = {KIN_WORDS[w] for i, w in enumerate(words) if w in KIN_WORDS and i - 1 not in best}  # "best friend": one
     return found | ({"best friend"} if best else set())
 
 
-def _kin_word(word: str) -> str:
+def kin_word(word: str) -> str:
     """A word with its possessive or plural "s" off where that makes a kin word ("brothers", "dad's")."""
     word = word.removesuffix("'s")
     return word[:-1] if word not in KIN_WORDS and word.endswith("s") and word[:-1] in KIN_WORDS else word
@@ -85,6 +85,13 @@ def kin_names(fact: str) -> dict[str, str]:
     Ana moved to Lisbon.", "Ana, my sister, ...", "My sister's name is Ana.", "Ana is my sister.", "I have
     a sister called Ana." -> {"ana": "sister"}. A name is a capitalised word that does not only open the
     sentence; a name given to two relatives keeps the first."""
+    return dict(_kin_names(fact))
+
+
+@lru_cache(maxsize=4096)
+def _kin_names(fact: str) -> tuple[tuple[str, str], ...]:
+    """`kin_names`, kept: a turn asks it of the same nearest facts several times, and of the same facts
+    turn after turn."""
     tokens = surface_tokens(fact)
     low = [t.lower() for t in tokens]
 
@@ -122,7 +129,7 @@ def kin_names(fact: str) -> dict[str, str]:
         for given in (*after, before):
             if given:
                 found.setdefault(given, kin)
-    return found
+    return tuple(found.items())
 
 
 def _bare_name(tokens: list[str], i: int) -> bool:

@@ -109,6 +109,13 @@ def without_repeats(tokens: Sequence[str], sources: Iterable[str] = ()) -> list[
             if not (i and t == tokens[i - 1] and t.isalpha() and (t, t) not in meant)]
 
 
+def as_sentence(text: str) -> str:
+    """A text as a sentence: its first letter upper-cased, a full stop unless it ends with one already."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def detokenize(tokens: Sequence[str], spelling: dict[str, str] | None = None, capitalize: bool = False) -> str:
     """Join tokens into text: punctuation attached, each word spelled as in `spelling` (e.g. memory's
     "Lisbon"), the first letter upper-cased when `capitalize`."""

@@ -63,9 +63,10 @@ def vetoed(new: str, old: str) -> bool:
 
 
 def another_pet(new: str, old: str) -> bool:
-    """Whether a statement names a pet of another kind than an older one, and says nothing of getting a
-    new one: "My cat is called Pepper." is a second pet beside "My dog is called Biscuit." ("We adopted a
-    cat." or "Our new pet is a cat." may be news on it; a favourite animal is no pet)."""
+    """Whether a statement names a pet (or vehicle: `consolidation.kinds_of`) of another kind than an older
+    one, and says nothing of getting a new one: "My cat is called Pepper." is a second pet beside "My dog is
+    called Biscuit." ("We adopted a cat." or "Our new pet is a cat." may be news on it; a favourite animal
+    is no pet)."""
     one, other = kinds_of(new), kinds_of(old)
     kept = all(KEEPS.search(text) and not re.search(r"\bfavou?rite\b", text, re.I) for text in (new, old))
     return bool(one and other) and kept and not one & other and not ACQUIRED.search(new)

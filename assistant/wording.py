@@ -47,12 +47,6 @@ def _words(text: str) -> str:
     return " ".join(w for w in tokenize(text) if w.isalnum() or "'" in w)
 
 
-def as_sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def lower_first(text: str) -> str:
     """A sentence to go inside another: its first word lower-cased unless it is a name or "I"."""
     first = text.split(maxsplit=1)[0] if text.strip() else ""
