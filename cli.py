@@ -288,6 +288,29 @@ def restore(app: App, fact_id: int) -> None:
 
 
 @cli.command()
+@click.argument("fact_id", type=int)
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print the edited fact as JSON.")
+@pass_app
+def edit(app: App, fact_id: int, text: str, as_json: bool) -> None:
+    """Change a fact's text (TEXT, or - to read it from standard input); the old text stays in its history.
+
+    \b
+    Examples:
+      memchat edit 12 "Shopping list: milk, eggs."
+      memchat history 12
+    """
+    before = app.store.get(fact_id)
+    fact = app.store.update(fact_id, read_text_argument(text), now=app.now)
+    if as_json:
+        print_json(fact)
+    elif fact.text == before.text:
+        out.print(f"Fact [cyan]{fact.id}[/] already says: {esc(fact.text)}")
+    else:
+        out.print(f"Edited fact [cyan]{fact.id}[/].\n  was: {esc(before.text)}\n  now: {esc(fact.text)}")
+
+
+@cli.command()
 @click.option("--all", "show_all", is_flag=True, help="Include dormant and forgotten facts.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
@@ -401,8 +424,9 @@ def events_table(events, title: str) -> Table:
     for name in ("event", "fact", "when", "kind", "retention", "reason"):
         table.add_column(name)
     for e in events:
+        reason = e.reason if e.replaced_text is None else f"{e.reason}; was: {e.replaced_text}"
         table.add_row(str(e.id), "-" if e.fact_id is None else str(e.fact_id), _when(e.at), e.kind,
-                      "-" if e.retention is None else f"{e.retention:.2f}", Text(e.reason))
+                      "-" if e.retention is None else f"{e.retention:.2f}", Text(reason))
     return table
 
 
@@ -412,7 +436,7 @@ def events_table(events, title: str) -> Table:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
 def history(app: App, fact_id: int | None, limit: int, as_json: bool) -> None:
-    """The event log (add, recall, decay, forget, restore, ...), of one fact or of the user.
+    """The event log (add, edit, recall, decay, forget, restore, ...), of one fact or of the user.
 
     \b
     Examples:

@@ -10,6 +10,7 @@ from memory_store.config import DecayConfig, IndexConfig, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder
 from memory_store.errors import (
     EmbedderMismatch,
+    FactNotActive,
     FactNotFound,
     ImportFormatError,
     IndexCorrupt,
@@ -22,7 +23,7 @@ from memory_store.store import MemoryStore
 from memory_store.transfer import ImportReport
 
 __all__ = [
-    "DecayConfig", "DecayReport", "Embedder", "EmbedderMismatch", "Event", "Explanation", "Fact", "FactNotFound",
-    "Hit", "ImportFormatError", "ImportReport", "IndexConfig", "IndexCorrupt", "InvalidInput", "MemoryStore",
+    "DecayConfig", "DecayReport", "Embedder", "EmbedderMismatch", "Event", "Explanation", "Fact", "FactNotActive",
+    "FactNotFound", "Hit", "ImportFormatError", "ImportReport", "IndexConfig", "IndexCorrupt", "InvalidInput", "MemoryStore",
     "MemoryStoreError", "MiniLMEmbedder", "Stats", "StoreConfig", "StoreUnavailable", "UserStats",
 ]

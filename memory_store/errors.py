@@ -19,6 +19,16 @@ class FactNotFound(MemoryStoreError, LookupError):
         self.fact_id = fact_id
 
 
+class FactNotActive(MemoryStoreError):
+    """The fact is dormant or forgotten, so it cannot be edited until it is restored."""
+
+    def __init__(self, fact_id: int, status: str):
+        super().__init__(
+            f"fact {fact_id} is {status} and cannot be edited; bring it back with `memchat restore {fact_id}` first"
+        )
+        self.fact_id, self.status = fact_id, status
+
+
 class EmbedderMismatch(MemoryStoreError):
     """The store was built with another embedding model or dimension than the one offered."""
 

@@ -6,8 +6,10 @@ when it loads it and rebuilds it from there when it is missing, stale or corrupt
 Inner product on unit-length vectors is cosine similarity. An exact index (`IndexFlatIP`) removes
 entries in place. HNSW (Malkov & Yashunin 2018) cannot remove graph nodes, so removed entries become
 tombstones that searches skip through an `IDSelector`; an erased entry's vector is also zeroed in
-place so nothing of it survives in a saved file. The store rebuilds an index once too many
-tombstones pile up, or when the user's size crosses the exact/HNSW threshold.
+place so nothing of it survives in a saved file. An edited fact's vector is overwritten in place; its
+graph links still lead to where the old vector was, so searches also score edited entries exactly.
+The store rebuilds an index once too many tombstones and edits pile up, or when the user's size
+crosses the exact/HNSW threshold.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class VectorIndex:
             raise ValueError(f"unknown index kind {kind!r}")
         self._index = faiss.IndexIDMap2(inner)
         self.tombstones: set[int] = set()
+        self.edited: dict[int, int] = {}  # HNSW: id -> stored row, for vectors overwritten since the graph was built
+        self.edits_applied = 0  # the newest `fact_versions` id whose new vector this index holds
 
     # -- contents ---------------------------------------------------------------------------------
     @property
@@ -85,7 +89,7 @@ class VectorIndex:
         if self.kind == "hnsw" and active_count < threshold // 2:
             return True
         total = max(self._index.ntotal, 1)
-        return len(self.tombstones) / total > self.config.tombstone_ratio
+        return len(self.tombstones | self.edited.keys()) / total > self.config.tombstone_ratio
 
     # -- changes ----------------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -115,11 +119,36 @@ class VectorIndex:
         if erase and len(ids):
             self._zero(ids)  # an erased fact's id is never reused, so its tombstone stays
 
+    def replace(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Give ids in the index new vectors (edited facts); ids not in it are skipped. Exact: remove and
+        add. HNSW: overwrite the stored vectors in place, so nothing of the old ones survives."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        keep = np.isin(ids, self.ids())
+        ids, vectors = ids[keep], np.ascontiguousarray(vectors, dtype=np.float32)[keep]
+        if len(ids) == 0:
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            self._index.add_with_ids(vectors, ids)
+            return
+        rows = self._positions(ids)
+        self._stored()[rows] = vectors
+        self.edited.update(zip(ids.tolist(), rows.tolist()))
+
     def _zero(self, ids: np.ndarray) -> None:
+        self._stored()[self._positions(ids)] = 0.0
+
+    def _stored(self) -> np.ndarray:
+        """HNSW: the stored vectors, a writable view in index order."""
         storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
-        xb = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim).reshape(storage.ntotal, self.dim)
-        positions = np.nonzero(np.isin(self.ids(), ids))[0]
-        xb[positions] = 0.0
+        return faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * self.dim).reshape(storage.ntotal, self.dim)
+
+    def _positions(self, ids: np.ndarray) -> np.ndarray:
+        """Where each of `ids` (all in the index) is stored, in the order given."""
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.int64)
+        at = {int(i): p for p, i in enumerate(self.ids().tolist())}
+        return np.array([at[int(i)] for i in ids], dtype=np.int64)
 
     def ef_search(self) -> int:
         """HNSW's search breadth for this index's size (see IndexConfig.hnsw_ef_search)."""
@@ -140,11 +169,27 @@ class VectorIndex:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         with one_thread_for(len(queries) == 1):
             sims, ids = self._index.search(queries, n, params=params)
+        live_edited = {i: row for i, row in self.edited.items() if i not in self.tombstones}
+        if live_edited:
+            sims, ids = self._with_edited(queries, sims, ids, n, live_edited)
         return sims, ids
+
+    def _with_edited(self, queries: np.ndarray, sims: np.ndarray, ids: np.ndarray, n: int, live: dict[int, int]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """HNSW: merge in the exact scores of live edited entries, which the graph may not lead to."""
+        edited = np.fromiter(live.keys(), dtype=np.int64, count=len(live))
+        exact = queries @ self._stored()[np.fromiter(live.values(), dtype=np.int64, count=len(live))].T  # (q, edited)
+        found = np.isin(ids, edited)  # dropped from the graph's answer: each edited id comes once, scored exactly
+        sims, ids = np.where(found, np.finfo(np.float32).min, sims), np.where(found, -1, ids)
+        sims = np.concatenate([sims, exact], axis=1)
+        ids = np.concatenate([ids, np.broadcast_to(edited, exact.shape)], axis=1)
+        order = np.argsort(-sims, axis=1, kind="stable")[:, :n]
+        return np.take_along_axis(sims, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
     # -- persistence ------------------------------------------------------------------------------
     # File: MAGIC, FAISS's bytes (streamed, never held twice in memory), a JSON trailer (embedder, kind,
-    # counts, tombstones, length and CRC-32 of the FAISS bytes), then the trailer's length (8 bytes).
+    # counts, tombstones, edited entries, the newest edit held, length and CRC-32 of the FAISS bytes), then
+    # the trailer's length (8 bytes).
     def save(self, path: Path, embedder: str) -> None:
         """Write atomically (a temporary file, fsync, rename)."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +205,8 @@ class VectorIndex:
             faiss.write_index(self._index, faiss.PyCallbackIOWriter(write))
             trailer = json.dumps({
                 "embedder": embedder, "dim": self.dim, "kind": self.kind, "count": int(self._index.ntotal),
-                "tombstones": sorted(self.tombstones), "bytes": size, "crc32": crc,
+                "tombstones": sorted(self.tombstones), "edited": sorted(self.edited),
+                "edits_applied": self.edits_applied, "bytes": size, "crc32": crc,
             }).encode()
             f.write(trailer + len(trailer).to_bytes(8, "little"))
             f.flush()
@@ -210,4 +256,10 @@ class VectorIndex:
         if index._index.ntotal != header["count"] or index._index.d != dim:
             raise IndexCorrupt(f"{path} does not match its trailer")
         index.tombstones = set(header["tombstones"])
+        edited = np.array(header.get("edited", []), dtype=np.int64)  # files saved before edits had neither key
+        try:
+            index.edited = dict(zip(edited.tolist(), index._positions(edited).tolist()))
+        except KeyError as e:
+            raise IndexCorrupt(f"{path} lists an edited entry it does not hold: {e}") from e
+        index.edits_applied = header.get("edits_applied", 0)
         return index

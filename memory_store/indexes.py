@@ -3,6 +3,7 @@
 SQLite is the source of truth. An index file is trusted only after its header checks out and its id
 set has been compared with the user's active facts: missing facts are added, extra entries removed.
 A missing, corrupt or mismatched file is rebuilt from the vectors in SQLite, with a logged warning.
+Facts edited since an index last saw an edit (`VectorIndex.edits_applied`) get their new vectors.
 Commits by other processes are noticed through `PRAGMA data_version` and reconciled the same way.
 """
 
@@ -125,15 +126,33 @@ class IndexSet:
             index.remove(gone, erase=True)  # erased facts leave no vector behind in the index
             index.add(missing, self.vectors(missing))
             self._dirty.add(user_id)
+        self._catch_up_edits(user_id, index)
         if index.needs_rebuild(len(active)):
             return self.rebuild(user_id)
         self._loaded[user_id] = index
         return index
 
+    def _catch_up_edits(self, user_id: int, index: VectorIndex) -> None:
+        """Give the facts edited after the index's last known edit (by another process, or just before a
+        crash kept the index file from being saved) their new vectors from SQLite."""
+        rows = self.db.conn.execute(
+            "SELECT v.id, v.fact_id FROM fact_versions v JOIN facts f ON f.id = v.fact_id "
+            "WHERE f.user_id = ? AND v.id > ?",
+            (user_id, index.edits_applied),
+        ).fetchall()
+        if not rows:
+            return
+        ids = np.array(sorted({r[1] for r in rows}), dtype=np.int64)
+        index.replace(ids, self.vectors(ids))  # the vectors are read after the edits, so never older
+        index.edits_applied = max(r[0] for r in rows)
+        self._dirty.add(user_id)
+
     def rebuild(self, user_id: int, progress: Progress | None = None) -> VectorIndex:
         """A fresh index from the user's active facts in SQLite, read and added in chunks."""
         total = self._active_count(user_id)
         index = VectorIndex(self.dim, choose_kind(total, self.config), self.config)
+        # Read before the vectors: an edit committed meanwhile is newer and caught up on later.
+        index.edits_applied = self.db.conn.execute("SELECT coalesce(max(id), 0) FROM fact_versions").fetchone()[0]
         log.info("building a %s index of %d facts for user %d", index.kind, total, user_id)
         cursor = self.db.conn.execute(
             "SELECT id, vector FROM facts WHERE user_id = ? AND status = 'active' ORDER BY id", (user_id,)

@@ -152,13 +152,27 @@ class Ledger:
         self.log_events([(f.id, uid, "restore", at, self.retention(f, at), reason, None) for f in facts])
         index.add(ids, self.indexes.vectors(ids))
 
+    def apply_edit(self, uid: int, fact: Fact, text: str, vector: np.ndarray, at: float, reason: str) -> None:
+        """Give an active fact a new text and vector in place, keeping the old text as a version."""
+        index = self.indexes.get(uid)
+        version = self.db.conn.execute(
+            "INSERT INTO fact_versions (fact_id, text, replaced_at) VALUES (?, ?, ?)", (fact.id, fact.text, at)
+        ).lastrowid
+        self.db.conn.execute("UPDATE facts SET text = ?, vector = ? WHERE id = ?",
+                             (text, np.ascontiguousarray(vector, dtype=np.float32).tobytes(), fact.id))
+        self.log_events([(fact.id, uid, "edit", at, self.retention(fact, at), reason, {"version": version})])
+        index.replace(np.array([fact.id], dtype=np.int64), vector.reshape(1, -1))
+        index.edits_applied = version  # fetching the index above caught up on every earlier edit
+
     def apply_erase(self, uid: int, facts: list[Fact], at: float, kind: str, reason: str) -> None:
-        """Delete rows (secure delete), scrub their events of anything caller-given, zero their vectors."""
+        """Delete rows and earlier texts (secure delete), scrub their events of anything caller-given, zero
+        their vectors."""
         if not facts:
             return
         index = self.indexes.get(uid)
         ids = json_ids(f.id for f in facts)
         self.db.conn.execute("UPDATE events SET reason = '', detail = NULL WHERE fact_id IN (SELECT value FROM json_each(?))", (ids,))
+        self.db.conn.execute("DELETE FROM fact_versions WHERE fact_id IN (SELECT value FROM json_each(?))", (ids,))
         self.log_events([(f.id, uid, kind, at, self.retention(f, at), reason, {"was": f.status}) for f in facts])
         self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (ids,))
         index.remove(np.array([f.id for f in facts], dtype=np.int64), erase=True)

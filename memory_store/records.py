@@ -41,16 +41,18 @@ class Hit:
 
 @dataclass(frozen=True)
 class Event:
-    """One entry of the append-only event log. It never holds a fact's text."""
+    """One entry of the append-only event log. The log never stores a fact's text: an edit's earlier text
+    is kept with the fact (erased with it) and shown here as `replaced_text`."""
 
     id: int
     fact_id: int | None
     user: str
-    kind: str  # add, reinforce, recall, decay, forget, restore, purge, erase, supersede, import, pin
+    kind: str  # add, reinforce, recall, decay, forget, restore, purge, erase, supersede, import, pin, edit
     at: datetime
     retention: float | None  # the fact's retention at that moment, where it applies
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
+    replaced_text: str | None = None  # an edit: the text it replaced (None once the fact is erased)
 
 
 @dataclass(frozen=True)

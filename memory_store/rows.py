@@ -58,14 +58,15 @@ def select_events(
         where.append("u.name = ?")
         params.append(user)
     sql = (
-        "SELECT e.id, e.fact_id, u.name, e.kind, e.at, e.retention, e.reason, e.detail "
-        "FROM events e JOIN users u ON u.id = e.user_id"
+        "SELECT e.id, e.fact_id, u.name, e.kind, e.at, e.retention, e.reason, e.detail, v.text "
+        "FROM events e JOIN users u ON u.id = e.user_id "
+        "LEFT JOIN fact_versions v ON e.kind = 'edit' AND v.id = json_extract(e.detail, '$.version')"
         + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY e.id DESC"
         + (f" LIMIT {int(limit)}" if limit else "")
     )
     rows = conn.execute(sql, params).fetchall()
     return [
         Event(id=r[0], fact_id=r[1], user=r[2], kind=r[3], at=utc(r[4]), retention=r[5], reason=r[6],
-              detail=json.loads(r[7]) if r[7] else {})
+              detail=json.loads(r[7]) if r[7] else {}, replaced_text=r[8])
         for r in reversed(rows)
     ]

@@ -53,6 +53,18 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX events_fact ON events (fact_id);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE fact_versions (                -- a fact's earlier texts, kept when it is edited
+            id INTEGER PRIMARY KEY AUTOINCREMENT,   -- never reused: an index file records the newest edit it holds
+            fact_id INTEGER NOT NULL REFERENCES facts(id) ON DELETE CASCADE,  -- erased with the fact
+            text TEXT NOT NULL,                     -- the text the edit replaced
+            replaced_at REAL NOT NULL               -- epoch seconds, UTC
+        );
+        CREATE INDEX fact_versions_fact ON fact_versions (fact_id);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

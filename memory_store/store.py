@@ -20,7 +20,7 @@ import numpy as np
 from memory_store import decay as policy
 from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
-from memory_store.errors import EmbedderMismatch, FactNotFound, InvalidInput, StoreUnavailable
+from memory_store.errors import EmbedderMismatch, FactNotActive, FactNotFound, InvalidInput, StoreUnavailable
 from memory_store.duplicates import find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
 from memory_store.index import VectorIndex
@@ -204,6 +204,26 @@ class MemoryStore:
         return [
             replace(facts[fid], reinforced=duplicate_of[i] is not None) for i, fid in enumerate(fact_ids)
         ]
+
+    # -- editing ----------------------------------------------------------------------------------
+    def update(self, fact_id: int, text: str, now: datetime | None = None, reason: str = "edited by the user") -> Fact:
+        """Replace an active fact's text in place (same id, re-embedded), in one transaction. The old text
+        stays in the fact's history (`history(fact_id)`: an `edit` event's `replaced_text`) until the fact
+        is erased. Its memory state (stability, recalls, pin) is kept; the same text again changes nothing.
+
+        Unknown or erased ids raise FactNotFound; dormant or forgotten facts FactNotActive (restore first)."""
+        text = check_text(text, self.config.max_text_chars)
+        at = self._now(now)
+        if _editable(self.get(fact_id)).text == text:
+            return self.get(fact_id)
+        vector = self.embed([text])[0]  # after the checks: a bad id never waits for the model
+        with self.ledger.transaction():
+            [fact] = self.ledger.existing([int(fact_id)])  # read again: another process may have changed it
+            uid = self.ledger.uid_of(fact)
+            if _editable(fact).text != text:
+                self.ledger.apply_edit(uid, fact, text, vector, at, reason)
+        self.ledger.after_change({uid})
+        return self.get(fact_id)
 
     # -- reading ----------------------------------------------------------------------------------
     def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
@@ -510,6 +530,12 @@ class MemoryStore:
             if progress is not None:
                 progress(min(start + 512, len(texts)), len(texts))
         return np.concatenate(parts)
+
+
+def _editable(fact: Fact) -> Fact:
+    if fact.status != "active":
+        raise FactNotActive(fact.id, fact.status)
+    return fact
 
 
 def _by_user(items: list[tuple[Fact, float]], user_id: Callable[[str], int | None]) -> dict[int, list[tuple[Fact, float]]]:

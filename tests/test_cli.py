@@ -120,6 +120,10 @@ BAD_INPUTS = [
     (["forget", "--match", "sister"], "rerun with --yes", None),
     (["forget", "--hard", "999"], "no fact with id 999", None),
     (["restore", "999"], "no fact with id 999", None),
+    (["edit", "999", "My sister Ana lives in Porto."], "no fact with id 999", None),
+    (["edit", "one", "My sister Ana lives in Porto."], "not a valid integer", None),
+    (["edit", "1", "  "], "empty or only whitespace", None),
+    (["edit", "1"], "Missing argument 'TEXT'", None),
     (["explain", "999"], "no fact with id 999", None),
     (["history", "999"], "no fact with id 999", None),
     (["search", "sister", "-k", "0"], "k must be a whole number", None),
@@ -161,6 +165,29 @@ def test_text_with_markup_characters_is_shown_verbatim(home, capsys):
     assert code == 0 and json.loads(out)[0]["fact"]["text"] == "Use [/] to close tags"
     code, out, err = run(h + ["explain", "2"], capsys)
     assert code == 0 and "Use [/] to close tags" in out
+
+
+def test_edit_changes_the_text_and_keeps_the_old_one_in_the_history(home, capsys):
+    h = ["--home", str(home)]
+    code, out, err = run(h + ["edit", "1", "My sister Ana lives in Porto [now]."], capsys)
+    assert code == 0, out + err
+    assert "Edited fact 1" in out and "was: My sister Ana lives in Lisbon." in out
+    assert "now: My sister Ana lives in Porto [now]." in out
+    code, out, _ = run(h + ["search", "where does my sister live?", "-k", "1", "--json"], capsys)
+    [hit] = json.loads(out)
+    assert (hit["fact"]["id"], hit["fact"]["text"]) == (1, "My sister Ana lives in Porto [now].")
+    code, out, _ = run(h + ["history", "1", "--json"], capsys)
+    assert [(e["kind"], e["replaced_text"]) for e in json.loads(out)] == [
+        ("add", None), ("edit", "My sister Ana lives in Lisbon.")]
+    code, out, _ = run(h + ["explain", "1"], capsys)
+    assert code == 0 and "edit" in out and "was: My sister Ana" in out and "Lisbon" in out  # a table cell wraps
+    code, out, _ = run(h + ["edit", "1", "My sister Ana lives in Porto [now]."], capsys)
+    assert code == 0 and "already says" in out
+    assert run(h + ["forget", "1"], capsys)[0] == 0
+    code, out, err = run(h + ["edit", "1", "My sister Ana lives in Faro."], capsys)
+    assert code == 1 and "forgotten and cannot be edited" in err and "memchat restore 1" in err
+    code, out, _ = run(h + ["facts", "--all", "--json"], capsys)
+    assert [f["text"] for f in json.loads(out)] == ["My sister Ana lives in Porto [now]."]
 
 
 def test_history_of_an_erased_fact_is_kept(home, capsys):

@@ -188,17 +188,76 @@ def test_hard_forget_leaves_the_text_in_no_byte_of_the_store(tmp_path, how):
     store.close()
     store = MemoryStore.open(path, embedder=HashEmbedder())
     assert b"ZEBRA-4417" in all_bytes(path)
-    if how == "forget":
-        store.forget(fact.id, hard=True, now=T0)
-    else:
-        store.forget(fact.id, now=T0)
-        assert [f.id for f in store.decay(now=T0.replace(year=2027)).purged] == [fact.id]
+    erase(store, fact.id, how)
     assert b"ZEBRA-4417" not in all_bytes(path)  # already while the store is open
     assert b"QUIXOTIC" not in all_bytes(path).upper()
     store.add("one more fact after the erasure", now=T0)
     store.close()
     assert b"ZEBRA-4417" not in all_bytes(path)
     assert len(MemoryStore.open(path, embedder=HashEmbedder()).facts(include_dormant=True)) == 301
+
+
+def erase(store: MemoryStore, fact_id: int, how: str) -> None:
+    if how == "forget":
+        store.forget(fact_id, hard=True, now=T0)
+    else:
+        store.forget(fact_id, now=T0)
+        assert [f.id for f in store.decay(now=T0.replace(year=2027)).purged] == [fact_id]
+
+
+@pytest.mark.parametrize("how", ["forget", "purge"])
+def test_erasing_an_edited_fact_leaves_none_of_its_texts_in_any_byte(tmp_path, how):
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    store.add_many([f"ordinary fact {i} about the garden" for i in range(300)], now=T0)
+    fact = store.add("Shopping list: ZEBRA-4417 batteries", now=T0)
+    store.update(fact.id, "Shopping list: QUIXOTIC-88 milk", now=T0)
+    store.update(fact.id, "Shopping list: VELVET-19 eggs", now=T0)
+    store.close()
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    texts = (b"ZEBRA-4417", b"QUIXOTIC-88", b"VELVET-19")
+    assert all(t in all_bytes(path) for t in texts)
+    erase(store, fact.id, how)
+    assert not any(t in all_bytes(path) for t in texts)  # already while the store is open
+    events = store.history(fact.id)
+    assert [e.kind for e in events][:3] == ["add", "edit", "edit"] and not any(e.replaced_text for e in events)
+    store.close()
+    assert not any(t in all_bytes(path) for t in texts)
+
+
+def test_an_edit_is_not_lost_when_the_index_file_was_not_saved(tmp_path, caplog):
+    path = tmp_path / "store"
+    queries, _ = make_store(path)
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    index_file = next((path / "index").glob("*.faiss"))
+    stale = index_file.read_bytes()
+    fact = store.search(queries[0], k=1, now=T0)[0].fact
+    store.update(fact.id, "the red bicycle in the garage", now=T0)
+    store.close()
+    index_file.write_bytes(stale)  # as if the process had died before saving: the old vector under the same id
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    hit = store.search("the red bicycle in the garage", k=1, now=T0)[0]
+    assert hit.fact.id == fact.id and abs(hit.similarity - 1.0) < 1e-5
+    assert fact.id not in {h.fact.id for h in store.search(fact.text, k=5, now=T0)}
+    store.close()
+    assert_index_consistent(path)
+
+
+def test_an_edit_by_another_process_reaches_an_index_already_loaded(tmp_path):
+    path = tmp_path / "store"
+    a = MemoryStore.open(path, embedder=HashEmbedder())
+    facts = a.add_many([f"fact {i} about the {w}" for i, w in enumerate(["sea", "sky", "hill", "road"] * 10)], now=T0)
+    assert a.search(facts[5].text, k=1, now=T0)[0].fact.id == facts[5].id  # A's index is loaded
+    b = MemoryStore.open(path, embedder=HashEmbedder())
+    b.update(facts[5].id, "the red bicycle in the garage", now=T0)
+    b.close()
+    hit = a.search("the red bicycle in the garage", k=1, now=T0)[0]
+    assert hit.fact.id == facts[5].id and abs(hit.similarity - 1.0) < 1e-5
+    a.close()  # A saves its index last: it must hold the new vector
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    assert store.search("the red bicycle in the garage", k=1, now=T0)[0].similarity > 0.99999
+    store.close()
+    assert_index_consistent(path)
 
 
 def test_unusable_directory_gives_a_clear_error(tmp_path):
@@ -254,6 +313,23 @@ def test_forget_by_text_then_purge_leaves_no_trace_of_the_query_or_provenance(tm
     assert store.decay(now=T0.replace(year=2027)).purged
     store.close()
     assert b"ZEBRA-4417" not in all_bytes(path)
+
+
+def test_a_store_from_before_edits_is_migrated_and_can_be_edited(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "s"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    fact = store.add("Shopping list: milk, batteries", now=T0)
+    store.close()
+    conn = sqlite3.connect(path / "memory.db")  # back to schema 1, as the last release left it
+    conn.executescript("DROP TABLE fact_versions; PRAGMA user_version = 1;")
+    conn.close()
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.update(fact.id, "Shopping list: milk", now=T0).text == "Shopping list: milk"
+    assert store.history(fact.id)[-1].replaced_text == "Shopping list: milk, batteries"
+    store.close()
 
 
 def test_a_store_from_a_newer_memchat_is_refused(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import T0
 from memory_store import (
+    FactNotActive,
     FactNotFound,
     ImportFormatError,
     IndexConfig,
@@ -406,3 +407,84 @@ def test_stored_vectors_come_back_without_embedding_again(store):
     assert np.allclose(vectors, store.embed(["My dog is called Rex.", "I live in Lisbon."]), atol=1e-6)
     with pytest.raises(FactNotFound):
         store.vectors([999])
+
+
+def test_update_edits_the_text_in_place_and_search_finds_the_new_text(store):
+    lst = store.add("Shopping list: milk, eggs, batteries, bread", importance=0.8, now=T0)
+    other = store.add("My sister Ana lives in Lisbon.", now=T0)
+    store.mark_recalled([lst.id], now=days(1))
+    edited = store.update(lst.id, "  Shopping list: milk, eggs, bread ", now=days(2))
+    assert edited.id == lst.id and edited.text == "Shopping list: milk, eggs, bread"
+    assert (edited.recall_count, edited.importance, edited.created_at) == (1, 0.8, T0)  # memory state kept
+    assert store.get(lst.id) == edited and [f.id for f in store.facts()] == [lst.id, other.id]
+    assert np.allclose(store.vectors([lst.id])[0], store.embed(["Shopping list: milk, eggs, bread"])[0], atol=1e-6)
+    hits = store.search("Shopping list: milk, eggs, bread", k=2, now=days(2))
+    assert hits[0].fact.id == lst.id and hits[0].similarity == pytest.approx(1.0, abs=1e-5)
+    assert "batteries" not in hits[0].fact.text
+
+
+def test_edits_keep_every_old_text_in_the_history(store):
+    fact = store.add("Trip to Rome on 3 May", now=T0)
+    store.update(fact.id, "Trip to Rome on 10 May", now=days(1))
+    store.update(fact.id, "Trip to Rome and Naples on 10 May", now=days(2), reason="the user added a stop")
+    events = store.history(fact.id)
+    assert [e.kind for e in events] == ["add", "edit", "edit"]
+    assert [e.replaced_text for e in events] == [None, "Trip to Rome on 3 May", "Trip to Rome on 10 May"]
+    assert [e.at for e in events[1:]] == [days(1), days(2)] and events[2].reason == "the user added a stop"
+    assert store.explain(fact.id, now=days(2)).events == events
+    assert store.update(fact.id, "Trip to Rome and Naples on 10 May", now=days(3)).text.endswith("10 May")
+    assert len(store.history(fact.id)) == 3  # the same text again is no edit
+
+
+def test_bad_edits_are_refused_and_lose_nothing(store):
+    fact = store.add("My locker code is 4312.", now=T0)
+    gone = store.add("My PIN is 9876.", now=T0)
+    store.forget(gone.id, hard=True, now=T0)
+    for call, error, message in (
+        (lambda: store.update(999, "x"), FactNotFound, "no fact with id 999"),
+        (lambda: store.update(gone.id, "My PIN is 1111."), FactNotFound, f"no fact with id {gone.id}"),
+        (lambda: store.update(fact.id, "   "), InvalidInput, "cannot be empty"),
+        (lambda: store.update(fact.id, "x" * 5000), InvalidInput, "at most"),
+    ):
+        with pytest.raises(error, match=message):
+            call()
+    store.forget(fact.id, now=T0)
+    with pytest.raises(FactNotActive, match="forgotten and cannot be edited.*memchat restore"):
+        store.update(fact.id, "My locker code is 1234.", now=T0)
+    assert store.restore(fact.id, now=T0).text == "My locker code is 4312."
+    assert [e.kind for e in store.history(fact.id)] == ["add", "forget", "restore"]
+
+
+def test_an_edit_survives_reopening_the_store(tmp_path, embedder):
+    s = MemoryStore.open(tmp_path / "s", embedder=embedder)
+    facts = s.add_many([f"note {i} about the {w}" for i, w in enumerate(["sea", "sky", "hill", "road"] * 5)], now=T0)
+    s.update(facts[3].id, "the red bicycle in the garage", now=T0)
+    s.close()
+    s = MemoryStore.open(tmp_path / "s", embedder=embedder)
+    assert s.search("the red bicycle in the garage", k=1, now=T0)[0].fact.id == facts[3].id
+    assert facts[3].id not in {h.fact.id for h in s.search(facts[3].text, k=3, now=T0)}
+    assert s.history(facts[3].id)[-1].replaced_text == facts[3].text
+    s.close()
+
+
+def test_hnsw_edit_is_found_by_its_new_text_and_not_its_old(tmp_path, embedder):
+    s, facts = hnsw_store(tmp_path, embedder)
+    target = facts[123]
+    assert s.search(target.text, k=1, now=T0)[0].fact.id == target.id
+    new_text = "a wholly different note about zebras and quantum physics"
+    s.update(target.id, new_text, now=T0)
+
+    def found_by_the_new_text_only(store):
+        hit = store.search(new_text, k=1, now=T0)[0]
+        assert hit.fact.id == target.id and hit.similarity == pytest.approx(1.0, abs=1e-5)
+        assert store.search("zebras and quantum physics", k=1, now=T0)[0].fact.id == target.id
+        hits = store.search(target.text, k=10, now=T0)
+        assert target.id not in {h.fact.id for h in hits} and len({h.fact.id for h in hits}) == 10
+
+    found_by_the_new_text_only(s)
+    s.close()
+    s = MemoryStore.open(tmp_path / "h", embedder=embedder, config=s.config)
+    found_by_the_new_text_only(s)
+    index = s.indexes.get(s.ledger.user_id("default"))
+    assert index.kind == "hnsw" and list(index.edited) == [target.id]  # the saved file, edited in place, not rebuilt
+    s.close()
