@@ -785,6 +785,56 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: boo
     out.print(f"Written: {esc(results_dir / f'{stem}.json')}, {esc(results_dir / f'{stem}.md')}")
 
 
+CONVERSATIONS = Path(__file__).resolve().parent / "lab" / "conversations"
+
+
+@eval_group.command("conversations")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=CONVERSATIONS,
+              help="Folder of conversation files, *.txt (default: lab/conversations).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts: every figure and every failed line.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write OUT.json (figures and failures) and OUT.md (the table and the failures).")
+def eval_conversations(folder: Path, as_json: bool, out_path: Path | None) -> None:
+    """Replay the hand-written conversations through the assistant and score every line (issue 13's targets).
+
+    Each file (format: lab/conversations/FORMAT.md) runs on a fresh store with the real embedding model;
+    `restart` lines load a new assistant over the same store. Scored: told answered, updated answered with
+    the new value, never-told and after-forget leaks, forgets carried out, false retirements, missed
+    updates, statements not stored, small talk stored.
+
+    \b
+    Examples:
+      memchat eval conversations
+      memchat eval conversations --out results/conversations
+      memchat eval conversations --dir my-conversations --json
+    """
+    from assistant.assistant import Assistant
+    from lab.conversation_eval import read_conversations, run_conversation_eval, scores_markdown
+
+    conversations = read_conversations(folder)
+    _one_reply_at_a_time()
+    with stage_progress() as report:
+        scores = run_conversation_eval(conversations, lambda store: Assistant.load(store, user="eval"), progress=report)
+    command = "memchat eval conversations" + (f" --dir {folder}" if folder != CONVERSATIONS else "")
+    payload = scores.to_json(command)
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.with_name(out_path.name + ".json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        out_path.with_name(out_path.name + ".md").write_text(scores_markdown(scores, command))
+    if as_json:
+        print_json(payload)
+        return
+    lines = sum(scores.steps.values())
+    table = Table(title=f"{scores.conversations} conversations, {lines} lines", title_justify="left")
+    for name, justify in (("measure", "left"), ("memchat", "right"), ("target", "right"), ("met", "left")):
+        table.add_column(name, justify=justify)
+    for row in scores.rows():
+        table.add_row(row.measure, row.value, row.target, "" if row.met is None else "yes" if row.met else "[red]no[/]")
+    out.print(table)
+    kept = f"; written to {esc(out_path)}.json and .md" if out_path else "; --out or --json lists them"
+    out.print(f"{len(scores.failures)} lines failed" + (kept if scores.failures else "") + ".")
+
+
 @cli.command("train")
 @click.option("--out", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=SHIPPED_MODEL,
               show_default="assistant/models/default.pt", help="Where the model goes (the default is the one memchat ships).")
