@@ -592,7 +592,7 @@ def eval_babi(size: str, tasks_text: str, joint: bool, runs: int, seed: int, dat
       memchat eval babi --size 1k --joint --runs 5
       memchat eval babi --size 10k --tasks 1-3 --runs 1 --data ~/babi_qa
     """
-    from assistant.babi_eval import BabiEvalConfig, run_babi_eval, write_babi_results  # torch: only when asked
+    from lab.babi_eval import BabiEvalConfig, run_babi_eval, write_babi_results  # torch: only when asked
 
     config = BabiEvalConfig.for_size(size, tasks=parse_tasks(tasks_text), joint=joint, runs=runs, seed=seed)
     with stage_progress() as report:
@@ -625,8 +625,8 @@ def eval_dialog_babi(tasks_text: str, oov: bool, seed: int, epochs: int | None, 
       memchat eval dialog-babi --task 1-6 --seed 0
       memchat eval dialog-babi --task 5 --no-oov --epochs 5 --data ~/dialog_babi
     """
-    from assistant.dialog_babi_eval import DialogEvalConfig, results_markdown, run_dialog_task
-    from assistant.training import init_distributed, shutdown_distributed
+    from lab.dialog_babi_eval import DialogEvalConfig, results_markdown, run_dialog_task
+    from lab.training import init_distributed, shutdown_distributed
 
     tasks = parse_tasks(tasks_text)
     if any(t not in range(1, 7) for t in tasks):
@@ -658,7 +658,7 @@ def eval_dialog_babi(tasks_text: str, oov: bool, seed: int, epochs: int | None, 
 
 def write_dialog_results(results_dir: Path, config, result) -> None:
     """Merge one task's figures into results/dialog-babi.json and .md (locked: tasks may run side by side)."""
-    from assistant.dialog_babi_eval import merge_results, results_markdown
+    from lab.dialog_babi_eval import merge_results, results_markdown
 
     results_dir.mkdir(parents=True, exist_ok=True)
     json_path = results_dir / "dialog-babi.json"
@@ -697,8 +697,8 @@ def eval_convai2(data: Path, model_path: Path | None, dialogues: int | None, res
       memchat eval convai2 --dialogues 100 --model my-model.pt --results /tmp/probe
     """
     from assistant.assistant import DEFAULT_MODEL, load_generator
-    from assistant.convai2 import data_file, read_dialogues
-    from assistant.convai2_eval import probe_markdown, run_probe
+    from lab.convai2 import data_file, read_dialogues
+    from lab.convai2_eval import probe_markdown, run_probe
 
     path = model_path or DEFAULT_MODEL
     model, vocab = load_generator(path)
@@ -758,8 +758,8 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: boo
     import tempfile
 
     from assistant.assistant import DEFAULT_MODEL, Assistant
-    from assistant.personal_data import conversations as held_out
-    from assistant.recall_eval import recall_markdown, run_recall_eval
+    from lab.personal_data import conversations as held_out
+    from lab.recall_eval import recall_markdown, run_recall_eval
 
     _one_reply_at_a_time()
     path = model_path or DEFAULT_MODEL
@@ -860,8 +860,8 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
       memchat train --resume
       torchrun --standalone --nproc_per_node 2 -m cli train
     """
-    from assistant.chat_training import ChatTrainConfig, train_chat_model
-    from assistant.training import init_distributed, shutdown_distributed
+    from lab.chat_training import ChatTrainConfig, train_chat_model
+    from lab.training import init_distributed, shutdown_distributed
 
     config = ChatTrainConfig(seed=seed)
     if conversations is not None:
@@ -908,7 +908,7 @@ def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> N
       memchat train-updates
       memchat train-updates --conversations 1000 --out /tmp/updates.pt
     """
-    from assistant.updates import UpdateTrainConfig, train_update_detector
+    from lab.update_training import UpdateTrainConfig, train_update_detector
 
     config = UpdateTrainConfig(seed=seed)
     if conversations is not None:
@@ -942,7 +942,7 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
       memchat train-answers
       memchat train-answers --sentences 3000 --out /tmp/answers.pt
     """
-    from assistant.answers import AnswerTrainConfig, train_answer_finder
+    from lab.answer_training import AnswerTrainConfig, train_answer_finder
 
     config = AnswerTrainConfig(seed=seed)
     if sentences is not None:

@@ -30,19 +30,18 @@ from memory_store import Fact, Hit, MemoryStore
 
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
-from .chat_training import CHECKPOINT_KIND
+from .checkpoint import load_checkpoint
 from .clauses import clauses
 from .consolidation import (about_someone_else, adds, asks_another_thing_about_them, names_same_person, replaces,
                             same_kind_of_thing, signals_a_fact, speaks_of, tells, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
-from .dialog_babi import Line
 from .errors import CheckpointError
-from .generator import GO, Generator, GeneratorConfig, State
+from .generator import CHAT_CHECKPOINT_KIND, GO, Generator, GeneratorConfig, State
 from .intents import FIRST_PERSON, Intent, classify
 from .kin import may_name_someone, names_asked, names_given, with_kin
+from .lines import Line
 from .settings import AssistantConfig
 from .text import as_sentence, complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
-from .training import load_checkpoint
 from .updates import UpdateDetector, another_pet, choose_update, load_detector, passing
 from .vocab import Vocab
 from .wording import ALL_OF_IT, FORGET_ONE_BY_ONE, NOT_KNOWING, NOT_TOLD, SAYS_UNKNOWN, acknowledged, lower_first
@@ -490,7 +489,7 @@ def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:
     path = Path(path)
     if path == DEFAULT_MODEL and not path.exists():
         raise CheckpointError(f"the default model is missing ({path}); train it with `memchat train`")
-    saved = load_checkpoint(path, kind=CHECKPOINT_KIND)
+    saved = load_checkpoint(path, kind=CHAT_CHECKPOINT_KIND)
     model = Generator(len(saved.vocab), GeneratorConfig(**saved.config), go_id=saved.vocab.id(GO))
     model.load_state_dict(saved.state)
     return model.eval(), saved.vocab

@@ -1,6 +1,6 @@
 """Dialogue contexts and replies as generator tensors: capping, match flags, out-of-vocabulary ids, padding.
 
-A context is a sequence of `dialog_babi.Line`s (user and bot turns, knowledge-base or stored facts),
+A context is a sequence of `lines.Line`s (user and bot turns, knowledge-base or stored facts),
 oldest first; its last lines are the newest. Encoding happens once per example (`encode_context`,
 `encode_reply`); `collate` pads a batch of them into a `generator.ContextBatch`.
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .dialog_babi import Line
 from .generator import EOS, GO, SPEAKERS, ContextBatch, Generator, State
+from .lines import Line
 from .text import tokenize
 from .vocab import Vocab
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .kin import KIN_WORDS, kin_names, kin_word, other_names, people_of
-from .relations import lexicon
+from .lexicon import lexicon
 from .text import tokenize
 
 UPDATE_MARKERS = re.compile(

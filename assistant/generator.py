@@ -30,6 +30,7 @@ from .reader import MultiHopAttention
 
 SPEAKERS = {"user": 1, "bot": 2, "kb": 3}  # 0 = padding
 GO, EOS = "<go>", "<eos>"  # the decoder's first input and the end of every reply; both are vocabulary words
+CHAT_CHECKPOINT_KIND = "generator-chat"  # the chat model's checkpoints (`memchat train`, `load_generator`)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
-from .relations import lexicon
+from .lexicon import lexicon
 from .text import opens_sentence, surface_tokens, tokenize
 
 # The people a user names by their relation to them; words of one group name the same person.

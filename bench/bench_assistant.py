@@ -8,7 +8,7 @@ also stored and checked for updates), and `memchat chat` to its first prompt <= 
     .venv/bin/python bench/bench_assistant.py                       # the shipped default model
     .venv/bin/python bench/bench_assistant.py --checkpoint path/to/chat.pt --facts 1000 --turns 200 --cli 5
 
-Facts and questions come from the held-out (eval) conversations of assistant/personal_data.py; the store
+Facts and questions come from the held-out (eval) conversations of lab/personal_data.py; the store
 is a fresh one in a temporary folder with the real all-MiniLM-L6-v2 embedder.
 """
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.assistant import DEFAULT_MODEL, Assistant  # noqa: E402
-from assistant.personal_data import conversations  # noqa: E402
+from lab.personal_data import conversations  # noqa: E402
 from memory_store import MemoryStore  # noqa: E402
 
 

@@ -10,14 +10,14 @@ import pytest
 import numpy as np
 import torch
 
-from assistant.answers import (NONE, AnswerFinder, AnswerTrainConfig, FinderConfig, answer_pairs, choose_answer,
-                               load_finder, relation_sentences, train_answer_finder)
+from assistant.answers import NONE, AnswerFinder, FinderConfig, choose_answer, load_finder
 from assistant.assistant import DEFAULT_ANSWERS, NOT_KNOWING, NOT_TOLD, Assistant, AssistantConfig
 from assistant.consolidation import adds
 from assistant.pairs import PairClassifier, PairConfig
-from assistant.relations import catalogue
 from assistant.text import second_person
 from fakes import HashEmbedder
+from lab.answer_training import AnswerTrainConfig, answer_pairs, relation_sentences, train_answer_finder
+from lab.relations import catalogue
 from memory_store import MemoryStore
 from test_assistant import tiny_checkpoint
 

@@ -1,4 +1,5 @@
-"""The house's shape: imports point one way (cli -> assistant -> memory_store), and importing is cheap."""
+"""The house's shape: imports point one way (cli -> lab -> assistant -> memory_store, and cli -> assistant), and
+importing is cheap."""
 
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_memory_store_never_imports_assistant_cli_torch_or_click():
+def test_memory_store_never_imports_assistant_lab_cli_torch_or_click():
     for path in (ROOT / "memory_store").glob("*.py"):
-        forbidden = imported_modules(path) & {"assistant", "cli", "torch", "click", "rich"}
+        forbidden = imported_modules(path) & {"assistant", "lab", "cli", "torch", "click", "rich"}
         assert not forbidden, f"{path.name} imports {forbidden}"
 
 
 def test_only_the_embedder_imports_sentence_transformers():
-    for package in ("memory_store", "assistant"):
+    for package in ("memory_store", "assistant", "lab"):
         for path in (ROOT / package).glob("*.py"):
             if path.name != "embedder.py":
                 assert "sentence_transformers" not in imported_modules(path), path
@@ -41,8 +42,36 @@ def test_assistant_never_imports_cli_and_uses_the_store_through_its_facade():
         assert "from memory_store." not in text and "import memory_store." not in text, path
 
 
+def test_assistant_never_imports_lab():
+    for path in (ROOT / "assistant").glob("*.py"):
+        assert "lab" not in imported_modules(path), path
+
+
+def test_lab_never_imports_cli():
+    for path in (ROOT / "lab").glob("*.py"):
+        assert "cli" not in imported_modules(path), path
+
+
+def printed_by(code: str, cwd: Path) -> str:
+    """What a fresh Python process running `code` prints (it must succeed)."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd,
+                            env=subprocess_env(), timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_importing_the_assistant_loads_no_training_loop_data_generator_or_evaluation(tmp_path):
+    code = (
+        "import sys\n"
+        "import assistant.assistant\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] == 'lab' or m.startswith('assistant.') and 'training' in m))\n"
+    )
+    assert printed_by(code, tmp_path) == "[]"
+
+
 def test_library_code_never_prints():
-    for package in ("memory_store", "assistant"):
+    for package in ("memory_store", "assistant", "lab"):
         for path in (ROOT / package).glob("*.py"):
             tree = ast.parse(path.read_text())
             calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "print"]
@@ -56,6 +85,4 @@ def test_importing_the_store_is_cheap_and_has_no_side_effects(tmp_path):
         "assert set(os.listdir('.')) == before\n"
         "print([m for m in ('torch', 'sentence_transformers') if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                            env=subprocess_env(), timeout=60)
-    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+    assert printed_by(code, tmp_path) == "[]"

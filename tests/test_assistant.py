@@ -12,11 +12,11 @@ import torch
 from assistant.assistant import Assistant, AssistantConfig
 from assistant.consolidation import speaks_of
 from assistant.batching import collate, encode_history, vocabulary
-from assistant.dialog_babi import Line
+from assistant.checkpoint import save_checkpoint
 from assistant.errors import CheckpointError
 from assistant.generator import GO, Generator, GeneratorConfig
-from assistant.personal_data import conversations, training_examples
-from assistant.training import save_checkpoint
+from assistant.lines import Line
+from lab.personal_data import conversations, training_examples
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
 

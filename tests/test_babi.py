@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 
-from assistant.babi import (
+from assistant.errors import AssistantError, ConfigError, DataFormatError, DataNotFoundError
+from assistant.vocab import PAD, UNK, Vocab
+from lab.babi import (
     BabiQuestion,
     build_vocab,
     load_task,
@@ -16,9 +18,7 @@ from assistant.babi import (
     split_validation,
     tensorise,
 )
-from assistant.babi_eval import BabiEvalConfig, BabiReport, RunResult, command_line, write_babi_results
-from assistant.errors import AssistantError, ConfigError, DataFormatError, DataNotFoundError
-from assistant.vocab import PAD, UNK, Vocab
+from lab.babi_eval import BabiEvalConfig, BabiReport, RunResult, command_line, write_babi_results
 from conftest import SHARED_DATA
 
 BABI = SHARED_DATA / "babi_qa"
@@ -164,7 +164,7 @@ def test_config_rejects_bad_values():
 @needs_data
 def test_1k_joint_meets_the_published_memn2n_numbers(tmp_path):
     """The full table run (minutes): `memchat eval babi --size 1k --tasks 1-20 --joint`."""
-    from assistant.babi_eval import run_babi_eval
+    from lab.babi_eval import run_babi_eval
 
     report = run_babi_eval(BabiEvalConfig.for_size("1k"), BABI)
     write_babi_results(report, tmp_path)

@@ -10,17 +10,19 @@ import pytest
 import torch
 
 import cli
-from assistant import chat_training
 from assistant.batching import collate, encode_context, special_words
-from assistant.chat_training import ChatTrainConfig, build_training_data, resume_path, train_chat_model, training_sources
+from assistant.checkpoint import load_checkpoint
 from assistant.decoding import greedy
-from assistant.dialog_babi import FOLDER, Line, file_name
 from assistant.errors import CheckpointError
 from assistant.generator import GO, Generator, GeneratorConfig
-from assistant.personal_data import conversations, small_talk_pairs
-from assistant.relations import catalogue
+from assistant.lines import Line
 from assistant.text import tokenize
-from assistant.training import TrainConfig, load_checkpoint
+from lab import chat_training
+from lab.chat_training import ChatTrainConfig, build_training_data, resume_path, train_chat_model, training_sources
+from lab.dialog_babi import FOLDER, file_name
+from lab.personal_data import conversations, small_talk_pairs
+from lab.relations import catalogue
+from lab.training import TrainConfig
 from conftest import run_torchrun
 from test_personal_data import delexicalised, pattern, templates
 
@@ -168,8 +170,8 @@ def test_memchat_train_writes_the_checkpoint_and_reports_the_result(tmp_path, ca
 TORCHRUN_SCRIPT = """
 import functools, sys
 import cli
-from assistant import chat_training
 from assistant.generator import GeneratorConfig
+from lab import chat_training
 chat_training.ChatTrainConfig = functools.partial(  # the tiny recipe, in each process torchrun starts
     chat_training.ChatTrainConfig, generator=GeneratorConfig(dim=32, hops=1), dev_conversations=8, small_talk=0,
     dialog_babi_tasks=(1, 2))

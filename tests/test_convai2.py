@@ -11,10 +11,10 @@ from click.testing import CliRunner
 import cli
 from assistant.assistant import load_generator
 from assistant.batching import encode_context
-from assistant.convai2 import data_file, read_dialogues
-from assistant.dialog_babi import Line
-from assistant.convai2_eval import f1_score, normalize_answer, probe_examples, reply_log_probs, run_probe
 from assistant.errors import DataFormatError, DataNotFoundError
+from assistant.lines import Line
+from lab.convai2 import data_file, read_dialogues
+from lab.convai2_eval import f1_score, normalize_answer, probe_examples, reply_log_probs, run_probe
 from conftest import SHARED_DATA
 from test_assistant import tiny_checkpoint
 

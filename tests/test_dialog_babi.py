@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.dialog_babi import Line, accuracy, examples, file_name, load_dialogs, parse_dialogs
 from assistant.errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.lines import Line
+from lab.dialog_babi import accuracy, examples, file_name, load_dialogs, parse_dialogs
 from conftest import SHARED_DATA
 
 SAMPLE = """1 hi\thello what can i help you with today

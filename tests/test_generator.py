@@ -11,12 +11,13 @@ import torch
 
 from assistant.batching import (carried_state, collate, collate_replies, encode_context, encode_history, reply_tokens,
                                 vocabulary)
+from assistant.checkpoint import load_checkpoint, save_checkpoint
 from assistant.decoding import beam_search, greedy
-from assistant.dialog_babi import Line
 from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
+from assistant.lines import Line
 from assistant.text import (complete_names, detokenize, names, same_tokens, second_person, spellings, tokenize,
                             without_repeats)
-from assistant.training import TrainConfig, load_checkpoint, save_checkpoint, train
+from lab.training import TrainConfig, train
 from conftest import SHARED_DATA
 
 TINY = GeneratorConfig(dim=32, hops=2, word_dropout=0.0, dropout=0.0, max_reply=8)
@@ -221,7 +222,7 @@ def test_history_is_read_into_the_state_but_never_into_memory():
 
 @pytest.mark.skipif(not DIALOG.exists(), reason="dialog bAbI data not found beside the checkout (../shared/data)")
 def test_learns_dialog_babi_task_1_from_a_small_slice():
-    from assistant.dialog_babi_eval import batch_loss_for, build_vocab, load_split, predict, sample_of, score
+    from lab.dialog_babi_eval import batch_loss_for, build_vocab, load_split, predict, sample_of, score
 
     config = GeneratorConfig(max_reply=12)
     trn = sample_of(load_split(DIALOG, 1, "trn", 200), 3000, seed=0)
@@ -237,7 +238,7 @@ def test_learns_dialog_babi_task_1_from_a_small_slice():
 
 def tiny_dialog_babi(folder, dialogs=40):
     """The first `dialogs` dialogs of each task-1 file, unpacked as the data set's own folder layout."""
-    from assistant.dialog_babi import FOLDER, file_name, read_text
+    from lab.dialog_babi import FOLDER, file_name, read_text
 
     (folder / FOLDER).mkdir(parents=True)
     for split in ("trn", "dev", "tst", "tst-OOV"):
@@ -267,7 +268,7 @@ def test_two_torchrun_processes_train_the_generator_through_the_cli(tmp_path):
 @pytest.mark.skipif(not DIALOG.exists(), reason="dialog bAbI data not found beside the checkout (../shared/data)")
 def test_full_task_1_meets_the_published_memory_network():
     """The committed recipe on the whole of task 1 (about 5 minutes): at least MemNN's 99.9 / 72.3 (OOV)."""
-    from assistant.dialog_babi_eval import DialogEvalConfig, run_dialog_task
+    from lab.dialog_babi_eval import DialogEvalConfig, run_dialog_task
 
     result = run_dialog_task(DialogEvalConfig.for_task(1), DIALOG)
     assert result.per_response["tst"] >= 99.9

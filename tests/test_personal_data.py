@@ -8,7 +8,8 @@ from functools import cache
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.personal_data import (
+from assistant.lines import Line
+from lab.personal_data import (
     DONT_KNOW,
     Conversation,
     conversations,
@@ -16,8 +17,7 @@ from assistant.personal_data import (
     small_talk_pairs,
     training_examples,
 )
-from assistant.dialog_babi import Line
-from assistant.relations import SPLITS, all_relations, catalogue, in_split, phrasings_part
+from lab.relations import SPLITS, all_relations, catalogue, in_split, phrasings_part
 
 KINDS = {"tell", "ask", "ask_unknown", "update", "ask_updated", "forget", "ask_forgotten", "small_talk", "list"}
 _SLOT = re.compile(r"\{\w+\}")

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.assistant import Assistant
-from assistant.personal_data import conversations
-from assistant.recall_eval import mentions, run_recall_eval
+from lab.personal_data import conversations
+from lab.recall_eval import mentions, run_recall_eval
 
 START = datetime(2026, 11, 24, tzinfo=timezone.utc)
 CONVERSATIONS = conversations("eval", 12, seed=3)

@@ -9,22 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from assistant.babi import build_vocab, load_task, split_validation, tensorise
-from assistant.babi_eval import score
+from assistant.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from assistant.errors import CheckpointError, ConfigError
 from assistant.reader import MemN2N, ReaderConfig
-from assistant.training import (
-    FORMAT_VERSION,
-    TrainConfig,
-    batch_indices,
-    distributed_context,
-    init_distributed,
-    is_main_process,
-    load_checkpoint,
-    save_checkpoint,
-    train,
-)
 from assistant.vocab import Vocab
+from lab.babi import build_vocab, load_task, split_validation, tensorise
+from lab.babi_eval import score
+from lab.training import TrainConfig, batch_indices, distributed_context, init_distributed, is_main_process, train
 from conftest import ROOT, SHARED_DATA, run_torchrun
 from toy_training import EVEN, fit, toy_problem
 
@@ -44,7 +35,7 @@ def test_training_is_reproducible_from_the_seed():
 def test_training_learns_reports_progress_and_logs_each_epoch(caplog):
     seen = []
     config = TrainConfig(epochs=5, batch_size=16, optimizer="adam", lr=0.05)
-    with caplog.at_level("INFO", logger="assistant.training"):
+    with caplog.at_level("INFO", logger="lab.training"):
         _, result = fit(config, progress=lambda d, done, total: seen.append((d, done, total)), description="toy")
     assert seen == [("toy", i, 5) for i in range(1, 6)]
     assert result.best["error"] < 0.1

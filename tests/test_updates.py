@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 import pytest
 
 from assistant.assistant import DEFAULT_UPDATES, Assistant
-from assistant.personal_data import conversations
-from assistant.pairs import FitConfig, PairConfig
-from assistant.updates import (UpdateTrainConfig, another_pet, choose_update, load_detector, passing,
-                               train_update_detector, update_pairs, vetoed)
+from assistant.pairs import PairConfig
+from assistant.updates import another_pet, choose_update, load_detector, passing, vetoed
 from fakes import HashEmbedder
+from lab.pair_training import FitConfig
+from lab.personal_data import conversations
+from lab.update_training import UpdateTrainConfig, train_update_detector, update_pairs
 from test_assistant import replacements, tiny_checkpoint
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from assistant.training import TrainConfig, init_distributed, shutdown_distributed, train
+from lab.training import TrainConfig, init_distributed, shutdown_distributed, train
 
 # 200 training examples in 10 batches of 20: with 2 ranks, 5 steps an epoch, each on 2 batches.
 EVEN = TrainConfig(epochs=4, batch_size=20, lr=0.5, lr_decay_every=0, grad_clip=1e9, restore_best=False, seed=3)

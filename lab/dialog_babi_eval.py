@@ -18,15 +18,18 @@ from typing import Any
 
 import torch
 
+from assistant.batching import (EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens,
+                                vocabulary)
+from assistant.checkpoint import save_checkpoint
+from assistant.decoding import greedy
+from assistant.errors import ConfigError
+from assistant.generator import Generator, GeneratorConfig, loss
+from assistant.text import tokenize
+from assistant.vocab import Vocab
+
 from . import dialog_babi
-from .batching import EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens, vocabulary
-from .decoding import greedy
 from .dialog_babi import Example
-from .errors import ConfigError
-from .generator import Generator, GeneratorConfig, loss
-from .text import tokenize
-from .training import Progress, TrainConfig, distributed_context, is_main_process, save_checkpoint, train
-from .vocab import Vocab
+from .training import Progress, TrainConfig, distributed_context, is_main_process, train
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import ConfigError, DataFormatError, DataNotFoundError
-from .vocab import Vocab
+from assistant.errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.vocab import Vocab
 
 SIZES = ("1k", "10k")
 TASK_FILES = {  # task number -> file name stem of the v1.2 release

@@ -27,19 +27,20 @@ from pathlib import Path
 
 import torch
 
+from assistant.batching import encode_context, reply_tokens
+from assistant.checkpoint import save_checkpoint
+from assistant.errors import CheckpointError, ConfigError
+from assistant.generator import CHAT_CHECKPOINT_KIND, GO, Generator, GeneratorConfig
+from assistant.lines import Line
+from assistant.vocab import Vocab
+
 from . import dialog_babi
-from .batching import encode_context, reply_tokens
-from .dialog_babi import Example, Line
+from .dialog_babi import Example
 from .dialog_babi_eval import Split, batch_loss_for, build_vocab, load_split, predict, sample_of, score
-from .errors import CheckpointError, ConfigError
-from .generator import GO, Generator, GeneratorConfig
 from .personal_data import conversations, small_talk_pairs, training_examples
-from .training import BatchLoss, Progress, TrainConfig, distributed_context, is_main_process, save_checkpoint, train
-from .vocab import Vocab
+from .training import BatchLoss, Progress, TrainConfig, distributed_context, is_main_process, train
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_KIND = "generator-chat"
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def train_chat_model(config: ChatTrainConfig, out: Path, dialog_dir: Path | None
                "epochs": result.epochs, "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
                "examples": result.examples, "dialog_babi_data": shown_path(dialog_dir) if dialog_dir else None,
                "command": result.command}
-    save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=config.generator, vocab=vocab, metrics=metrics)
+    save_checkpoint(out, kind=CHAT_CHECKPOINT_KIND, model=model, config=config.generator, vocab=vocab, metrics=metrics)
     state.unlink(missing_ok=True)
     return dataclasses.replace(result, checkpoint_bytes=out.stat().st_size)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataFormatError, DataNotFoundError
+from assistant.errors import DataFormatError, DataNotFoundError
 
 FILE = "valid_self_original.txt"
 PERSONA = "your persona: "

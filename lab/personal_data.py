@@ -24,8 +24,10 @@ from typing import Literal
 
 import yaml
 
-from .dialog_babi import Example, Line
-from .errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.lines import Line
+
+from .dialog_babi import Example
 from .relations import SPLITS, Catalogue, Phrasings, Relation, Split, catalogue, in_split, phrasings_part, render
 
 Kind = Literal["tell", "ask", "ask_unknown", "update", "ask_updated", "forget", "ask_forgotten", "small_talk", "list"]

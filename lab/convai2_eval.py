@@ -24,15 +24,16 @@ from dataclasses import dataclass
 
 import torch
 
-from .batching import EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens
+from assistant.batching import EncodedContext, carried_state, collate, collate_replies, encode_context, reply_tokens
+from assistant.decoding import greedy
+from assistant.errors import ConfigError
+from assistant.generator import Generator, Memory, State
+from assistant.lines import Line
+from assistant.text import detokenize
+from assistant.vocab import Vocab
+
 from .convai2 import Dialogue
-from .decoding import greedy
-from .dialog_babi import Line
-from .errors import ConfigError
-from .generator import Generator, Memory, State
-from .text import detokenize
 from .training import Progress
-from .vocab import Vocab
 
 # Official ConvAI2 leaderboard baselines on this file: perplexity, hits@1 (of 20) %, F1 %
 BASELINES = {"Seq2Seq + Attention": (35.07, 12.5, 16.82), "KV Profile Memory": (None, 55.1, 11.72)}

@@ -1,10 +1,10 @@
 """The catalogue of personal facts a user can tell memchat: relations, their phrasings and values, split
 into disjoint training and evaluation halves.
 
-The text lives in `data/`: `relations.yml` holds the relations (slots, statement, question and answer
-templates; the family relations are written once and expanded per kin word) and the user's wrappers
+The text lives in `assistant/data/`: `relations.yml` holds the relations (slots, statement, question and
+answer templates; the family relations are written once and expanded per kin word) and the user's wrappers
 ("Remember that ...", "Actually, ...", "Forget that ..."); `<kind>.txt` holds the values of each kind, one
-a line. Dates, ages, counts, numbers and phone numbers are generated here.
+a line (`assistant.lexicon` reads them). Dates, ages, counts, numbers and phone numbers are generated here.
 
 Split rule: in every list, every fourth item (positions 3, 7, 11, ...) is for evaluation and the rest for
 training; a generated number n is for evaluation when n % 4 == 3 (a date when its day is), so a number
@@ -17,17 +17,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
 import yaml
 
-from .errors import ConfigError, DataFormatError
+from assistant.errors import ConfigError, DataFormatError
+from assistant.lexicon import DATA, lexicon
 
 Split = Literal["train", "eval"]
 Phrasings = Literal["all", "fit", "check"]  # a split's phrasings, or one of two parts of them (`phrasings_part`)
 SPLITS: tuple[Split, ...] = ("train", "eval")
-DATA = Path(__file__).parent / "data"
 EVAL_EVERY = 4  # every fourth item is for evaluation
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -152,13 +151,7 @@ def values(kind: str, split: Split) -> tuple[str, ...]:
         return tuple(str(n) for n in NUMBER_RANGES[kind] if _is_eval(n) == (split == "eval"))
     if kind == "phone_numbers":
         return in_split(_phone_numbers(), split)
-    return in_split(_read_list(kind), split)
-
-
-def lexicon(kind: str) -> tuple[str, ...]:
-    """Every value of a listed kind, both splits: what memchat's rules know as words ("species": the kinds
-    of animal, "names", "languages"), not training data."""
-    return _read_list(kind)
+    return in_split(lexicon(kind), split)
 
 
 def _is_eval(n: int) -> bool:
@@ -177,15 +170,6 @@ def _phone_numbers() -> tuple[str, ...]:
     numbers = dict.fromkeys(f"07{i * 37 % 100:02d} {i * 7919 % 1000:03d} {i * 104729 % 1000:03d}"
                             for i in range(PHONE_NUMBERS))
     return tuple(numbers)
-
-
-@cache
-def _read_list(kind: str) -> tuple[str, ...]:
-    path = DATA / f"{kind}.txt"
-    if not path.exists():
-        raise DataFormatError(f"no value list for the kind {kind!r}: expected {path}")
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return tuple(line for line in lines if line and not line.startswith("#"))
 
 
 @cache

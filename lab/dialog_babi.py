@@ -16,23 +16,15 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from .errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.errors import ConfigError, DataFormatError, DataNotFoundError
+from assistant.lines import Line
 
 TASK_NAMES = {1: "API-calls", 2: "API-refine", 3: "options", 4: "phone-address", 5: "full-dialogs", 6: "dstc2"}
 SPLITS = ("trn", "dev", "tst", "tst-OOV")
 ARCHIVE = "dialog-bAbI-tasks.tar.gz"
 FOLDER = "dialog-bAbI-tasks"
 SILENCE = "<SILENCE>"
-
-Speaker = Literal["user", "bot", "kb"]
-
-
-@dataclass(frozen=True)
-class Line:
-    speaker: Speaker
-    text: str
 
 
 @dataclass(frozen=True)

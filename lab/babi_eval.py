@@ -22,11 +22,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from assistant.errors import ConfigError
+from assistant.reader import MemN2N, ReaderConfig
+from assistant.vocab import Vocab
+
 from .babi import BabiQuestion, BabiTensors, TASK_FILES, build_vocab, load_task, split_validation, tensorise
-from .errors import ConfigError
-from .reader import MemN2N, ReaderConfig
 from .training import Progress, TrainConfig, train
-from .vocab import Vocab
 
 log = logging.getLogger(__name__)
 
