@@ -174,9 +174,10 @@ def words(text: str) -> list[str]:
 
 
 def _word_set(text: str) -> set[str]:
-    """`words`, plus each possessive's owner ("Elias's" holds "Elias")."""
+    """`words`, plus each possessive's owner ("Elias's" holds "Elias") and each sum without its currency
+    sign ("$3.10" holds "3.10"; "3.10" does not hold "$3.10")."""
     found = set(words(text))
-    return found | {w[:-2] for w in found if w.endswith("'s")}
+    return found | {w[:-2] for w in found if w.endswith("'s")} | {w.lstrip("$£€") for w in found}
 
 
 def holds(text: str, phrase: str) -> bool:

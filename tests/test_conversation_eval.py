@@ -89,6 +89,7 @@ def test_a_file_without_a_title_or_not_in_utf8_and_an_empty_folder_are_refused(t
     ("You can check in at noon.", "check-in", False),
     ("The hotel is $120 a night.", "$120", True),
     ("The hotel is 120 a night.", "$120", False),
+    ("Eggs are $3.10 a dozen.", "3.10", True),  # the sum holds without its sign
     ("It's at the ASHFORD Library!", "ashford library", True),
     ("(Ashford) library, I think", "Ashford library", True),
     ("You told me about Elias's sister.", "Elias", True),  # a possessive holds its owner
