@@ -28,7 +28,6 @@ from rich.table import Table
 from rich.text import Text
 
 from assistant.errors import AssistantError
-from assistant.intents import classify
 from memory_store import Fact, FactNotFound, Hit, MemoryStore, MemoryStoreError
 
 out = Console(soft_wrap=True)
@@ -957,6 +956,88 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
     _reproduce("memchat train-answers", "sentences", sentences, seed)
 
 
+@cli.command("train-turns")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHIPPED_MODEL.with_name("turns.pt"), show_default="assistant/models/turns.pt",
+              help="Where the turn model goes (the default is the one memchat ships).")
+@click.option("--examples", type=click.IntRange(1), default=None, help="Training turns drawn (default: the recipe's).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, initialisation and batch order.")
+@data_option("")
+def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, seed: int, data: Path) -> None:
+    """Train the turn model: what kind of turn a line is, and which of its words are the facts it tells.
+
+    Persona sentences, DailyDialog, SQuAD and DREAM questions and the catalogue's train split, composed
+    with the ways people wrap what they say (filler, "remember that", forget and list requests), over
+    MiniLM's word vectors. About half an hour on this CPU, most of it embedding.
+
+    \b
+    Examples:
+      memchat train-turns
+      memchat train-turns --examples 3000 --epochs 2 --out /tmp/turns.pt
+    """
+    from lab.turn_training import TurnTrainConfig, train_turn_model
+
+    metrics = _train_on_word_vectors(train_turn_model, TurnTrainConfig(seed=seed), data, out_path,
+                                     examples=examples, epochs=epochs)
+    dev = metrics["dev"]
+    _result_table(f"Turn model written to {esc(out_path)}", [
+        ("kind of turn, development turns", f"{100 * dev['kind_accuracy']:.1f}%"),
+        ("facts cut exactly, development turns", f"{100 * dev['facts_exact']:.1f}%"),
+        ("best epoch", str(metrics["epoch"])), ("time", f"{metrics['seconds'] / 60:.1f} min")])
+    _reproduce("memchat train-turns", "examples", examples, seed)
+
+
+@cli.command("train-reader")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHIPPED_MODEL.with_name("reader.pt"), show_default="assistant/models/reader.pt",
+              help="Where the memory reader goes (the default is the one memchat ships).")
+@click.option("--personal", type=click.IntRange(1), default=None,
+              help="Catalogue examples beside SQuAD's (default: the recipe's).")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, initialisation and batch order.")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
+@data_option("")
+def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
+                     data: Path) -> None:
+    """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
+
+    Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
+    Networks), trained on SQuAD 2.0 dev split by article (its unanswerable half teaches "none") and the
+    catalogue's train split; reports exact match, F1 and no-answer accuracy on the held-out articles.
+
+    \b
+    Examples:
+      memchat train-reader --results results/reader
+      memchat train-reader --personal 500 --epochs 2 --out /tmp/reader.pt
+    """
+    from lab.reading_training import ReadingTrainConfig, train_reader, write_results
+
+    metrics = _train_on_word_vectors(train_reader, ReadingTrainConfig(seed=seed), data, out_path,
+                                     personal=personal, epochs=epochs)
+    test = metrics["squad2_test_articles"]
+    _result_table(f"Memory reader written to {esc(out_path)}", [
+        ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
+        ("... no-answer accuracy", f"{test['no_answer_accuracy']:.1f}%"),
+        ("catalogue eval split: memory chosen right", f"{metrics['catalogue_eval']['memory_accuracy']:.1f}%"),
+        ("threshold, best epoch", f"{metrics['threshold']}, {metrics['epoch']}"),
+        ("time", f"{metrics['seconds'] / 60:.1f} min")])
+    if results_path is not None:
+        write_results(metrics, results_path)
+        out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
+    _reproduce("memchat train-reader", "personal", personal, seed)
+
+
+def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:
+    """Run a recipe over MiniLM's word vectors (`train_turn_model`, `train_reader`) with the options given
+    (None: the recipe's), a progress bar while it embeds, writing `out_path`; its metrics."""
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with stage_progress() as report:
+        return train(config, data, out_path, progress=lambda done, total: report("embedding", done, total))
+
+
 def _prf_text(scores: dict[str, float]) -> str:
     return " / ".join(f"{scores[k]:.1f}%" for k in ("precision", "recall", "f1"))
 
@@ -986,8 +1067,6 @@ def _result_table(title: str, rows: list[tuple[str, str]]) -> None:
 
 
 # -- the chat session -----------------------------------------------------------------------------
-RECALL_SIMILARITY = 0.35  # below this, a question is answered with "I don't know"
-
 CHAT_HELP = """Tell me things and ask about them. Statements about you and your world are remembered ("remember that
 ..." always is); questions are answered from memory; "forget that ...", "forget everything about ..." and
 "what do you know about me?" work in words too.
@@ -1005,19 +1084,23 @@ class ChatSession:
     """A terminal conversation over the store, with a simulated clock for /advance."""
 
     app: App
-    bot: Any = None  # an assistant.Assistant when a model is loaded; None: answers straight from memory
+    bot: Any  # the assistant.Assistant
     offset: timedelta = timedelta(0)
-    last_hits: list[Hit] = dataclasses.field(default_factory=list)
     last_reply: Any = None  # the assistant's last Reply, for /why
 
     def now(self) -> datetime:
         return (self.app.now or datetime.now(timezone.utc)) + self.offset
 
-    def converse(self, line: str) -> None:
-        """One turn through the assistant: its reply, then what it did to memory, dimmed."""
+    def converse(self, line: str) -> bool:
+        """One turn through the assistant: its reply, then what it did to memory, dimmed. False when the
+        user asked to leave ("exit", "quit" typed without a slash)."""
         reply = self.bot.reply(line, now=self.now())
         self.last_reply = reply
         out.print(Text(reply.text))
+        if reply.intent == "help":
+            out.print(CHAT_HELP, markup=False)
+        if reply.intent == "exit":
+            return False
         notes = [f"remembered as fact {f.id}" + (" (known already, reinforced)" if f.reinforced else "")
                  for f in reply.stored]
         notes += [f"fact {f.id} replaced (/restore {f.id} undoes it)" for f in reply.replaced]
@@ -1026,13 +1109,13 @@ class ChatSession:
         notes += [f"used fact{'s' if len(used) > 1 else ''} {', '.join(used)}; /why"] if used else []
         if notes:
             out.print("[dim]" + esc("; ".join(notes)) + "[/]")
+        return True
 
     def leave(self) -> None:
         """End the session: the assistant consolidates what is still only in short-term memory."""
-        if self.bot is not None:
-            stored = self.bot.end_session(now=self.now())
-            if stored:
-                out.print("[dim]" + esc(f"consolidated {len(stored)} statement(s) into memory") + "[/]")
+        stored = self.bot.end_session(now=self.now())
+        if stored:
+            out.print("[dim]" + esc(f"consolidated {len(stored)} statement(s) into memory") + "[/]")
 
     def turn(self, line: str) -> bool:
         """Handle one line; False when the user leaves."""
@@ -1042,28 +1125,7 @@ class ChatSession:
         if line.startswith("/"):
             name, _, arg = line[1:].partition(" ")
             return self.command(name.lower(), arg.strip())
-        if self.bot is not None:
-            self.converse(line)
-            return True
-        intent = classify(line)
-        if intent.kind in ("remember", "statement"):
-            self.remember(intent.text)
-        elif intent.kind == "question":
-            self.answer(intent.text)
-        elif intent.kind == "forget":
-            self.forget(intent.text, everything=intent.everything)
-        elif intent.kind == "list":
-            self.command("facts", "")
-        else:
-            out.print("Hello! Tell me something about yourself, or ask me what I remember.")
-        return True
-
-    def forget(self, query: str, everything: bool) -> None:
-        hits = self.app.store.matching(query, user=self.app.user)
-        chosen = [h.fact.id for h in (hits if everything else hits[:1])]
-        facts = self.app.store.forget_many(chosen, now=self.now(), reason="matched a forget request") if chosen else []
-        out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
-                  if facts else "I don't remember anything like that.")
+        return self.converse(line)
 
     def remember(self, text: str, pinned: bool = False) -> None:
         fact = self.app.store.add(text, user=self.app.user, pinned=pinned, now=self.now())
@@ -1071,16 +1133,6 @@ class ChatSession:
             out.print(f"I knew that (fact [cyan]{fact.id}[/]); I'll remember it longer now.")
         else:
             out.print(f"Noted (fact [cyan]{fact.id}[/]).")
-
-    def answer(self, question: str) -> None:
-        hits = self.app.store.search(question, k=3, user=self.app.user, now=self.now())
-        self.last_hits = [h for h in hits if h.similarity >= RECALL_SIMILARITY]
-        if not self.last_hits:
-            out.print("I don't know that. Tell me, and I'll remember.")
-            return
-        best = self.last_hits[0]
-        self.app.store.mark_recalled([best.fact.id], now=self.now())
-        out.print(f"From memory: {esc(best.fact.text)}  [dim](fact {best.fact.id}, similarity {best.similarity:.2f}; /why)[/]")
 
     def command(self, name: str, arg: str) -> bool:
         store, user = self.app.store, self.app.user
@@ -1106,12 +1158,8 @@ class ChatSession:
         elif name == "search":
             out.print(hits_table(store.search(self.need(arg, "/search QUERY"), k=5, user=user, now=self.now()), "Search"))
         elif name == "why":
-            if self.bot is not None:
-                recalled = self.last_reply.recalled if self.last_reply is not None else ()
-                out.print(recalled_table(recalled) if recalled else "My last answer read no fact.")
-            else:
-                out.print(hits_table(self.last_hits, "Facts behind my last answer") if self.last_hits
-                          else "My last answer used no fact.")
+            recalled = self.last_reply.recalled if self.last_reply is not None else ()
+            out.print(recalled_table(recalled) if recalled else "My last answer read no fact.")
         elif name in ("explain", "forecast"):
             ex = store.explain(self.ids(arg)[0], now=self.now())
             when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
@@ -1136,8 +1184,7 @@ class ChatSession:
             store.facts(name)  # validates the name
             self.leave()
             self.app.user = name
-            if self.bot is not None:
-                self.bot = self.bot.for_user(name)
+            self.bot = self.bot.for_user(name)
             out.print(f"Now talking with {esc(self.app.user)}.")
         else:
             out.print(f"Unknown command /{esc(name)}; /help lists them.")
@@ -1160,13 +1207,14 @@ class ChatSession:
 @cli.command()
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A chat model trained by `memchat train` (default: the shipped assistant/models/default.pt).")
-@click.option("--memory-only", is_flag=True, help="No model: answer questions with the best matching fact.")
+@click.option("--memory-only", is_flag=True, hidden=True, help="Deprecated: the chat always runs the assistant.")
 @pass_app
 def chat(app: App, model_path: Path | None, memory_only: bool) -> None:
     """Talk with memchat in the terminal: tell it things, ask about them, make it forget.
 
-    Replies come from the shipped LSTM generator reading your memory; without a model (or with
-    --memory-only) questions are answered with the best matching fact. /help lists the commands.
+    Every line goes through the assistant: the turn model decides what it asks (tell, ask, forget, list,
+    small talk, help, exit), the memory reader answers questions from memory, and the LSTM generator
+    words the reply. /help lists the slash commands; "help" and "exit" work without the slash too.
 
     \b
     Examples:
@@ -1178,21 +1226,18 @@ def chat(app: App, model_path: Path | None, memory_only: bool) -> None:
         importlib.import_module("readline")  # line editing and history for input()
     except ImportError:
         pass
+    if memory_only:
+        err.print("[yellow]warning:[/] --memory-only is deprecated and ignored: the chat always runs the assistant.")
     with err.status("Opening memory..."):
         store = app.store
         size = sum(u.active for u in store.stats().users if u.user == app.user)
-    bot, model_note = None, "memory-only answers"
-    if not memory_only:
-        from assistant.assistant import DEFAULT_MODEL, Assistant  # torch: only for the chat
+    from assistant.assistant import DEFAULT_MODEL, Assistant  # torch: only for the chat
 
-        _one_reply_at_a_time()
-        path = model_path or DEFAULT_MODEL
-        if model_path is not None or path.exists():
-            with err.status(f"Loading the model ({path.name})..."):
-                bot = Assistant.load(store, user=app.user, checkpoint=path)
-            model_note = f"model {path.name}"
-        else:
-            model_note = "no model trained yet (`memchat train`): memory-only answers"
+    _one_reply_at_a_time()
+    path = model_path or DEFAULT_MODEL
+    with err.status(f"Loading the model ({path.name})..."):
+        bot = Assistant.load(store, user=app.user, checkpoint=path)
+    model_note = f"model {path.name}"
     out.print(f"[bold]memchat[/] — {size} fact(s) in memory for {esc(app.user)} at {esc(app.home)} "
               f"({esc(model_note)}; embedder {store.embedder.name}). /help for commands, /quit to leave.")
     session = ChatSession(app, bot=bot)

@@ -40,7 +40,10 @@ from .generator import CHAT_CHECKPOINT_KIND, GO, Generator, GeneratorConfig, Sta
 from .intents import FIRST_PERSON, Intent, classify
 from .kin import may_name_someone, names_asked, names_given, with_kin
 from .lines import Line
+from .lists import item_span, without_item
+from .reading import Reader, load_reader
 from .settings import AssistantConfig
+from .turns import TELLING, Turn, TurnReader, load_turn_reader
 from .text import as_sentence, complete_names, detokenize, names, second_person, spellings, tokenize, without_repeats
 from .updates import UpdateDetector, another_pet, choose_update, load_detector, passing
 from .vocab import Vocab
@@ -51,6 +54,13 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = Path(__file__).resolve().parent / "models" / "default.pt"
 DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (`memchat train-updates`)
 DEFAULT_ANSWERS = DEFAULT_MODEL.with_name("answers.pt")  # the answer finder (`memchat train-answers`)
+DEFAULT_TURNS = DEFAULT_MODEL.with_name("turns.pt")  # the turn model (`memchat train-turns`)
+DEFAULT_READER = DEFAULT_MODEL.with_name("reader.pt")  # the memory reader (`memchat train-reader`)
+HELP = ("Tell me anything and I'll remember it; ask me about it later. Say \"forget ...\" to make me forget "
+        "something, \"what do you know?\" for everything I remember, and \"exit\" to leave.")
+GOODBYE = "Bye! Everything you told me stays in memory."
+
+
 @dataclass(frozen=True)
 class Recalled:
     """A fact read for a reply."""
@@ -72,6 +82,19 @@ class Reply:
     stored: tuple[Fact, ...] = ()  # facts this turn stored (or reinforced, when said again)
     replaced: tuple[Fact, ...] = ()  # older facts this turn's statement updated (now dormant, linked)
     forgotten: tuple[Fact, ...] = ()
+    answer: str = ""  # the words of the answering memory that answer a question ("" when none)
+    edited: tuple[Fact, ...] = ()  # memories a forget request took an item out of, as they are now
+    removed: tuple[str, ...] = ()  # ... and the items taken out ("take the batteries off the list")
+
+
+@dataclass(frozen=True)
+class _Understood:
+    """A line as the turn model understood it, with the vectors it was read with (so a turn embeds its
+    line once)."""
+
+    turn: Turn
+    vector: np.ndarray | None = None  # the line's sentence embedding
+    words: object | None = None  # its contextual word vectors (memory_store.Words)
 
 
 @dataclass
@@ -89,18 +112,22 @@ class Assistant:
 
     def __init__(self, store: MemoryStore, model: Generator, vocab: Vocab, user: str = "default",
                  config: AssistantConfig = AssistantConfig(), model_name: str = "",
-                 updates: UpdateDetector | None = None, answers: AnswerFinder | None = None) -> None:
+                 updates: UpdateDetector | None = None, answers: AnswerFinder | None = None,
+                 turns: TurnReader | None = None, reader: Reader | None = None) -> None:
         self.store, self.model, self.vocab, self.user, self.config = store, model, vocab, user, config
         self.model_name = model_name
         self.updates = updates  # None: updates are found by the word rules alone
         self.answers = answers  # None: the generator alone picks which fact answers a question
+        self.turns = turns  # None: a line is understood by the word rules of `intents.classify`
+        self.reader = reader  # None: the answer finder (or the generator) picks which fact answers
         self.model.eval()
         self._session = _Session(deque(maxlen=config.window))
 
     @classmethod
     def load(cls, store: MemoryStore, user: str = "default", checkpoint: Path | None = None,
              config: AssistantConfig = AssistantConfig(), updates: Path | None = DEFAULT_UPDATES,
-             answers: Path | None = DEFAULT_ANSWERS) -> Assistant:
+             answers: Path | None = DEFAULT_ANSWERS, turns: Path | None = DEFAULT_TURNS,
+             reader: Path | None = DEFAULT_READER) -> Assistant:
         """The assistant with the shipped default model, or the generator checkpoint given. `updates`: the
         update detector, `answers`: the answer finder (None, a missing file, or one trained on another
         embedding model than the store's: updates are found by the word rules alone, and the generator
@@ -108,12 +135,13 @@ class Assistant:
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
         model, vocab = load_generator(path)
         return cls(store, model, vocab, user, config, model_name=path.name,
-                   updates=_classifier(updates, load_detector, store), answers=_classifier(answers, load_finder, store))
+                   updates=_classifier(updates, load_detector, store), answers=_classifier(answers, load_finder, store),
+                   turns=_reader(turns, load_turn_reader, store), reader=_reader(reader, load_reader, store))
 
     def for_user(self, user: str) -> Assistant:
         """A fresh conversation with another user over the same store and the same loaded model."""
         return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name, self.updates,
-                         self.answers)
+                         self.answers, self.turns, self.reader)
 
     @property
     def recent(self) -> tuple[Line, ...]:
@@ -123,19 +151,41 @@ class Assistant:
     def reply(self, text: str, now: datetime | None = None) -> Reply:
         """Answer one user turn, reading and writing long-term memory as the turn asks."""
         text = " ".join(text.split())
-        intent = classify(text)
         self._session.turn += 1
+        understood = self._understand(text)
+        intent = self._intent(understood.turn)
+        if intent.kind in ("help", "exit"):
+            return Reply(HELP if intent.kind == "help" else GOODBYE, intent.kind)
         if intent.kind == "forget":
             reply = self._forget(intent, now)
         elif intent.kind == "list":
             reply = self._list()
         else:
-            reply = self._converse(text, intent, now)
+            reply = self._converse(text, intent, now, understood)
         if reply.forgotten:  # forgetting reaches short-term memory too: no line about it stays to be copied
             self._forget_briefly(reply.forgotten)
         else:
             self._remember_briefly([Line("user", text), Line("bot", reply.text)])
         return reply
+
+    def _understand(self, text: str) -> _Understood:
+        """What the line asks (the turn model; without one, the word rules) and what it tells."""
+        if self.turns is None or not text:
+            intent = classify(text)
+            facts = (intent.text,) if intent.kind in (*TELLING, "forget") else ()
+            return _Understood(Turn(text, intent.kind, 1.0, facts))
+        vectors, words = self.store.embed_words([text])
+        return _Understood(self.turns.understand(words[0], vectors[0]), vectors[0], words[0])
+
+    @staticmethod
+    def _intent(turn: Turn) -> Intent:
+        """The turn as the memory operations take it: what to store, ask, or forget."""
+        if turn.kind in TELLING:
+            return Intent(turn.kind, " ".join(as_sentence(f) for f in turn.facts) if turn.facts else turn.text,
+                          facts=tuple(as_sentence(f) for f in turn.facts))
+        if turn.kind == "forget":
+            return Intent("forget", turn.facts[0] if turn.facts else turn.text)
+        return Intent(turn.kind, turn.text)
 
     def _forget_briefly(self, facts: Sequence[Fact]) -> None:
         """Drop the window's lines about forgotten facts (the forget turn itself is not added either)."""
@@ -170,18 +220,19 @@ class Assistant:
 
     # -- one turn -------------------------------------------------------------------------------------
 
-    def _converse(self, text: str, intent: Intent, now: datetime | None) -> Reply:
+    def _converse(self, text: str, intent: Intent, now: datetime | None, understood: _Understood | None = None) -> Reply:
         telling = intent.kind in ("remember", "statement")
         said = without_update_marker(intent.text)[0] if telling else text  # "Actually, ..." says nothing
-        query, vector, nearest = self._read(said, now)
+        known = understood.vector if understood is not None and said == understood.turn.text else None
+        query, vector, nearest = self._read(said, now, known)
         if query != said:  # "Ana moved." -> "My sister Ana moved.": stored, asked and answered as that
             kind = "statement" if intent.kind == "small_talk" and signals_a_fact(query) else intent.kind
-            text, intent = query, dataclasses.replace(intent, kind=kind, text=query)  # "Sofia teaches maths."
+            text, intent = query, dataclasses.replace(intent, kind=kind, text=query, facts=())  # "Sofia teaches maths."
             telling = intent.kind in ("remember", "statement")
-        finding = intent.kind == "question" and self.answers is not None
+        finding = intent.kind == "question" and (self.answers is not None or self.reader is not None)
         hits = [h for h in nearest[: self.config.memory_k]
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
-        if intent.kind == "question":  # a fact about your sister never answers a question about your mother
+        if intent.kind == "question" and self.reader is None:  # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)
                     and not asks_another_thing_about_them(text, h.fact.text)]  # where she works vs lives
             known = names_given([h.fact.text for h in nearest])
@@ -191,13 +242,18 @@ class Assistant:
         replaced: list[Fact] = []
         if telling and (intent.kind == "remember" or self.config.consolidate == "at_once"):
             stored, replaced = self._remember(intent.text, now, self._session.turn, nearest,
-                                              importance=0.8 if intent.kind == "remember" else None)
+                                              importance=0.8 if intent.kind == "remember" else None,
+                                              parts=intent.facts, marked=without_update_marker(text)[1] or None)
             self._session.last_stored = tuple(f.id for f in stored)
         elif intent.kind == "statement":
             self._session.pending.append((intent.text, self._session.turn))
         probability: dict[int, float] = {}
         candidates = hits
-        if finding:  # the generator reads the fact that answers the question, or no fact
+        answer_words = ""
+        if finding and self.reader is not None:  # the reader chooses the memory that answers, or none
+            words = understood.words if understood is not None and query == understood.turn.text else None
+            hits, probability, answer_words = self._read_answer(query, words, hits)
+        elif finding:  # the generator reads the fact that answers the question, or no fact
             hits, probability = self._answer(text, vector, hits, nearest[: self.config.memory_k])
         decoded, facts_lines, context = self._generate(hits, text)
         recalled = self._recalled(hits, decoded, facts_lines, context, probability)
@@ -208,24 +264,27 @@ class Assistant:
         tokens = without_repeats(complete_names(decoded.tokens, [n for h in hits for n in names(h.fact.text)]),
                                  [*(h.fact.text for h in hits), text])
         answer = detokenize(tokens, spelled, capitalize=True)
-        if finding and not hits and self._not_told(text, answer, nearest):
+        if finding and not hits and (self.reader is not None or self._not_told(text, answer, nearest)):
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
         answer = acknowledged(answer, stored, replaced)
         quoted = self._quoted(intent, hits, answer, text, sure=finding)
+        if quoted is None and answer_words and hits and answer_words.lower() not in answer.lower():
+            quoted = hits[0]  # the reply must say the answer as the memory holds it ("6:15", "check-in")
         if quoted is not None:
             answer = f"You told me that {lower_first(second_person(quoted.fact.text).rstrip('.!'))}."
             recalled = [dataclasses.replace(r, used=True) if r.fact.id == quoted.fact.id else r for r in recalled]
             used.append(quoted.fact.id)
         if used:
             self.store.mark_recalled(sorted(set(used)), now=now)
-        return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
+        return Reply(answer, intent.kind, tuple(recalled), tuple(stored), tuple(replaced), answer=answer_words)
 
-    def _read(self, query: str, now: datetime | None) -> tuple[str, np.ndarray, list[Hit]]:
+    def _read(self, query: str, now: datetime | None, vector: np.ndarray | None = None
+              ) -> tuple[str, np.ndarray, list[Hit]]:
         """The turn's read of long-term memory: the query as meant, its embedding and its nearest facts. A
         relative named by name alone gets the kin word the nearest facts give that name ("Ana moved." ->
         "My sister Ana moved."), and memory is read again for that."""
         k = max(self.config.memory_k, self._reach())
-        vector = self.store.embed_query(query)
+        vector = self.store.embed_query(query) if vector is None else vector
         nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
         facts = [h.fact.text for h in nearest]
         resolved = with_kin(query, names_given(facts))
@@ -263,6 +322,21 @@ class Assistant:
         same_person = sorted((h for h in nearest if names_same_person(question, h.fact.text)),
                              key=lambda h: -h.similarity)
         return same_person[:1], probability
+
+    def _read_answer(self, question: str, words, hits: list[Hit]) -> tuple[list[Hit], dict[int, float], str]:
+        """The hit that answers a question by the memory reader (none, or one), the reader's probability
+        for each hit, and the answer's words. `words`: the question's word vectors, when already made."""
+        if not hits:
+            return [], {}, ""
+        texts = [h.fact.text for h in hits] if words is not None else [question, *(h.fact.text for h in hits)]
+        _, read = self.store.embed_words(texts)
+        if words is None:
+            words, read = read[0], read[1:]
+        reading = self.reader.read(words, read)
+        probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
+        if reading.chosen is None:
+            return [], probability, ""
+        return [hits[reading.chosen]], probability, reading.answer
 
     def _answering(self, question, fact_ids: list[int]) -> list[float]:
         """P(each fact answers the question) by the answer finder. A fact that updated older ones is about
@@ -336,13 +410,16 @@ class Assistant:
         return max(self.config.update_candidates, finder)
 
     def _remember(self, statement: str, now: datetime | None, turn: int, nearest: list[Hit] | None = None,
-                  importance: float | None = None) -> tuple[list[Fact], list[Fact]]:
+                  importance: float | None = None, parts: Sequence[str] = (), marked: bool | None = None
+                  ) -> tuple[list[Fact], list[Fact]]:
         """Store a statement; where it updates one of the nearest older facts (by the update detector, or
         the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
         new fact. `nearest`: the turn's search results, when the statement is stored during its turn."""
-        core, marked = without_update_marker(statement)
-        parts = clauses(core)
+        core, news = without_update_marker(statement)
+        marked = news if marked is None else marked
+        parts = list(parts) or clauses(core)  # the turn model's facts, else the word rules' clauses
         if len(parts) == 1:
+            core = parts[0]
             return self._remember_one(core, marked, now, turn, nearest, importance, ())
         stored: list[Fact] = []
         replaced: list[Fact] = []
@@ -361,12 +438,28 @@ class Assistant:
         candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id and h.fact.id not in keep]
         if self.updates is not None and candidates:
             chosen = self._choose_update(core, marked, fact, candidates)
+            if self.reader is not None and self.config.reader_updates:
+                chosen = self._confirmed_update(core, candidates, chosen)
             retire = [] if chosen is None else [candidates[chosen]]
         else:
             nearest_few = candidates[: self.config.update_candidates]
             retire = [h for h in nearest_few if replaces(core, h.fact.text, h.similarity)]
         replaced = [self.store.supersede(h.fact.id, fact.id, now=now) for h in retire]
         return [fact], replaced
+
+    def _confirmed_update(self, statement: str, candidates: list[Hit], chosen: int | None) -> int | None:
+        """The memory a statement updates, read by the memory reader: both must answer the same questions,
+        so the reader, given the statement, must point at the candidate the update models chose (else no
+        update: a wrong retirement is worse than a missed one); a candidate the reader is sure of
+        (`reader_updates_above`) is updated even when those models missed it."""
+        _, words = self.store.embed_words([statement, *(h.fact.text for h in candidates)])
+        reading = self.reader.read(words[0], words[1:])
+        if reading.chosen is None:
+            return None
+        if reading.chosen == chosen:
+            return chosen
+        sure = self.config.reader_updates_above
+        return reading.chosen if sure is not None and reading.chances[reading.chosen] >= sure else None
 
     def _choose_update(self, statement: str, marked: bool, fact: Fact, candidates: list[Hit]) -> int | None:
         """Which candidate a statement updates, by the models: the update detector (over the nearest
@@ -413,6 +506,8 @@ class Assistant:
             forgotten = self.store.forget_many(list(self._session.last_stored), now=now)
             self._session.last_stored = ()
             return self._forgotten(forgotten, intent)
+        if self.reader is not None and (read := self._forget_by_reading(intent.text, now)):
+            return read
         finder = self.answers is not None
         request = cache(lambda: self.store.embed_query(intent.text))  # embedded once, if at all
         if intent.everything:
@@ -429,6 +524,31 @@ class Assistant:
             nearest = self._not_apart(request, named(self.config.forget_nearest_above))
             forgotten = [self.store.forget(nearest[0].fact.id, now=now)] if nearest else []
         return self._forgotten(forgotten, intent)
+
+    def _forget_by_reading(self, target: str, now: datetime | None) -> Reply | None:
+        """Forget what a request names, by the memory reader over the nearest memories: the one it chooses,
+        and every other it finds nearly as likely ("everything about my old flatmate": several memories
+        share the probability); where it chooses one memory and its answer is an item of a list in it,
+        only that item is taken out (the memory is edited: "take the batteries off the list"). None: the
+        reader finds nothing it names."""
+        hits = self.store.search(target, k=self.config.forget_candidates, user=self.user, now=now)
+        if not hits:
+            return None
+        _, words = self.store.embed_words([target, *(h.fact.text for h in hits)])
+        reading = self.reader.read(words[0], words[1:])
+        if reading.chosen is None:
+            return None
+        best = reading.chances[reading.chosen]
+        chosen = [h.fact for h, p in zip(hits, reading.chances) if p >= self.config.forget_share * best]
+        item = item_span(chosen[0].text, reading.answer) if len(chosen) == 1 and reading.answer else None
+        if item is not None and set(tokenize(reading.answer)) & set(tokenize(target)):
+            fact = self.store.update(chosen[0].id, without_item(chosen[0].text, item), now=now,
+                                     reason="an item forgotten on request")
+            said = chosen[0].text[item[0]:item[1]]
+            return Reply(f"Ok, I've taken {second_person(said)} out: {as_sentence(second_person(fact.text))}",
+                         "forget", edited=(fact,), removed=(said,))
+        forgotten = self.store.forget_many([f.id for f in chosen], now=now, reason="matched a forget request")
+        return self._forgotten(forgotten, Intent("forget", target))
 
     @staticmethod
     def _forgotten(forgotten: Sequence[Fact], intent: Intent) -> Reply:
@@ -482,6 +602,19 @@ def _classifier(path: Path | None, load, store: MemoryStore) -> torch.nn.Module 
                  store.embedder.name)
         return None
     return classifier
+
+
+def _reader(path: Path | None, load, store: MemoryStore):
+    """The model `load` reads from `path` (the turn model, the memory reader), if there is one and it reads
+    the store's word vectors (None otherwise: the word rules and the answer finder stand in)."""
+    if path is None or not Path(path).exists():
+        return None
+    model = load(Path(path))
+    if model.metrics.get("embedder") != store.embedder.name:
+        log.info("%s was trained on %s word vectors, the store has %s: not used", path, model.metrics.get("embedder"),
+                 store.embedder.name)
+        return None
+    return model
 
 
 def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["remember", "forget", "list", "question", "statement", "small_talk"]
+Kind = Literal["remember", "forget", "list", "question", "statement", "small_talk", "help", "exit"]
 
 POLITE = r"(?:(?:please|pls|could you|can you|would you|you can|you may|now|i'?d like you to|i want you to)[, ]+)*"
 REMEMBER = re.compile(
@@ -53,6 +53,8 @@ class Intent:
     kind: Kind
     text: str  # the fact to store, the query to forget or recall, or the turn itself
     everything: bool = False  # "forget everything about ...": every match, not only the best
+    facts: tuple[str, ...] = ()  # the facts a telling turn says, one by one (the turn model cuts them); ()
+    # when the word rules split `text` themselves (`clauses`)
 
 
 def classify(turn: str) -> Intent:

@@ -48,3 +48,13 @@ class AssistantConfig:
     # ... but never a fact the finder places in another relation than the statement at least this surely
     # (each): "Actually, I love hiking." (a hobby, 0.58) is no news on "My favourite food is porridge.".
     marked_apart_above: float = 0.5
+    # A forget request is read against this many of its nearest memories by the memory reader ...
+    forget_candidates: int = 8
+    # ... which forgets the memory it chooses and every other at least this share as likely as that one:
+    # two memories about the old flatmate split the reader's probability between them.
+    forget_share: float = 0.3
+    # With the memory reader, a statement updates a memory only when the reader, reading the statement
+    # against the candidates, points at the one the update models chose: both answer the same questions.
+    reader_updates: bool = True
+    # ... and the reader alone updates a candidate it gives at least this probability (None: never alone).
+    reader_updates_above: float | None = 0.8

@@ -339,8 +339,9 @@ def _judge(step: Step, reply) -> tuple[bool, list[str]]:
     if kind == "ask-forgotten" and _names_forgotten(step, reply):
         problems.append("names what was forgotten")
     if kind == "forget":
+        gone = [f.text for f in reply.forgotten] + list(getattr(reply, "removed", ()))  # items taken off a list
         problems += [f"forgot nothing holding {group!r}" for group in step.targets
-                     if not any(holds(f.text, group) for f in reply.forgotten)]
+                     if not any(holds(text, group) for text in gone)]
         problems += [f"stored the request as {f.text!r}" for f in reply.stored]
     if kind == "chat":
         problems += [f"stored {f.text!r}" for f in reply.stored]

@@ -7,11 +7,14 @@ no embedding start fast; sentence-transformers (and so torch) only for bulk embe
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
+
+from memory_store.minilm import Words
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,28 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_words(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Words]]:
+        """`embed` and each text's contextual word vectors, from one forward pass of the numpy engine."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        return self._small().encode_words(list(texts), batch_size=self.batch_size)
+
+
+def embed_words(embedder: Embedder, texts: Sequence[str]) -> tuple[np.ndarray, list[Words]]:
+    """Sentence vectors and contextual word vectors for `texts`: the embedder's own (`MiniLMEmbedder`),
+    else each word embedded alone (an embedder without word vectors, such as a test's)."""
+    own = getattr(embedder, "embed_words", None)
+    if own is not None:
+        return own(texts)
+    sentences = embedder.embed(list(texts)) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    out = []
+    for text in texts:
+        found = [(m.group(), m.span()) for m in re.finditer(r"\w+|[^\w\s]", text)]
+        pieces = tuple(p for p, _ in found)
+        vectors = embedder.embed(list(pieces)) if pieces else np.zeros((0, embedder.dim), dtype=np.float32)
+        out.append(Words(text, pieces, tuple(span for _, span in found), np.asarray(vectors, dtype=np.float32)))
+    return np.asarray(sentences, dtype=np.float32), out
 
 
 def checked_vectors(vectors: np.ndarray, count: int, dim: int, who: str) -> np.ndarray:

@@ -20,6 +20,16 @@ MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 
 
 @dataclass(frozen=True)
+class Words:
+    """A text's contextual word vectors: BERT's last hidden state for each word piece of it."""
+
+    text: str
+    pieces: tuple[str, ...]  # the word pieces ("7", ":", "45"; "check", "-", "in"; "##ing" continues a word)
+    spans: tuple[tuple[int, int], ...]  # the characters of `text` each piece covers
+    vectors: np.ndarray  # (pieces, 384) float32, not normalised
+
+
+@dataclass(frozen=True)
 class BertShape:
     layers: int = 6
     hidden: int = 384
@@ -111,9 +121,15 @@ class MiniLMEncoder:
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """(n, 384) float32, unit-length rows, in the order of `texts`."""
+        return self.encode_words(texts, batch_size)[0]
+
+    def encode_words(self, texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, list[Words]]:
+        """The sentence vectors of `encode` and, from the same forward pass, each text's contextual word
+        vectors: one row per word piece between [CLS] and [SEP], with the characters it covers."""
         encodings = self.tokenizer.encode_batch(texts)
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # batch similar lengths
         out = np.zeros((len(texts), self.shape.hidden), dtype=np.float32)
+        words: list[Words | None] = [None] * len(texts)
         for start in range(0, len(texts), batch_size):
             chosen = order[start:start + batch_size]
             width = max(len(encodings[i].ids) for i in chosen)
@@ -123,10 +139,24 @@ class MiniLMEncoder:
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1.0
-            out[chosen] = self._forward(ids, mask)
-        return out
+            hidden = self._hidden(ids, mask)  # (B, T, H)
+            pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+            out[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            for row, i in enumerate(chosen):
+                e = encodings[i]
+                real = [j for j, special in enumerate(e.special_tokens_mask) if not special]
+                words[i] = Words(texts[i], tuple(e.tokens[j] for j in real), tuple(e.offsets[j] for j in real),
+                                 np.ascontiguousarray(hidden[row, real], dtype=np.float32))
+        return out, words  # type: ignore[return-value]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Sentence vectors: the mean of the real tokens' last hidden states, unit length."""
+        x = self._hidden(ids, mask)
+        pooled = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(B, T, 384): every token's last hidden state (BERT's contextual word vectors)."""
         s = self.shape
         b, t = ids.shape
         head = s.hidden // s.heads
@@ -158,6 +188,4 @@ class MiniLMEncoder:
             y += layer["down"][1]
             y += x
             x = layer_norm(y, *layer["out_norm"], s.eps)
-        x = x.reshape(b, t, s.hidden)
-        pooled = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-        return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return x.reshape(b, t, s.hidden)

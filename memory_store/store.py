@@ -19,7 +19,8 @@ import numpy as np
 
 from memory_store import decay as policy
 from memory_store.config import DAY, StoreConfig
-from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors
+from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors, embed_words
+from memory_store.minilm import Words
 from memory_store.errors import EmbedderMismatch, FactNotActive, FactNotFound, InvalidInput, StoreUnavailable
 from memory_store.duplicates import find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
@@ -237,6 +238,12 @@ class MemoryStore:
     def embed_query(self, query: str) -> np.ndarray:
         """A query's unit-length embedding, checked as `search` checks it (for `search_vector`)."""
         return self.embed([check_query(query, self.config.max_text_chars)])[0]
+
+    def embed_words(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Words]]:
+        """Texts' unit-length embeddings and their contextual word vectors (one per word piece: what a
+        reader attends over), checked as queries are."""
+        checked = [check_query(t, self.config.max_text_chars) for t in texts]
+        return embed_words(self.embedder, checked)
 
     def search_vector(
         self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None

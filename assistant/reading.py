@@ -1,0 +1,190 @@
+"""The memory reader: which of the memories a search returned answers a question, which of its words are
+the answer, or that none answers.
+
+End-to-End Memory Networks (Sukhbaatar et al. 2015), over the words of the memories rather than bags of
+a closed vocabulary: every word piece of a memory and of the question is MiniLM's contextual vector
+(`MemoryStore.embed_words`), so any word anyone types has a meaning to attend with.
+- Section 2.1 (single layer): the question is a controller state u (here attention-pooled from its
+  words); each memory's words get input and output embeddings (A, C); u attends over the words of every
+  memory, each memory's output is its attention-weighted words, and the answer reads them.
+- Section 2.2 (multiple layers): `hops` rounds, u_{k+1} = H u_k + o_k (layer-wise tying).
+- A memory answers only if it holds what the question asks: a learned alignment of each question word
+  with its best-matching memory word (weighted by how much that question word matters) says how much of
+  the question a memory covers ("Who directed Inception?" is poorly covered by "Inception is my
+  favourite film."). This, with the final state, scores each memory against a learned "none" slot
+  (SQuAD 2.0's unanswerable questions teach it, Rajpurkar et al. 2018).
+- A pointer over the chosen memory's words gives the answer's first and last word (Seo et al. 2017's
+  start/end output layer, without the bidirectional attention flow).
+
+Trained by `lab/reading_training.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from memory_store import Words
+
+from .checkpoint import load_checkpoint
+from .errors import CheckpointError
+
+CHECKPOINT_KIND = "memory-reader"
+MAX_ANSWER_PIECES = 16  # the longest answer the pointer returns, in word pieces
+
+
+@dataclass(frozen=True)
+class ReadingConfig:
+    dim: int = 384  # the word vectors' width (all-MiniLM-L6-v2)
+    hidden: int = 128
+    hops: int = 2
+    dropout: float = 0.1
+    # P(a memory answers) at or above which the reader's choice is taken. Set after training on the
+    # development split (`lab/reading_training.py`), saved with the weights.
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of a question over some memories."""
+
+    chances: tuple[float, ...]  # P(memory i answers), in the order given
+    none: float  # P(no memory answers)
+    chosen: int | None  # the memory that answers (None: none does)
+    answer: str = ""  # the answer's words, cut from the chosen memory's text
+
+
+class MemoryReader(nn.Module):
+    def __init__(self, config: ReadingConfig = ReadingConfig()):
+        super().__init__()
+        self.config = config
+        d, h = config.dim, config.hidden
+        self.question = nn.Linear(d, h)  # B
+        self.keys = nn.Linear(d, h)  # A
+        self.values = nn.Linear(d, h)  # C
+        self.align = nn.Linear(d, h)  # the space question and memory words are matched in
+        self.weight = nn.Linear(h, 1)  # how much each question word matters
+        self.hop = nn.Linear(h, h)  # H
+        self.drop = nn.Dropout(config.dropout)
+        self.score = nn.Sequential(nn.Linear(2 * h + 3, h), nn.ReLU(), nn.Linear(h, 1))
+        self.none = nn.Sequential(nn.Linear(h + 2, h), nn.ReLU(), nn.Linear(h, 1))
+        self.span = nn.Linear(2 * h + 1, 2)
+
+    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N) ->
+        answer logits (B, K + 1) (the last is "none"), span logits (B, K, N, 2)."""
+        low = torch.finfo(q.dtype).min
+        Q = self.drop(torch.tanh(self.question(q)))  # (B, T, h)
+        importance = torch.softmax(self.weight(Q).squeeze(-1).masked_fill(~q_mask, low), dim=-1)  # (B, T)
+        u = (importance.unsqueeze(-1) * Q).sum(1)  # (B, h)
+        A = self.drop(torch.tanh(self.keys(m)))  # (B, K, N, h)
+        C = self.drop(torch.tanh(self.values(m)))  # (B, K, N, h)
+        qa = nn.functional.normalize(self.align(q), dim=-1)  # (B, T, h)
+        ma = nn.functional.normalize(self.align(m), dim=-1)  # (B, K, N, h)
+        match = torch.einsum("bth,bknh->bktn", qa, ma).masked_fill(~m_mask.unsqueeze(2), -1.0)  # (B, K, T, N)
+        best = match.max(dim=-1).values  # (B, K, T): each question word's best memory word
+        coverage = (best * importance.unsqueeze(1)).sum(-1)  # (B, K)
+        peak = best.masked_fill(~q_mask.unsqueeze(1), -1.0).max(-1).values  # (B, K)
+        has = m_mask.any(-1)  # (B, K): a real memory in the slot
+        for _ in range(self.config.hops):
+            s = torch.einsum("bknh,bh->bkn", A, u).masked_fill(~m_mask, low)  # word scores
+            words = torch.softmax(s, dim=-1) * m_mask  # within each memory
+            o_k = torch.einsum("bkn,bknh->bkh", words, C)  # (B, K, h)
+            z = torch.logsumexp(s, dim=-1).masked_fill(~has, low)  # (B, K)
+            p = torch.softmax(z, dim=-1) * has
+            u = torch.tanh(self.hop(u)) + torch.einsum("bk,bkh->bh", p, o_k)
+        z_last = z.masked_fill(~has, 0.0) / (self.config.hidden ** 0.5)
+        feats = torch.cat([u.unsqueeze(1) * o_k, o_k, coverage.unsqueeze(-1), peak.unsqueeze(-1),
+                           z_last.unsqueeze(-1)], dim=-1)
+        scores = self.score(feats).squeeze(-1).masked_fill(~has, low)  # (B, K)
+        top = coverage.masked_fill(~has, -1.0)
+        none = self.none(torch.cat([u, top.max(-1, keepdim=True).values, has.float().sum(-1, keepdim=True) / 8],
+                                   dim=-1))  # (B, 1)
+        word_match = match.masked_fill(~q_mask[:, None, :, None], -1.0).max(2).values  # (B, K, N)
+        span = self.span(torch.cat([C, C * u[:, None, None, :], word_match.unsqueeze(-1)], dim=-1))
+        span = span.masked_fill(~m_mask.unsqueeze(-1), low)
+        return torch.cat([scores, none], dim=-1), span
+
+
+def batch_reading(questions: list[Words], memories: list[list[Words]]
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks."""
+    dim = next((w.vectors.shape[1] for w in questions if len(w.pieces)), 384)
+    t = max(1, max(len(w.pieces) for w in questions))
+    k = max(1, max(len(ms) for ms in memories))
+    n = max(1, max((len(w.pieces) for ms in memories for w in ms), default=1))
+    q = torch.zeros(len(questions), t, dim)
+    q_mask = torch.zeros(len(questions), t, dtype=torch.bool)
+    m = torch.zeros(len(questions), k, n, dim)
+    m_mask = torch.zeros(len(questions), k, n, dtype=torch.bool)
+    for b, (w, ms) in enumerate(zip(questions, memories)):
+        if len(w.pieces):
+            q[b, : len(w.pieces)] = torch.from_numpy(np.asarray(w.vectors, dtype=np.float32))
+            q_mask[b, : len(w.pieces)] = True
+        else:
+            q_mask[b, 0] = True
+        for i, mw in enumerate(ms):
+            if len(mw.pieces):
+                m[b, i, : len(mw.pieces)] = torch.from_numpy(np.asarray(mw.vectors, dtype=np.float32))
+                m_mask[b, i, : len(mw.pieces)] = True
+    return q, q_mask, m, m_mask
+
+
+def best_span(start: torch.Tensor, end: torch.Tensor, length: int) -> tuple[int, int]:
+    """The (first, last) piece maximising start + end logits, first <= last < first + MAX_ANSWER_PIECES."""
+    scores = start[:length, None] + end[None, :length]
+    allowed = torch.triu(torch.ones(length, length, dtype=torch.bool)) & ~torch.triu(
+        torch.ones(length, length, dtype=torch.bool), diagonal=MAX_ANSWER_PIECES)
+    flat = int(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min).argmax())
+    return flat // length, flat % length
+
+
+def answer_text(words: Words, first: int, last: int) -> str:
+    """The characters from piece `first` to piece `last`, widened to whole words."""
+    while first > 0 and words.pieces[first].startswith("##"):
+        first -= 1
+    while last + 1 < len(words.pieces) and words.pieces[last + 1].startswith("##"):
+        last += 1
+    return words.text[words.spans[first][0]: words.spans[last][1]].strip()
+
+
+class Reader:
+    """The shipped memory reader, ready to read."""
+
+    def __init__(self, model: MemoryReader, metrics: dict | None = None):
+        self.model = model.eval()
+        self.metrics = dict(metrics or {})
+
+    @property
+    def threshold(self) -> float:
+        return self.model.config.threshold
+
+    def read(self, question: Words, memories: list[Words], threshold: float | None = None) -> Reading:
+        """Which of `memories` answers `question` (in the order given), and the answer's words."""
+        if not memories:
+            return Reading((), 1.0, None)
+        with torch.no_grad():
+            logits, span = self.model(*batch_reading([question], [memories]))
+        p = torch.softmax(logits[0], dim=-1)
+        chances = tuple(float(x) for x in p[:-1])
+        best = int(p[:-1].argmax())
+        cut = self.threshold if threshold is None else threshold
+        if chances[best] < cut:
+            return Reading(chances, float(p[-1]), None)
+        first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
+        return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last))
+
+
+def load_reader(path: Path) -> Reader:
+    saved = load_checkpoint(Path(path), kind=CHECKPOINT_KIND)
+    try:
+        model = MemoryReader(ReadingConfig(**saved.config))
+        model.load_state_dict(saved.state)
+    except (TypeError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a memory reader this version can load: {e}") from e
+    return Reader(model, saved.metrics)

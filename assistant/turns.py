@@ -1,0 +1,162 @@
+"""The turn model: what a user's line asks of the assistant, and which of its words are the facts it tells.
+
+One small network over the contextual word vectors MiniLM gives every word piece of the line (the store
+computes them with the line's sentence vector, in one pass): a bidirectional LSTM reads the pieces; an
+attention-pooled summary, with the sentence vector, gives the kind of turn (`KINDS`); each piece gets a
+tag, B (begins a fact), I (inside one) or O (filler, command words, joiners), so "oh and my flight is at
+7:45, and Sam does the slides lol" is two facts, "my flight is at 7:45" and "Sam does the slides", and
+"forget the trip, it's off" names "the trip". The facts are cut from the user's own characters, so times,
+hyphenated words and names come back exactly as typed.
+
+Trained by `lab/turn_training.py` on real sentences (persona facts, DailyDialog, SQuAD, DREAM) composed
+with the ways people wrap them (`lab/turn_data.py`); nothing in the runtime lists English words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from memory_store import Words
+
+from .checkpoint import load_checkpoint
+from .errors import CheckpointError
+
+CHECKPOINT_KIND = "turn-model"
+KINDS = ("statement", "remember", "question", "forget", "list", "small_talk", "help", "exit")
+TAGS = ("O", "B", "I")
+TELLING = ("statement", "remember")  # kinds whose facts are stored
+MAX_GAP = 3  # word pieces tagged O that an I after them still bridges (a fact's words the tagger left out)
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    dim: int = 384  # the word vectors' width (all-MiniLM-L6-v2)
+    hidden: int = 128  # each direction of the LSTM
+    kinds: tuple[str, ...] = KINDS
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A line understood: its kind, how sure the model is, and the facts (or the forget target) it says."""
+
+    text: str
+    kind: str
+    confidence: float
+    facts: tuple[str, ...] = ()  # the user's own words, filler and wrappers left out
+
+
+class TurnModel(nn.Module):
+    """Kind of turn and per-piece B/I/O tags from MiniLM's word vectors (BiLSTM tagger, Huang et al. 2015;
+    attention pooling for the sentence class)."""
+
+    def __init__(self, config: TurnConfig = TurnConfig()):
+        super().__init__()
+        self.config = config
+        self.inp = nn.Sequential(nn.Linear(config.dim, config.hidden), nn.Tanh(), nn.Dropout(config.dropout))
+        self.lstm = nn.LSTM(config.hidden, config.hidden, batch_first=True, bidirectional=True)
+        width = 2 * config.hidden
+        self.pool = nn.Linear(width, 1)
+        self.kind = nn.Sequential(nn.Linear(width + config.dim, config.hidden), nn.ReLU(), nn.Dropout(config.dropout),
+                                  nn.Linear(config.hidden, len(config.kinds)))
+        self.tag = nn.Linear(width, len(TAGS))
+
+    def forward(self, words: torch.Tensor, mask: torch.Tensor, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """words (B, T, dim), mask (B, T) bool, sentence (B, dim) -> kind logits (B, K), tag logits (B, T, 3)."""
+        lengths = mask.sum(dim=1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(self.inp(words), lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=words.shape[1])  # (B, T, 2H)
+        scores = self.pool(h).squeeze(-1).masked_fill(~mask, torch.finfo(h.dtype).min)  # (B, T)
+        pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * h).sum(dim=1)  # (B, 2H)
+        return self.kind(torch.cat([pooled, sentence], dim=-1)), self.tag(h)
+
+
+def batch(words: list[Words], sentences: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad word vectors into (B, T, dim) with a (B, T) mask; an empty line gets one zero piece."""
+    width = max(1, max((len(w.pieces) for w in words), default=1))
+    dim = sentences.shape[1]
+    x = torch.zeros(len(words), width, dim)
+    mask = torch.zeros(len(words), width, dtype=torch.bool)
+    for i, w in enumerate(words):
+        n = len(w.pieces)
+        if n:
+            x[i, :n] = torch.from_numpy(np.asarray(w.vectors, dtype=np.float32))
+            mask[i, :n] = True
+        else:
+            mask[i, 0] = True
+    return x, mask, torch.from_numpy(np.asarray(sentences, dtype=np.float32))
+
+
+def spans_from_tags(words: Words, tags: list[int]) -> list[tuple[int, int]]:
+    """The character spans of the facts a line's B/I/O tags mark. BIO decoding: B begins a fact, I goes on
+    with the one before it (across a gap of O words the model left out inside it, unless punctuation
+    stands in the gap: ", and Tom runs QA" begins another), O is outside.
+    Word pieces never split: a fact starting or ending inside a word ("war ##far ##in") takes all of it."""
+    spans: list[list[int]] = []
+    inside, gap, punctuated = False, 0, False
+    for i, (piece, (start, end), tag) in enumerate(zip(words.pieces, words.spans, tags)):
+        label = TAGS[tag]
+        if label == "O":
+            if inside and piece.startswith("##"):
+                spans[-1][1] = end  # finish the word the fact is in
+            else:
+                gap, punctuated = gap + 1, punctuated or not any(c.isalnum() for c in piece)
+                inside = False
+        elif (label == "I" and spans and not punctuated and gap <= MAX_GAP) or (piece.startswith("##") and inside):
+            spans[-1][1] = end
+            inside, gap = True, 0
+        else:
+            spans.append([_word_start(words, i), end])
+            inside, gap, punctuated = True, 0, False
+    return [(a, b) for a, b in spans]
+
+
+def _word_start(words: Words, i: int) -> int:
+    """Where the word holding piece `i` starts."""
+    while i > 0 and words.pieces[i].startswith("##"):
+        i -= 1
+    return words.spans[i][0]
+
+
+class TurnReader:
+    """The shipped turn model, ready to understand lines."""
+
+    def __init__(self, model: TurnModel, metrics: dict | None = None):
+        self.model = model.eval()
+        self.metrics = dict(metrics or {})
+
+    def understand(self, words: Words, sentence: np.ndarray) -> Turn:
+        """One line: `words` and `sentence` as `MemoryStore.embed_words` gives them."""
+        x, mask, s = batch([words], np.asarray(sentence, dtype=np.float32).reshape(1, -1))
+        with torch.no_grad():
+            kinds, tags = self.model(x, mask, s)
+        p = torch.softmax(kinds[0], dim=-1)
+        kind = self.model.config.kinds[int(p.argmax())]
+        chosen = tags[0, : len(words.pieces)].argmax(dim=-1).tolist()
+        spans = spans_from_tags(words, chosen)
+        if kind == "forget" and spans:  # a forget request names one thing: from its first tagged word to its last
+            spans = [(spans[0][0], spans[-1][1])]
+        facts = tuple(f for f in (_clean(words.text[a:b]) for a, b in spans) if f)
+        return Turn(words.text, kind, float(p.max()), facts)
+
+
+def _clean(text: str) -> str:
+    """A fact cut from a line: no joining punctuation at its ends."""
+    return text.strip().strip(",;:-–—").strip()
+
+
+def load_turn_reader(path: Path) -> TurnReader:
+    saved = load_checkpoint(Path(path), kind=CHECKPOINT_KIND)
+    try:
+        config = TurnConfig(**{**saved.config, "kinds": tuple(saved.config["kinds"])})
+        model = TurnModel(config)
+        model.load_state_dict(saved.state)
+    except (TypeError, KeyError, RuntimeError) as e:
+        raise CheckpointError(f"{path} is not a turn model this version can load: {e}") from e
+    return TurnReader(model, saved.metrics)

@@ -1,0 +1,117 @@
+"""The shared corpora as plain Python: DailyDialog turns with their dialogue acts, SQuAD articles, DREAM
+questions and Synthetic-Persona-Chat persona sentences (each folder's SOURCE.md gives origin and license).
+
+Read-only and nothing is copied into the repository; a missing file raises `DataNotFoundError` naming the
+folder to pass with `--data`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from assistant.errors import DataFormatError, DataNotFoundError
+
+
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    act: str  # DailyDialog's dialogue act: inform, question, directive or commissive
+    first: bool  # it opens its dialogue
+    emotion: str = ""  # DailyDialog's emotion label ("no emotion", "happiness", "surprise", ...)
+
+
+@dataclass(frozen=True)
+class QA:
+    question: str
+    answers: tuple[tuple[str, int], ...]  # (text, character offset in the paragraph); () when impossible
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    context: str
+    qas: tuple[QA, ...]
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    paragraphs: tuple[Paragraph, ...]
+
+
+def _file(data: Path, *parts: str) -> Path:
+    path = Path(data).joinpath(*parts)
+    if not path.exists():
+        raise DataNotFoundError(f"{path} is missing: pass --data with the folder that holds {parts[0]}/")
+    return path
+
+
+@cache
+def dailydialog(data: Path, split: str) -> tuple[Utterance, ...]:
+    """Every utterance of one DailyDialog split ("train", "validation", "test") with its first act."""
+    with zipfile.ZipFile(_file(data, "dailydialog", "dailydialog.zip")) as archive:
+        dialogues = json.load(archive.open("data/dialogues.json"))
+    out = []
+    for dialogue in dialogues:
+        if dialogue["data_split"] != split:
+            continue
+        for turn in dialogue["turns"]:
+            acts = turn["dialogue_acts"]["binary"]
+            if acts:
+                out.append(Utterance(" ".join(turn["utterance"].split()), acts[0]["intent"], turn["utt_idx"] == 0,
+                                     turn.get("emotion", "")))
+    if not out:
+        raise DataFormatError(f"DailyDialog has no {split!r} utterances")
+    return tuple(out)
+
+
+@cache
+def squad(data: Path, version: str = "2.0") -> tuple[Article, ...]:
+    """The SQuAD development set of `version` ("2.0" or "1.1"), article by article."""
+    name = {"2.0": "dev-v2.0.rebuilt.json", "1.1": "dev-v1.1.rebuilt.json"}[version]
+    raw = json.loads(_file(data, "squad", name).read_text())
+    return tuple(Article(a["title"], tuple(
+        Paragraph(p["context"], tuple(QA(q["question"].strip(), () if q.get("is_impossible") else
+                                         tuple((x["text"], x["answer_start"]) for x in q["answers"]))
+                                      for q in p["qas"]))
+        for p in a["paragraphs"])) for a in raw["data"])
+
+
+@cache
+def dream_questions(data: Path, split: str = "train") -> tuple[str, ...]:
+    """The questions DREAM asks about its dialogues ("What does the man suggest the woman do?")."""
+    raw = json.loads(_file(data, "dream", f"{split}.json").read_text())
+    return tuple(q["question"].strip() for _, questions, _ in raw for q in questions)
+
+
+@cache
+def persona_sentences(data: Path) -> tuple[str, ...]:
+    """The distinct persona sentences of Synthetic-Persona-Chat's test split ("I have a turtle named
+    timothy."). Its validation split shares ConvAI2's validation personas and is never read."""
+    path = _file(data, "synthetic_persona_chat", "Synthetic-Persona-Chat_test.csv")
+    seen: dict[str, None] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            for column in ("user 1 personas", "user 2 personas"):
+                for line in (row.get(column) or "").splitlines():
+                    if line.strip():
+                        seen.setdefault(" ".join(line.split()), None)
+    return tuple(seen)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Where the sentences of a paragraph start and end (a full stop, ! or ? before a capital)."""
+    spans, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]

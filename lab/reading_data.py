@@ -1,0 +1,133 @@
+"""Examples for the memory reader (`assistant.reading`): a question, the memories a search returned, which
+of them answers (or none) and which characters of it are the answer.
+
+Two sources, mixed:
+- SQuAD 2.0's development set split by article (`squad_split`): a paragraph's sentences are the memories,
+  the sentence holding the answer answers, and the half of the questions written to be unanswerable from
+  the paragraph teach "none" against close neighbours. SQuAD 1.1's dev articles that are not in 2.0's dev
+  set add answerable questions. The test articles are never trained on.
+- The catalogue's train split (`relations.py`): a user's own facts among persona sentences, questions in
+  many phrasings, and questions about a relation whose fact is absent while facts of near relations (the
+  same relative's other attribute, a favourite of another kind) are present.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .corpora import Article, persona_sentences, sentence_spans, squad
+from .relations import catalogue, render
+
+TEST_EVERY = 5  # every fifth SQuAD 2.0 dev article (sorted by title) is held out for testing
+MAX_MEMORIES = 8  # memories a reader example holds (a search's k)
+
+
+@dataclass(frozen=True)
+class ReadingExample:
+    question: str
+    memories: tuple[str, ...]
+    answer: int | None  # which memory answers (None: none does)
+    span: tuple[int, int] | None = None  # the answer's characters in that memory
+    answers: tuple[str, ...] = ()  # every accepted answer text (SQuAD's several annotators)
+
+
+def squad_split(data: Path) -> tuple[tuple[Article, ...], tuple[Article, ...]]:
+    """(training articles, test articles) of SQuAD 2.0 dev, split by article; SQuAD 1.1 dev articles absent
+    from 2.0 dev join the training side."""
+    v2 = sorted(squad(data, "2.0"), key=lambda a: a.title)
+    test = tuple(a for i, a in enumerate(v2) if i % TEST_EVERY == TEST_EVERY - 1)
+    train = [a for i, a in enumerate(v2) if i % TEST_EVERY != TEST_EVERY - 1]
+    titles = {a.title for a in v2}
+    train += [a for a in squad(data, "1.1") if a.title not in titles]
+    return tuple(train), test
+
+
+def squad_examples(articles: Sequence[Article], seed: int, limit: int | None = None) -> list[ReadingExample]:
+    """One example per question: the paragraph's sentences (at most MAX_MEMORIES around the answer) as
+    memories."""
+    rng = random.Random(f"squad:{seed}")
+    out = []
+    for article in articles:
+        for p in article.paragraphs:
+            spans = sentence_spans(p.context)
+            for qa in p.qas:
+                chosen = _window(spans, qa, rng)
+                memories = tuple(p.context[a:b] for a, b in chosen)
+                answer = span = None
+                if qa.answers:
+                    text, start = qa.answers[0]
+                    for i, (a, b) in enumerate(chosen):
+                        if a <= start < b:
+                            answer, span = i, (start - a, min(b, start + len(text)) - a)
+                            break
+                    if answer is None:
+                        continue  # the answer lies outside the kept sentences
+                out.append(ReadingExample(qa.question, memories, answer, span, tuple(t for t, _ in qa.answers)))
+    rng.shuffle(out)
+    return out[:limit] if limit is not None else out
+
+
+def _window(spans: list[tuple[int, int]], qa, rng: random.Random) -> list[tuple[int, int]]:
+    if len(spans) <= MAX_MEMORIES:
+        return spans
+    at = next((i for i, (a, b) in enumerate(spans) if qa.answers and a <= qa.answers[0][1] < b), rng.randrange(len(spans)))
+    first = max(0, min(at - rng.randrange(MAX_MEMORIES), len(spans) - MAX_MEMORIES))
+    return spans[first:first + MAX_MEMORIES]
+
+
+def personal_examples(data: Path, count: int, seed: int, split: str = "train") -> list[ReadingExample]:
+    """A user's facts (random relations of one catalogue split, some persona sentences among them) and a
+    question about one relation (or what a forget request names, or news on it: the memory a statement
+    updates is the one that answers the same questions): its fact when told, else none, often with a near
+    relation's fact there."""
+    rng = random.Random(f"personal-reading:{split}:{seed}")
+    book = catalogue(split)
+    persona = persona_sentences(data)
+    relations = list(book.relations)
+    out = []
+    for _ in range(count):
+        asked = rng.choice(relations)
+        slot = rng.choice(list(asked.questions))
+        question = rng.choice(asked.questions[slot])
+        role = rng.random()
+        if role < 0.2:  # what a forget request names: the reader finds its targets too
+            question = rng.choice((asked.topic, *book.forget_topic)).format(topic=asked.topic)
+        elif role < 0.35 and asked.updates:  # news on it: the memory it updates answers the same questions
+            question = render(rng.choice(asked.updates),
+                              {name: rng.choice(book.values[kind]) for name, kind in asked.slots.items()})
+        question = question.lower().rstrip("?") if rng.random() < 0.3 else question
+        told = rng.random() < 0.55
+        near = [r for r in relations if r is not asked and (
+            r.topic == asked.topic or set(r.slots.values()) & set(asked.slots.values()))]
+        others = rng.sample(relations, k=min(len(relations), rng.randint(1, 5)))
+        others = [r for r in others if r is not asked]
+        if near and rng.random() < 0.7:
+            others = [rng.choice(near), *others]
+        facts: list[tuple[str, tuple[int, int] | None]] = [_told(r, book, rng) for r in others[: MAX_MEMORIES - 2]]
+        facts += [(s, None) for s in rng.sample(persona, k=rng.randint(0, 2))]
+        answering = _told(asked, book, rng, slot) if told else None
+        if answering is not None:
+            facts.append(answering)
+        rng.shuffle(facts)
+        facts = facts[-MAX_MEMORIES:] if answering is None else [answering, *[f for f in facts if f is not answering]][:MAX_MEMORIES]
+        rng.shuffle(facts)
+        answer = next((i for i, f in enumerate(facts) if f is answering), None)
+        span = facts[answer][1] if answer is not None else None
+        if facts:
+            out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span))
+    return out
+
+
+def _told(relation, book, rng: random.Random, slot: str | None = None) -> tuple[str, tuple[int, int] | None]:
+    """A fact of `relation` as a user tells it, and where the value of `slot` (else its first) lies in it."""
+    template = rng.choice(relation.statements + relation.updates)
+    values = {name: rng.choice(book.values[kind]) for name, kind in relation.slots.items()}
+    text = render(template, values)
+    if rng.random() < 0.3:
+        text = text.lower().rstrip(".")
+    wanted = [values[slot]] if slot in values else list(values.values())
+    at = next(((i, v) for v in wanted if (i := text.lower().find(v.lower())) >= 0), None)
+    return text, (at[0], at[0] + len(at[1])) if at else None

@@ -1,0 +1,273 @@
+"""The recipe of the shipped memory reader (`assistant/models/reader.pt`) and its SQuAD 2.0 figures.
+
+Data (`reading_data`): SQuAD 2.0 dev's training articles (plus SQuAD 1.1 dev articles not in 2.0) and
+the catalogue's train split. A tenth of the training examples is held out as the development set: the
+epoch and the answer threshold are chosen on it. The test articles give the reported exact match, F1 and
+no-answer accuracy (the official SQuAD 2.0 definitions: a question with no answer scores 1 only when the
+reader says none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import string
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from assistant.checkpoint import save_checkpoint
+from assistant.errors import ConfigError
+from assistant.reading import CHECKPOINT_KIND, MemoryReader, ReadingConfig, answer_text, batch_reading, best_span
+from assistant.vocab import PAD, UNK, Vocab
+from memory_store import MiniLMEmbedder, Words
+
+from .reading_data import ReadingExample, personal_examples, squad_examples, squad_split
+from .word_vectors import encode
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReadingTrainConfig:
+    seed: int = 0
+    personal: int = 6000  # catalogue examples beside SQuAD's
+    squad_limit: int | None = None  # SQuAD training questions used (None: all)
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    clip: float = 1.0
+    hidden: int = 128
+    hops: int = 2
+
+    def __post_init__(self) -> None:
+        if min(self.personal, self.epochs, self.batch_size, self.hidden, self.hops) < 1 or self.lr <= 0:
+            raise ConfigError("personal, epochs, batch_size, hidden and hops must be 1 or more, lr above 0")
+
+
+Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
+
+
+def _rows(examples: Sequence[ReadingExample], vectors: dict) -> list[Row]:
+    out = []
+    for e in examples:
+        question = vectors[e.question][1]
+        memories = [vectors[m][1] for m in e.memories]
+        target = len(memories) if e.answer is None else e.answer
+        pieces = _pieces(memories[e.answer], e.span) if e.answer is not None and e.span else None
+        out.append((question, memories, target, pieces, e))
+    return out
+
+
+def _pieces(words: Words, span: tuple[int, int]) -> tuple[int, int] | None:
+    """The first and last piece inside a character span."""
+    inside = [i for i, (a, b) in enumerate(words.spans) if a < span[1] and b > span[0]]
+    return (inside[0], inside[-1]) if inside else None
+
+
+def _batches(rows: list[Row], size: int, rng: random.Random | None):
+    order = list(range(len(rows)))
+    if rng is not None:
+        rng.shuffle(order)
+    for start in range(0, len(order), size):
+        chosen = [rows[i] for i in order[start:start + size]]
+        tensors = batch_reading([r[0] for r in chosen], [r[1] for r in chosen])
+        k = tensors[2].shape[1]
+        targets = torch.tensor([r[2] if r[2] < len(r[1]) else k for r in chosen])  # "none" is slot k
+        yield chosen, tensors, targets
+
+
+def _loss(model: MemoryReader, chosen: list[Row], tensors, targets) -> torch.Tensor:
+    logits, span = model(*tensors)
+    loss = nn.functional.cross_entropy(logits, targets)
+    starts, ends, rows = [], [], []
+    for b, r in enumerate(chosen):
+        if r[3] is not None and r[2] < len(r[1]):
+            rows.append((b, r[2]))
+            starts.append(r[3][0])
+            ends.append(r[3][1])
+    if rows:
+        picked = torch.stack([span[b, k] for b, k in rows])  # (R, N, 2)
+        loss = loss + 0.5 * (nn.functional.cross_entropy(picked[..., 0], torch.tensor(starts))
+                             + nn.functional.cross_entropy(picked[..., 1], torch.tensor(ends)))
+    return loss
+
+
+def predict(model: MemoryReader, rows: list[Row], threshold: float) -> list[tuple[int | None, str, float]]:
+    """(chosen memory or None, answer text, P of the best memory) for each row."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for chosen, tensors, _ in _batches(rows, 64, None):
+            logits, span = model(*tensors)
+            k = tensors[2].shape[1]
+            p = torch.softmax(logits, dim=-1)
+            for b, r in enumerate(chosen):
+                if not r[1]:
+                    out.append((None, "", 0.0))
+                    continue
+                real = p[b, : len(r[1])]
+                best = int(real.argmax())
+                if float(real[best]) < threshold:
+                    out.append((None, "", float(real[best])))
+                    continue
+                first, last = best_span(span[b, best, :, 0], span[b, best, :, 1], len(r[1][best].pieces))
+                out.append((best, answer_text(r[1][best], first, last), float(real[best])))
+            del k
+    model.train()
+    return out
+
+
+def squad_scores(rows: list[Row], predictions) -> dict[str, float]:
+    """SQuAD 2.0's exact match and F1 (best over the accepted answers; a question with none scores 1 only
+    when none is predicted), the share of questions whose memory was chosen right, no-answer accuracy."""
+    em = f1 = chose = has_ans = no_ans = no_right = 0.0
+    for r, (chosen, text, _) in zip(rows, predictions):
+        e = r[4]
+        gold = list(e.answers) if e.answer is not None else [""]
+        if e.answer is not None and not e.answers and e.span:
+            gold = [e.memories[e.answer][e.span[0]:e.span[1]]]
+        em += max(float(_norm(text) == _norm(g)) for g in gold)
+        f1 += max(_f1(text, g) for g in gold)
+        chose += float(chosen == e.answer)
+        if e.answer is None:
+            no_ans += 1
+            no_right += float(chosen is None)
+        else:
+            has_ans += 1
+    n = max(len(rows), 1)
+    return {"exact_match": 100 * em / n, "f1": 100 * f1 / n, "memory_accuracy": 100 * chose / n,
+            "no_answer_accuracy": 100 * no_right / max(no_ans, 1), "questions": len(rows),
+            "unanswerable": int(no_ans)}
+
+
+def _norm(text: str) -> str:
+    """SQuAD's answer normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = "".join(c for c in text.lower() if c not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+
+def _f1(prediction: str, gold: str) -> float:
+    p, g = _norm(prediction).split(), _norm(gold).split()
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _choose_threshold(model: MemoryReader, rows: list[Row]) -> tuple[float, dict]:
+    """The threshold with the best F1 on the development rows."""
+    predictions = predict(model, rows, 0.0)
+    best = (-1.0, 0.5, {})
+    for t in [x / 20 for x in range(2, 19)]:
+        cut = [(c, a, p) if p >= t else (None, "", p) for c, a, p in predictions]
+        scores = squad_scores(rows, cut)
+        if scores["f1"] > best[0]:
+            best = (scores["f1"], t, scores)
+    return best[1], best[2]
+
+
+def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | None = None,
+                 progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """Train the reader, choose epoch and threshold on the development set, report SQuAD 2.0 test
+    articles, save to `out`; returns the metrics saved."""
+    started = time.time()
+    say = log or (lambda _m: None)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    train_articles, test_articles = squad_split(data)
+    examples = squad_examples(train_articles, config.seed, config.squad_limit) + \
+        personal_examples(data, config.personal, config.seed)
+    rng.shuffle(examples)
+    cut = len(examples) // 10
+    dev, train = examples[:cut], examples[cut:]
+    test = squad_examples(test_articles, config.seed)
+    personal_test = personal_examples(data, 1000, config.seed, split="eval")
+    texts = [t for e in [*train, *dev, *test, *personal_test] for t in (e.question, *e.memories)]
+    say(f"{len(train)} training, {len(dev)} development, {len(test)} SQuAD test questions; embedding "
+        f"{len(set(texts))} texts")
+    vectors = encode(texts, progress=progress, cache=cache)
+    rows, dev_rows = _rows(train, vectors), _rows(dev, vectors)
+    model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    best, best_state, history = -1.0, None, []
+    for epoch in range(1, config.epochs + 1):
+        total = 0.0
+        model.train()
+        for chosen, tensors, targets in _batches(rows, config.batch_size, rng):
+            loss = _loss(model, chosen, tensors, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            total += float(loss.detach()) * len(chosen)
+        scores = squad_scores(dev_rows, predict(model, dev_rows, 0.5))
+        history.append({"epoch": epoch, "loss": total / len(rows), **scores})
+        say(f"epoch {epoch}: loss {total / len(rows):.4f}, dev F1 {scores['f1']:.1f}, memory "
+            f"{scores['memory_accuracy']:.1f}, no-answer {scores['no_answer_accuracy']:.1f}")
+        if scores["f1"] > best:
+            best, best_state = scores["f1"], {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    threshold, dev_scores = _choose_threshold(model, dev_rows)
+    model.config = dataclasses.replace(model.config, threshold=threshold)
+    test_scores = squad_scores(_rows(test, vectors), predict(model, _rows(test, vectors), threshold))
+    personal_scores = squad_scores(_rows(personal_test, vectors),
+                                   predict(model, _rows(personal_test, vectors), threshold))
+    say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test_scores['exact_match']:.1f}, F1 "
+        f"{test_scores['f1']:.1f}, no-answer {test_scores['no_answer_accuracy']:.1f}; catalogue eval split memory "
+        f"{personal_scores['memory_accuracy']:.1f}")
+    metrics = {"embedder": MiniLMEmbedder.name, "epoch": max(history, key=lambda h: h["f1"])["epoch"],
+               "threshold": threshold, "dev": dev_scores, "squad2_test_articles": test_scores,
+               "test_articles": [a.title for a in test_articles], "catalogue_eval": personal_scores,
+               "history": history, "seconds": round(time.time() - started),
+               "train_config": dataclasses.asdict(config),
+               "data": "SQuAD 2.0 dev training articles and SQuAD 1.1 dev articles not in 2.0 (CC BY-SA 4.0), "
+                       "the catalogue's train split, Synthetic-Persona-Chat test personas (CC BY 4.0)"}
+    save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)),
+                    metrics=metrics)
+    return metrics
+
+
+# Published SQuAD 2.0 test figures (Rajpurkar, Jia & Liang 2018, trained on the full 130k-question training
+# set), as ../shared/benchmarks/ANCHORS.md quotes the paper's results table.
+ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66.3"), ("human (paper)", "89.5"))
+
+
+def write_results(metrics: dict, path: Path) -> None:
+    """`metrics` of a training run as PATH.json and a readable PATH.md beside the published anchors."""
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json").write_text(json.dumps(metrics, indent=1) + "\n")
+    test, personal, dev = metrics["squad2_test_articles"], metrics["catalogue_eval"], metrics["dev"]
+    lines = [
+        "# Memory reader: SQuAD 2.0 (dev split by article) and the catalogue's held-out split", "",
+        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader --results {path}`): "
+        f"{metrics['data']}. Epoch {metrics['epoch']}, answer threshold {metrics['threshold']} (chosen on the "
+        f"development tenth of the training examples).", "",
+        f"Held-out SQuAD 2.0 dev articles ({len(metrics['test_articles'])}): "
+        + ", ".join(metrics["test_articles"]) + ". Each paragraph's sentences are the memories; a question is "
+        "answered by choosing a sentence and a span in it, or none.", "",
+        "| system | questions | exact match | F1 | no-answer accuracy |", "|---|---|---|---|---|",
+        f"| memchat reader, held-out articles | {test['questions']} ({test['unanswerable']} unanswerable) | "
+        f"{test['exact_match']:.1f} | {test['f1']:.1f} | {test['no_answer_accuracy']:.1f} |",
+        f"| memchat reader, development examples | {dev['questions']} | {dev['exact_match']:.1f} | {dev['f1']:.1f} | "
+        f"{dev['no_answer_accuracy']:.1f} |",
+        *(f"| {name}, SQuAD 2.0 test | 8,862 | | {f1} | |" for name, f1 in ANCHORS), "",
+        "The published systems trained on SQuAD 2.0's 130k training questions and read whole paragraphs; this "
+        "reader trained on about 12k questions from the dev set's other articles plus catalogue sentences, "
+        "over MiniLM word vectors it does not fine-tune.", "",
+        f"Catalogue eval split (phrasings and values never trained on, {personal['questions']} questions, "
+        f"{personal['unanswerable']} about something not told): the answering memory chosen right "
+        f"{personal['memory_accuracy']:.1f} %, 'none' right {personal['no_answer_accuracy']:.1f} %.", ""]
+    path.with_suffix(".md").write_text("\n".join(lines))

@@ -1,0 +1,269 @@
+"""Labelled turns for the turn model (`assistant.turns`): what kind of turn a line is, and which of its
+words are the facts it tells (or what a forget request names).
+
+Real English carries most of it: persona sentences (Synthetic-Persona-Chat test), DailyDialog's train
+split with its dialogue acts, SQuAD 2.0 questions and sentences from the training articles only
+(`reading_data.squad_split`), DREAM's training questions, and the catalogue's train split. The wrappers
+people put around a fact ("oh and ...", "... lol", "remember that ...", "actually ...") and the ways of
+asking to forget or list are written here, as data, and composed with those sentences, so the model
+learns where the fact is whatever surrounds it. The hand-written conversations under
+`lab/conversations/` are never read here.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.turns import KINDS
+
+from .corpora import dailydialog, dream_questions, persona_sentences, sentence_spans, squad
+from .personal_data import small_talk_pairs
+from .reading_data import squad_split
+from .relations import catalogue, render
+
+
+@dataclass(frozen=True)
+class TurnExample:
+    text: str
+    kind: str  # one of assistant.turns.KINDS
+    spans: tuple[tuple[int, int], ...] = ()  # the characters of each fact told (or of what a forget names)
+
+
+# -- what people wrap around what they say (data, not runtime rules) ---------------------------------------
+FILLER_BEFORE = ("oh and ", "btw ", "lol ", "tbh ", "so ", "ok so ", "hmm ", "fyi ", "also, ", "oh, ", "well, ",
+                 "just so you know, ", "random but ", "quick one: ", "and ", "oh yeah, ", "ah, ", "by the way, ",
+                 "heads up: ", "um ", "right, ", "anyway, ", "ooh ", "haha ", "ok ", "yeah ", "hey, ")
+FILLER_AFTER = (" lol", " haha", " tbh", " :)", " btw", " fyi", " i guess", "!!", " lmao", " :D", " hehe",
+                " just saying", " fwiw", " ;)", " xD", " ok?", " lol.")
+NEWS = ("actually ", "actually, ", "no wait, ", "correction: ", "update: ", "oops, ", "sorry, i meant ",
+        "never mind, ", "change of plan: ", "small change, ", "it changed, ", "wait no, ", "ah no, ",
+        "let me correct that: ", "i was wrong, ", "update - ", "new info: ", "scratch that, ", "strike that, ",
+        "no, ", "hmm actually ")
+REMEMBER = ("remember that ", "please remember that ", "please remember ", "can you remember that ",
+            "don't forget that ", "dont forget ", "make a note that ", "note: ", "note to self: ",
+            "keep in mind that ", "save this: ", "for future reference, ", "i want you to remember that ",
+            "store this: ", "memorize this: ", "could you note that ", "write this down: ", "log this: ",
+            "remember: ", "pls remember ", "jot down that ", "keep a note: ")
+JOINERS = (", and ", " and ", ". ", "; ", ", also ", " oh and ", ". btw ", ", plus ", "! ", " - ", ". also ",
+           ", ", " and also ", ". oh and ", " & ", "... ")
+FORGET = ("forget {t}", "please forget {t}", "forget about {t}", "can you forget {t}", "erase {t}",
+          "delete {t}", "get rid of {t}", "clear {t} from your memory", "no need to remember {t} anymore",
+          "{t} isn't relevant anymore, forget it", "unlearn {t}", "throw away {t}", "discard {t}",
+          "remove {t}", "take {t} out of your notes", "don't hold on to {t}", "let go of {t}", "purge {t}",
+          "cross off {t}", "strike {t}", "ditch {t}", "never mind {t}, forget it", "you don't need {t} anymore",
+          "forget what i told you about {t}", "erase all you know about {t}", "forget all of {t}",
+          "could you delete {t}?", "pls forget {t}", "stop keeping {t}", "i don't want {t} remembered",
+          "don't store {t}", "drop {t}", "scratch {t}", "wipe {t}", "forget anything about {t}",
+          "delete everything on {t}", "{t} is off, forget it", "{t}: forget it", "remove {t} from memory",
+          "stop tracking {t}", "you can delete {t} now", "forget i ever mentioned {t}", "please erase {t}",
+          "can you remove {t}?", "lose {t}", "bin {t}", "clear out {t}", "please don't keep {t}",
+          "{t}, you can delete that", "{t} doesn't matter anymore, drop it", "{t} was cancelled so remove it",
+          "no need to remember {t}", "{t}, no need to keep that", "{t} is old news, erase it",
+          "{t} fell through, forget it", "{t} isn't happening anymore, remove it", "{t}? forget it",
+          "i changed my mind about {t}, delete it", "you can stop remembering {t}", "{t} - forget that")
+FORGET_TOPICS = ("the trip", "the meeting", "the milk", "the dentist appointment", "the flight", "the budget",
+                 "the party", "my ex", "the hotel", "my address", "my phone number", "the eggs", "the bread",
+                 "my workplace", "my old job", "the car", "the recipe", "the wedding", "the deadline", "my boss",
+                 "the vet appointment", "the gym schedule", "the book club", "my flatmate", "the move",
+                 "the project", "the slides", "the password hint", "the birthday party", "the concert",
+                 "the loan", "my doctor", "the medication", "the plumber", "the garden", "the batteries",
+                 "the tickets", "my neighbour", "the landlord", "the exam", "the course", "the interview",
+                 "the bike", "the renovation", "the holiday", "the rent", "the appointment", "the cat",
+                 "the shopping list", "the reminder", "what i said about work", "that thing about my sister",
+                 "the stuff about my brother", "everything about my cousin", "the last thing i said",
+                 "my gym", "the babysitter", "the car repair", "the electrician", "the kids' schedule")
+LIST = ("what do you know about me", "what have i told you", "list everything you remember",
+        "show me my memories", "what's in your memory", "tell me everything you know about me",
+        "what do you remember", "recap what you know", "summarize what i've told you", "show your notes",
+        "list my facts", "what do you have on me", "what have you saved", "give me everything you stored",
+        "what do you know so far", "show me what you remember about me", "list all memories",
+        "what info do you have about me", "read back my notes", "what have you remembered")
+HELP = ("help", "help me", "what can you do", "how does this work", "what commands are there", "show help",
+        "how do i use this", "how do i use you", "commands", "?", "help please", "what are the commands",
+        "how do i make you forget something", "instructions", "usage", "what can i say", "halp", "/?")
+EXIT = ("exit", "quit", "q", "bye, exit", "close the chat", "end session", "stop the program", ":q",
+        "quit please", "exit now", "quit the app", "exit chat", "i want to quit", "leave", "close", "end")
+SMALL_TALK = ("hi", "hello", "hey", "hey there", "good morning", "good evening", "good night", "thanks",
+              "thank you", "thanks!", "thank you so much", "cheers", "ok", "okay", "cool", "nice", "great",
+              "lol", "haha", "lol ok", "how are you", "how's it going", "what's up", "sup", "how are you doing",
+              "see you tomorrow", "bye", "goodbye", "see ya", "talk later", "night", "ttyl", "you're great",
+              "tell me a joke", "that's funny", "awesome", "perfect", "sounds good", "got it", "sure",
+              "hmm", "yes", "no", "nope", "yep", "alright", "wow", "oh no", "oops", "sorry", "no worries",
+              "good job", "well done", "i'm bored", "what's new", "how was your day", "are you a robot",
+              "who are you", "what's your name", "nice to meet you", "you too", "same", "ugh", "omg",
+              "that's all for now", "k", "kk", "brb", "back", "hiya", "yo", "morning", "evening",
+              "have a nice day", "take care", "hello again", "good afternoon", "thx", "ty", "np", "great, thanks")
+QUESTION_OPENERS = ("remind me ", "hey, ", "quick question: ", "do you remember ", "can you tell me ", "so ",
+                    "wait, ", "um ", "btw ", "ok and ", "and ", "hmm ", "sorry, ")
+CASUAL = 0.4  # chance a line is typed in lower case without its final stop
+TYPO = 0.15  # chance a line has one typo
+
+
+def turn_examples(data: Path, count: int, seed: int, split: str = "train") -> list[TurnExample]:
+    """`count` labelled turns of every kind, drawn with `seed` from the training parts of the corpora."""
+    rng = random.Random(f"turns:{split}:{seed}")
+    pool = _Pool.read(data, split)
+    share = {"statement": 0.34, "remember": 0.08, "question": 0.26, "forget": 0.13, "list": 0.04,
+             "small_talk": 0.11, "help": 0.02, "exit": 0.02}
+    out = []
+    for kind, part in share.items():
+        make = getattr(pool, kind)
+        out += [make(rng) for _ in range(max(1, round(count * part)))]
+    rng.shuffle(out)
+    return out
+
+
+@dataclass
+class _Pool:
+    facts: list[str]  # sentences a user could tell (persona, DailyDialog informs, SQuAD, catalogue)
+    questions: list[str]
+    talk: list[str]
+    topics: list[str]  # what the catalogue's facts are about, as a user names it ("my car")
+
+    @classmethod
+    def read(cls, data: Path, split: str) -> _Pool:
+        book = catalogue("train" if split == "train" else "eval")
+        told = [render(random.Random(i).choice(r.statements + r.updates),
+                       {s: random.Random(i + 7).choice(book.values[k]) for s, k in r.slots.items()})
+                for i, r in enumerate(book.relations * 40)]
+        asked = [q for r in book.relations for qs in r.questions.values() for q in qs]
+        dd = dailydialog(data, split)
+        informs = [u.text for u in dd if u.act in ("inform", "commissive") and not _addresses_you(u.text)
+                   and 4 <= len(u.text.split()) <= 30 and not u.text.endswith("?")]
+        dd_questions = [u.text for u in dd if u.act == "question" and u.text.endswith("?")
+                        and not _addresses_you(u.text) and len(u.text.split()) <= 20]
+        phatic = [u.text for u in dd if u.first and len(u.text.split()) <= 4] + \
+                 [u.text for u in dd if u.act == "question" and _addresses_you(u.text) and len(u.text.split()) <= 5] + \
+                 [u.text for u in dd if u.emotion not in ("no emotion", "") and len(u.text.split()) <= 5
+                  and not _FIRST_PERSON.search(u.text) and u.act != "question"]
+        train_articles, _ = squad_split(data)
+        squad_questions = [q.question for a in train_articles for p in a.paragraphs for q in p.qas]
+        squad_sentences = [p.context[a:b] for art in train_articles for p in art.paragraphs[:3]
+                           for a, b in sentence_spans(p.context) if len(p.context[a:b].split()) <= 30]
+        talk = sorted({line for pair in small_talk_pairs("train") for line in pair if len(line.split()) <= 8})
+        persona = list(persona_sentences(data))
+        facts = persona * 2 + informs + told + squad_sentences[:6000]
+        short = [q for q in [*squad_questions, *dd_questions] if len(q.split()) <= 6]  # "Who runs QA?"
+        questions = squad_questions + list(dream_questions(data, "train"))[:3000] + dd_questions + asked * 3 + short * 4
+        return cls(facts, questions, list(SMALL_TALK) * 20 + talk + phatic[:3000], sorted({r.topic for r in book.relations}))
+
+    def statement(self, rng: random.Random) -> TurnExample:
+        parts = [rng.choice(self.facts) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
+        before = rng.choice(NEWS) if rng.random() < 0.15 else rng.choice(FILLER_BEFORE) if rng.random() < 0.3 else ""
+        return _compose("statement", before, parts, rng)
+
+    def remember(self, rng: random.Random) -> TurnExample:
+        before = (rng.choice(FILLER_BEFORE) if rng.random() < 0.2 else "") + rng.choice(REMEMBER)
+        return _compose("remember", before, [rng.choice(self.facts)], rng)
+
+    def question(self, rng: random.Random) -> TurnExample:
+        text = _contracted(rng.choice(self.questions), rng)
+        if rng.random() < 0.2:
+            text = rng.choice(QUESTION_OPENERS) + text[:1].lower() + text[1:]
+        return TurnExample(_typed(text, rng), "question")
+
+    def forget(self, rng: random.Random) -> TurnExample:
+        frame = rng.choice(FORGET)
+        if rng.random() < 0.6:
+            target = rng.choice(FORGET_TOPICS)
+        elif rng.random() < 0.5:
+            target = "that " + _bare(rng.choice(self.facts))
+        else:
+            target = rng.choice(self.topics)  # "my sister", "my favourite food"
+        before, after = frame.split("{t}")
+        return _framed("forget", _typed(before, rng, final=False), _typed(target, rng, final=False), after)
+
+    def list(self, rng: random.Random) -> TurnExample:
+        return TurnExample(_typed(rng.choice(LIST) + rng.choice(("?", "", "?", ".")), rng), "list")
+
+    def small_talk(self, rng: random.Random) -> TurnExample:
+        return TurnExample(_typed(rng.choice(self.talk), rng), "small_talk")
+
+    def help(self, rng: random.Random) -> TurnExample:
+        return TurnExample(rng.choice(HELP) if rng.random() < 0.6 else _typed(rng.choice(HELP), rng), "help")
+
+    def exit(self, rng: random.Random) -> TurnExample:
+        return TurnExample(rng.choice(EXIT) if rng.random() < 0.6 else _typed(rng.choice(EXIT), rng), "exit")
+
+
+def _compose(kind: str, before: str, facts: Sequence[str], rng: random.Random) -> TurnExample:
+    """A turn of `facts` joined as people join them, with `before` in front and maybe filler after; the
+    spans cover each fact (its own final stop aside)."""
+    casual = rng.random() < CASUAL
+    text, spans = before if not casual else before.lower(), []
+    for i, fact in enumerate(facts):
+        fact = _typed(fact, rng, casual=casual, final=False)
+        if i:
+            text += rng.choice(JOINERS)
+        spans.append((len(text), len(text) + len(fact)))
+        text += fact
+    text += rng.choice(FILLER_AFTER) if rng.random() < 0.15 else ("" if casual else ".")
+    return TurnExample(text, kind, tuple(spans))
+
+
+def _framed(kind: str, before: str, target: str, after: str) -> TurnExample:
+    return TurnExample(before + target + after, kind, ((len(before), len(before) + len(target)),))
+
+
+def _typed(text: str, rng: random.Random, casual: bool | None = None, final: bool = True) -> str:
+    """A line as people type it: sometimes lower case without apostrophes or a final stop, sometimes with
+    a typo (two letters swapped)."""
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    text = text.strip()
+    if casual is None:
+        casual = rng.random() < CASUAL
+    if casual:
+        text = text.lower()
+        if rng.random() < 0.5:
+            text = text.replace("'", "")
+    if casual or not final:
+        text = text.rstrip(".!") if not text.endswith("?") or rng.random() < 0.5 else text
+        text = text.rstrip("?") if casual and rng.random() < 0.4 else text
+    if rng.random() < TYPO:
+        words = text.split(" ")
+        long = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+        if long:
+            i = rng.choice(long)
+            j = rng.randrange(len(words[i]) - 1)
+            w = words[i]
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            text = " ".join(words)
+    return lead + text + trail
+
+
+_CONTRACTIONS = ((r"\b([Ww]hat|[Ww]here|[Ww]hen|[Ww]ho|[Hh]ow) is\b", (r"\1's", r"\1s")),
+                 (r"\b([Ww]hat|[Ww]here|[Ww]hen|[Ww]ho|[Hh]ow) are\b", (r"\1're", r"\1 r")),
+                 (r"\b([Ww]hat|[Ww]here|[Ww]hen|[Ww]ho|[Hh]ow) did\b", (r"\1'd", r"\1 did")))
+
+
+def _contracted(question: str, rng: random.Random) -> str:
+    """A question as people type it fast: "What is the" -> "what's the" / "whats the"."""
+    if rng.random() < 0.35:
+        for pattern, forms in _CONTRACTIONS:
+            question = re.sub(pattern, rng.choice(forms), question, count=1)
+    return question
+
+
+def _bare(fact: str) -> str:
+    return fact.strip().rstrip(".!?")[:1].lower() + fact.strip().rstrip(".!?")[1:]
+
+
+_FIRST_PERSON = re.compile(r"\b(i|i'm|my|we|our|i've|i'll)\b", re.I)
+_YOU = re.compile(r"\b(you|your|you're|yours)\b", re.I)
+
+
+def _personal(text: str) -> bool:
+    """A DailyDialog inform a user could tell an assistant: it speaks in the first person."""
+    return bool(_FIRST_PERSON.search(text)) and not _YOU.search(text)
+
+
+def _addresses_you(text: str) -> bool:
+    """A DailyDialog question put to the other speaker ("How are you?"): small talk to an assistant."""
+    return bool(_YOU.search(text))
+
+
+__all__ = ["KINDS", "TurnExample", "turn_examples"]

@@ -1,0 +1,150 @@
+"""The recipe of the shipped turn model (`assistant/models/turns.pt`): data from `turn_data`, MiniLM word
+vectors, a plain seeded loop with gradient clipping, the epoch chosen on a development set drawn from
+DailyDialog's validation split and other draws of the same sources."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from assistant.checkpoint import save_checkpoint
+from assistant.errors import ConfigError
+from assistant.vocab import PAD, UNK, Vocab
+from assistant.turns import CHECKPOINT_KIND, KINDS, TAGS, TurnConfig, TurnModel, batch
+from memory_store import MiniLMEmbedder, Words
+
+from .turn_data import TurnExample, turn_examples
+from .word_vectors import encode
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TurnTrainConfig:
+    seed: int = 0
+    examples: int = 24000  # labelled turns drawn for training
+    dev_examples: int = 2000  # drawn with another seed, DailyDialog's validation split
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 2e-3
+    clip: float = 1.0
+    hidden: int = 128
+
+    def __post_init__(self) -> None:
+        if min(self.examples, self.dev_examples, self.epochs, self.batch_size, self.hidden) < 1 or self.lr <= 0:
+            raise ConfigError("examples, dev_examples, epochs, batch_size and hidden must be 1 or more, lr above 0")
+
+
+def piece_tags(words: Words, spans: Sequence[tuple[int, int]]) -> list[int]:
+    """B/I/O for each piece: B for the first piece inside a span, I for the rest, O outside every span."""
+    tags = []
+    for start, end in words.spans:
+        inside = next((i for i, (a, b) in enumerate(spans) if a <= start and end <= b), None)
+        if inside is None:
+            tags.append(TAGS.index("O"))
+        else:
+            fresh = not tags or tags[-1] == TAGS.index("O") or _span_of(words, len(tags) - 1, spans) != inside
+            tags.append(TAGS.index("B") if fresh else TAGS.index("I"))
+    return tags
+
+
+def _span_of(words: Words, i: int, spans: Sequence[tuple[int, int]]) -> int | None:
+    start, end = words.spans[i]
+    return next((j for j, (a, b) in enumerate(spans) if a <= start and end <= b), None)
+
+
+def _tensors(examples: Sequence[TurnExample], vectors: dict) -> list[tuple[Words, np.ndarray, int, list[int]]]:
+    out = []
+    for e in examples:
+        sentence, words = vectors[e.text]
+        out.append((words, sentence, KINDS.index(e.kind), piece_tags(words, e.spans)))
+    return out
+
+
+def _batches(rows: list, size: int, rng: random.Random | None):
+    order = list(range(len(rows)))
+    if rng is not None:
+        rng.shuffle(order)
+    for start in range(0, len(order), size):
+        chosen = [rows[i] for i in order[start:start + size]]
+        x, mask, s = batch([r[0] for r in chosen], np.stack([r[1] for r in chosen]))
+        kinds = torch.tensor([r[2] for r in chosen])
+        tags = torch.full(mask.shape, -100, dtype=torch.long)
+        for i, r in enumerate(chosen):
+            tags[i, : len(r[3])] = torch.tensor(r[3], dtype=torch.long)
+        yield x, mask, s, kinds, tags
+
+
+def evaluate(model: TurnModel, rows: list) -> dict[str, float]:
+    """Kind accuracy, and exact-match of the facts cut (every fact span right) on telling and forget turns."""
+    model.eval()
+    right = total = spans_right = spans_total = 0
+    tag_right = tag_total = 0
+    with torch.no_grad():
+        for x, mask, s, kinds, tags in _batches(rows, 256, None):
+            k, t = model(x, mask, s)
+            right += int((k.argmax(-1) == kinds).sum())
+            total += len(kinds)
+            chosen = t.argmax(-1)
+            valid = tags != -100
+            tag_right += int(((chosen == tags) & valid).sum())
+            tag_total += int(valid.sum())
+            has = (tags > 0).any(dim=1)
+            exact = ((chosen == tags) | ~valid).all(dim=1)
+            spans_right += int((exact & has).sum())
+            spans_total += int(has.sum())
+    model.train()
+    return {"kind_accuracy": right / max(total, 1), "tag_accuracy": tag_right / max(tag_total, 1),
+            "facts_exact": spans_right / max(spans_total, 1)}
+
+
+def train_turn_model(config: TurnTrainConfig, data: Path, out: Path, log: Log | None = None,
+                     progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """Train, keep the epoch best on the development set, save to `out`; returns the metrics saved."""
+    started = time.time()
+    say = log or (lambda _m: None)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    train = turn_examples(data, config.examples, config.seed, "train")
+    dev = turn_examples(data, config.dev_examples, config.seed + 1, "validation")
+    say(f"{len(train)} training turns, {len(dev)} development turns; embedding them")
+    vectors = encode([e.text for e in [*train, *dev]], progress=progress, cache=cache)
+    rows, dev_rows = _tensors(train, vectors), _tensors(dev, vectors)
+    model = TurnModel(TurnConfig(hidden=config.hidden))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    best, best_state, history = -1.0, None, []
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        total = 0.0
+        for x, mask, s, kinds, tags in _batches(rows, config.batch_size, rng):
+            k, t = model(x, mask, s)
+            loss = nn.functional.cross_entropy(k, kinds) + nn.functional.cross_entropy(
+                t.reshape(-1, len(TAGS)), tags.reshape(-1), ignore_index=-100)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            total += float(loss.detach()) * len(kinds)
+        metrics = evaluate(model, dev_rows)
+        history.append({"epoch": epoch, "loss": total / len(rows), **metrics})
+        say(f"epoch {epoch}: loss {total / len(rows):.4f}, dev kind {metrics['kind_accuracy']:.3f}, "
+            f"tags {metrics['tag_accuracy']:.3f}, facts exact {metrics['facts_exact']:.3f}")
+        score = metrics["kind_accuracy"] + metrics["facts_exact"]
+        if score > best:
+            best, best_state = score, {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    chosen = max(history, key=lambda h: h["kind_accuracy"] + h["facts_exact"])
+    metrics = {"embedder": MiniLMEmbedder.name, "epoch": chosen["epoch"], "dev": {k: chosen[k] for k in (
+        "kind_accuracy", "tag_accuracy", "facts_exact")}, "history": history, "seconds": round(time.time() - started),
+        "train_config": config.__dict__, "data": "Synthetic-Persona-Chat test personas (CC BY 4.0), DailyDialog "
+        "train (CC BY-NC-SA 4.0), SQuAD 2.0/1.1 dev training articles (CC BY-SA 4.0), DREAM train, the catalogue's "
+        "train split"}
+    save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)), metrics=metrics)  # reads word vectors, no vocabulary
+    return metrics

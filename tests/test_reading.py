@@ -1,0 +1,106 @@
+"""The memory reader: spans, masking, a tiny reader learning which memory answers (or none), SQuAD's
+scoring, and the shipped reader on memories it never saw."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from assistant.assistant import DEFAULT_READER
+from assistant.reading import MemoryReader, Reader, ReadingConfig, answer_text, batch_reading, best_span, load_reader
+from lab.reading_data import ReadingExample
+from lab.reading_training import _batches, _f1, _loss, _norm, _rows, predict, squad_scores
+from memory_store import Words
+from memory_store.embedder import embed_words
+
+from fakes import HashEmbedder
+
+
+def test_the_best_span_never_ends_before_it_starts():
+    start = torch.tensor([0.0, 5.0, 0.0, 0.0])
+    end = torch.tensor([4.0, 0.0, 0.0, 3.0])  # the best end alone (4.0) lies before the best start
+    assert best_span(start, end, 4) == (1, 3)
+
+
+def test_an_answer_is_widened_to_whole_words():
+    w = Words("flight at 7:45 tomorrow", ("flight", "at", "7", ":", "45", "tom", "##orrow"),
+              ((0, 6), (7, 9), (10, 11), (11, 12), (12, 14), (15, 18), (18, 23)), np.zeros((7, 4), dtype=np.float32))
+    assert answer_text(w, 2, 4) == "7:45"
+    assert answer_text(w, 6, 6) == "tomorrow"
+
+
+def test_empty_memory_slots_take_no_probability_and_make_no_nan():
+    model = MemoryReader(ReadingConfig(dim=8, hidden=8)).eval()
+    q, q_mask, m, m_mask = batch_reading(
+        [Words("q", ("q",), ((0, 1),), np.ones((1, 8), dtype=np.float32))],
+        [[Words("a b", ("a", "b"), ((0, 1), (2, 3)), np.ones((2, 8), dtype=np.float32)),
+          Words("", (), (), np.zeros((0, 8), dtype=np.float32))]])
+    with torch.no_grad():
+        logits, span = model(q, q_mask, m, m_mask)
+    p = torch.softmax(logits, dim=-1)
+    assert torch.isfinite(p).all() and float(p[0, 1]) == 0.0  # the empty slot
+    assert abs(float(p.sum()) - 1.0) < 1e-5
+
+
+def _examples(rng: random.Random) -> list[ReadingExample]:
+    out = []
+    for _ in range(40):
+        people = rng.sample(["ana", "tom", "lea", "sam", "ivo", "mia", "eva", "max"], 3)
+        memories = tuple(f"{p} lives in {c}" for p, c in zip(people, rng.sample(["rome", "oslo", "lima", "kyiv"], 3)))
+        if rng.random() < 0.7:
+            i = rng.randrange(3)
+            out.append(ReadingExample(f"where does {people[i]} live", memories, i, (len(people[i]) + 10, len(memories[i]))))
+        else:
+            out.append(ReadingExample("where does zed live", memories, None))
+    return out
+
+
+def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does():
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    examples = _examples(rng)
+    embedder = HashEmbedder()
+    texts = {t for e in examples for t in (e.question, *e.memories)}
+    vectors = {t: (s, w) for t, s, w in zip(texts, *embed_words(embedder, list(texts)))}
+    rows = _rows(examples, vectors)
+    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    for _ in range(40):
+        for chosen, tensors, targets in _batches(rows, 8, rng):
+            loss = _loss(model, chosen, tensors, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    scores = squad_scores(rows, predict(model, rows, 0.5))
+    assert scores["memory_accuracy"] >= 95 and scores["no_answer_accuracy"] >= 90
+
+    reader = Reader(model)
+    q = embed_words(embedder, ["where does zed live"])[1][0]
+    ms = embed_words(embedder, ["ana lives in rome", "tom lives in oslo"])[1]
+    assert reader.read(q, ms).chosen is None
+    q = embed_words(embedder, ["where does tom live"])[1][0]
+    reading = reader.read(q, ms)
+    assert reading.chosen == 1 and "oslo" in reading.answer
+
+
+def test_squad_scoring_follows_the_official_definitions():
+    assert _norm("The  Eiffel tower!") == "eiffel tower"
+    assert _f1("in Paris, France", "Paris") == pytest.approx(2 * (1 / 3) * 1 / (1 / 3 + 1))
+    assert _f1("", "") == 1.0 and _f1("x", "") == 0.0
+
+
+@pytest.mark.skipif(not DEFAULT_READER.exists(), reason="the shipped reader (assistant/models/reader.pt) is not trained yet")
+def test_the_shipped_reader_answers_and_abstains_on_memories_it_never_saw(minilm):
+    reader = load_reader(DEFAULT_READER)
+    memories = ["my flight to copenhagen leaves at 7:45 on friday", "Priya is doing the slides for the launch",
+                "my brother Karim lives in Leeds"]
+    _, words = minilm.embed_words(["when does my flight leave?", *memories])
+    reading = reader.read(words[0], words[1:])
+    assert reading.chosen == 0
+    _, words = minilm.embed_words(["who is doing the slides", *memories])
+    assert reader.read(words[0], words[1:]).chosen == 1
+    _, words = minilm.embed_words(["what does my brother do for a living?", *memories])
+    assert reader.read(words[0], words[1:]).chosen is None

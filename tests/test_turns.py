@@ -1,0 +1,110 @@
+"""The turn model: its tags cut facts back out of the user's own characters, a tiny model learns from the
+recipe's batches, checkpoints load, and the shipped model reads lines nobody trained it on."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from assistant.checkpoint import save_checkpoint
+from assistant.assistant import DEFAULT_TURNS as SHIPPED
+from assistant.turns import KINDS, TAGS, TurnConfig, TurnModel, TurnReader, load_turn_reader, spans_from_tags
+from assistant.vocab import PAD, UNK, Vocab
+from lab.turn_data import TurnExample
+from lab.turn_training import _batches, _tensors, evaluate, piece_tags
+from memory_store import Words
+from memory_store.embedder import embed_words
+
+from fakes import HashEmbedder
+
+
+def words_of(text: str) -> Words:
+    return embed_words(HashEmbedder(), [text])[1][0]
+
+
+def test_tags_from_spans_cut_the_same_characters_back():
+    text = "oh and my flight is at 7:45, and Sam does the check-in lol"
+    spans = [(7, 27), (33, 55)]
+    words = words_of(text)
+    tags = piece_tags(words, spans)
+    assert [TAGS[t] for t in tags].count("B") == 2
+    assert [text[a:b] for a, b in spans_from_tags(words, tags)] == ["my flight is at 7:45", "Sam does the check-in"]
+
+
+def test_a_continuation_piece_never_starts_a_fact():
+    w = Words("teh milk", ("te", "##h", "milk"), ((0, 2), (2, 3), (4, 8)), np.zeros((3, 4), dtype=np.float32))
+    assert spans_from_tags(w, [TAGS.index("B"), TAGS.index("B"), TAGS.index("I")]) == [(0, 8)]
+    assert spans_from_tags(w, [TAGS.index("O"), TAGS.index("O"), TAGS.index("B")]) == [(4, 8)]
+
+
+def _examples() -> list[TurnExample]:
+    rng = random.Random(0)
+    out = []
+    for name in ("anna", "tom", "lea", "sam", "ivo", "mia"):
+        fact = f"my friend {name} plays chess"
+        out.append(TurnExample(f"lol {fact}", "statement", ((4, 4 + len(fact)),)))
+        out.append(TurnExample(f"where does {name} play chess?", "question"))
+        out.append(TurnExample(f"forget {name}", "forget", ((7, 7 + len(name)),)))
+    rng.shuffle(out)
+    return out
+
+
+def test_a_tiny_model_learns_kinds_and_facts_from_the_recipes_batches():
+    torch.manual_seed(0)
+    examples = _examples()
+    embedder = HashEmbedder()
+    vectors = {}
+    for e in examples:
+        sentences, words = embed_words(embedder, [e.text])
+        vectors[e.text] = (sentences[0], words[0])
+    rows = _tensors(examples, vectors)
+    model = TurnModel(TurnConfig(dim=embedder.dim, hidden=16, dropout=0.0))
+    before = evaluate(model, rows)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        for x, mask, s, kinds, tags in _batches(rows, 8, random.Random(0)):
+            k, t = model(x, mask, s)
+            loss = torch.nn.functional.cross_entropy(k, kinds) + torch.nn.functional.cross_entropy(
+                t.reshape(-1, len(TAGS)), tags.reshape(-1), ignore_index=-100)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    after = evaluate(model, rows)
+    assert after["kind_accuracy"] == 1.0 and after["facts_exact"] == 1.0
+    assert before["facts_exact"] < 1.0
+
+    reader = TurnReader(model)
+    sentence, words = embed_words(embedder, ["lol my friend mia plays chess"])
+    turn = reader.understand(words[0], sentence[0])
+    assert turn.kind == "statement" and turn.facts == ("my friend mia plays chess",)
+
+
+def test_a_checkpoint_loads_with_its_config(tmp_path):
+    model = TurnModel(TurnConfig(dim=8, hidden=4))
+    path = tmp_path / "turns.pt"
+    save_checkpoint(path, kind="turn-model", model=model, config=model.config, vocab=Vocab((PAD, UNK)),
+                    metrics={"embedder": "hash-test"})
+    loaded = load_turn_reader(path)
+    assert loaded.model.config == model.config and loaded.metrics["embedder"] == "hash-test"
+    assert set(loaded.model.config.kinds) == set(KINDS)
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="the shipped turn model (assistant/models/turns.pt) is not trained yet")
+def test_the_shipped_model_reads_lines_it_never_saw(minilm):
+    reader = load_turn_reader(SHIPPED)
+
+    def read(text):
+        sentences, words = minilm.embed_words([text])
+        return reader.understand(words[0], sentences[0])
+
+    assert read("hiya!").kind == "small_talk"
+    assert read("whats my brothers new address").kind == "question"
+    assert read("can u get rid of the thing about the plumber").kind == "forget"
+    told = read("oh and my train leaves at 6:40 lol")
+    assert told.kind == "statement" and told.facts == ("my train leaves at 6:40",)
+    two = read("my boss is called Priya, and Tom runs QA")
+    assert two.kind == "statement" and two.facts == ("my boss is called Priya", "Tom runs QA")
+    assert read("quit").kind == "exit"
