@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import importlib
 import json
 import logging
@@ -962,9 +963,12 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
               help="Where the turn model goes (the default is the one memchat ships).")
 @click.option("--examples", type=click.IntRange(1), default=None, help="Training turns drawn (default: the recipe's).")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's).")
+@click.option("--members", type=click.IntRange(1), default=3, show_default=True,
+              help="Models trained with seeds SEED, SEED+1, ... and averaged (an ensemble).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, initialisation and batch order.")
 @data_option("")
-def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, seed: int, data: Path) -> None:
+def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, members: int, seed: int,
+                    data: Path) -> None:
     """Train the turn model: what kind of turn a line is, and which of its words are the facts it tells.
 
     Persona sentences, DailyDialog, SQuAD and DREAM questions and the catalogue's train split, composed
@@ -976,16 +980,18 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, se
       memchat train-turns
       memchat train-turns --examples 3000 --epochs 2 --out /tmp/turns.pt
     """
-    from lab.turn_training import TurnTrainConfig, train_turn_model
+    from lab.turn_training import TurnTrainConfig, train_turn_ensemble
 
-    metrics = _train_on_word_vectors(train_turn_model, TurnTrainConfig(seed=seed), data, out_path,
-                                     examples=examples, epochs=epochs)
-    dev = metrics["dev"]
-    _result_table(f"Turn model written to {esc(out_path)}", [
-        ("kind of turn, development turns", f"{100 * dev['kind_accuracy']:.1f}%"),
-        ("facts cut exactly, development turns", f"{100 * dev['facts_exact']:.1f}%"),
-        ("best epoch", str(metrics["epoch"])), ("time", f"{metrics['seconds'] / 60:.1f} min")])
-    _reproduce("memchat train-turns", "examples", examples, seed)
+    train = functools.partial(train_turn_ensemble, members=members)
+    metrics = _train_on_word_vectors(train, TurnTrainConfig(seed=seed), data, out_path, examples=examples,
+                                     epochs=epochs)
+    rows = [(f"member {i + 1}: kind of turn / facts cut exactly, development turns",
+             f"{100 * m['dev']['kind_accuracy']:.1f}% / {100 * m['dev']['facts_exact']:.1f}%")
+            for i, m in enumerate(metrics["member_metrics"])]
+    _result_table(f"Turn model ({members} member(s)) written to {esc(out_path)}",
+                  [*rows, ("time", f"{metrics['seconds'] / 60:.1f} min")])
+    _reproduce("memchat train-turns" + (f" --members {members}" if members != 3 else "")
+               + (f" --epochs {epochs}" if epochs else ""), "examples", examples, seed)
 
 
 @cli.command("train-reader")
@@ -1026,7 +1032,7 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    _reproduce("memchat train-reader", "personal", personal, seed)
+    _reproduce("memchat train-reader" + (f" --epochs {epochs}" if epochs else ""), "personal", personal, seed)
 
 
 def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from .generator import CHAT_CHECKPOINT_KIND, GO, Generator, GeneratorConfig, Sta
 from .intents import FIRST_PERSON, Intent, classify
 from .kin import may_name_someone, names_asked, names_given, with_kin
 from .lines import Line
-from .lists import item_span, without_item
+from .forgetting import edited_text, named_by
 from .reading import Reader, load_reader
 from .settings import AssistantConfig
 from .turns import TELLING, Turn, TurnReader, load_turn_reader
@@ -93,6 +94,7 @@ class _Understood:
     line once)."""
 
     turn: Turn
+    intent: Intent  # what the memory operations take from it
     vector: np.ndarray | None = None  # the line's sentence embedding
     words: object | None = None  # its contextual word vectors (memory_store.Words)
 
@@ -153,7 +155,7 @@ class Assistant:
         text = " ".join(text.split())
         self._session.turn += 1
         understood = self._understand(text)
-        intent = self._intent(understood.turn)
+        intent = understood.intent
         if intent.kind in ("help", "exit"):
             return Reply(HELP if intent.kind == "help" else GOODBYE, intent.kind)
         if intent.kind == "forget":
@@ -172,10 +174,25 @@ class Assistant:
         """What the line asks (the turn model; without one, the word rules) and what it tells."""
         if self.turns is None or not text:
             intent = classify(text)
-            facts = (intent.text,) if intent.kind in (*TELLING, "forget") else ()
-            return _Understood(Turn(text, intent.kind, 1.0, facts))
+            return _Understood(Turn(text, intent.kind, 1.0), intent)
         vectors, words = self.store.embed_words([text])
-        return _Understood(self.turns.understand(words[0], vectors[0]), vectors[0], words[0])
+        turn = self.turns.understand(words[0], vectors[0])
+        if words[0].spans and words[0].spans[-1][1] < len(text.rstrip(" .!?")):  # longer than MiniLM reads
+            turn = self._understand_in_parts(text, turn)
+        if turn.kind == "exit" and turn.confidence < self.config.sure_to_act:
+            # not sure enough to end the chat: the model's next guess, the line as its fact
+            turn = dataclasses.replace(turn, kind=turn.runner_up, facts=(turn.text,))
+        return _Understood(turn, self._intent(turn), vectors[0], words[0])
+
+    def _understand_in_parts(self, text: str, first: Turn) -> Turn:
+        """A line longer than the embedding model reads (256 word pieces), understood sentence by sentence:
+        its kind is the first part's, its facts every part's, so nothing told at its end is lost."""
+        if first.kind not in TELLING:
+            return first
+        parts = [p for p in re.split(r"(?<=[.!?;])\s+", text) if p.strip()]
+        vectors, words = self.store.embed_words(parts)
+        turns = [self.turns.understand(w, v) for w, v in zip(words, vectors)]
+        return dataclasses.replace(first, facts=tuple(f for t in turns for f in (t.facts or (t.text,))))
 
     @staticmethod
     def _intent(turn: Turn) -> Intent:
@@ -230,9 +247,11 @@ class Assistant:
             text, intent = query, dataclasses.replace(intent, kind=kind, text=query, facts=())  # "Sofia teaches maths."
             telling = intent.kind in ("remember", "statement")
         finding = intent.kind == "question" and (self.answers is not None or self.reader is not None)
-        hits = [h for h in nearest[: self.config.memory_k]
+        reach = self.config.reader_k if finding and self.reader is not None else self.config.memory_k
+        hits = [h for h in nearest[:reach]
                 if h.similarity >= self.config.min_similarity or finding]  # the finder judges any of them
-        if intent.kind == "question" and self.reader is None:  # a fact about your sister never answers a question about your mother
+        if intent.kind == "question" and self.reader is None:  # the word rules, without the reader:
+            # a fact about your sister never answers a question about your mother
             hits = [h for h in hits if not about_someone_else(text, h.fact.text)
                     and not asks_another_thing_about_them(text, h.fact.text)]  # where she works vs lives
             known = names_given([h.fact.text for h in nearest])
@@ -252,7 +271,10 @@ class Assistant:
         answer_words = ""
         if finding and self.reader is not None:  # the reader chooses the memory that answers, or none
             words = understood.words if understood is not None and query == understood.turn.text else None
-            hits, probability, answer_words = self._read_answer(query, words, hits)
+            read, probability, answer_words = self._read_answer(query, words, hits)
+            if not read and self.answers is not None and self.config.finder_backs_reader_above is not None:
+                read = self._finder_sure(vector, hits)  # what the answer finder is sure of, the reader missed
+            hits = read
         elif finding:  # the generator reads the fact that answers the question, or no fact
             hits, probability = self._answer(text, vector, hits, nearest[: self.config.memory_k])
         decoded, facts_lines, context = self._generate(hits, text)
@@ -283,7 +305,7 @@ class Assistant:
         """The turn's read of long-term memory: the query as meant, its embedding and its nearest facts. A
         relative named by name alone gets the kin word the nearest facts give that name ("Ana moved." ->
         "My sister Ana moved."), and memory is read again for that."""
-        k = max(self.config.memory_k, self._reach())
+        k = max(self.config.memory_k, self.config.reader_k if self.reader is not None else 0, self._reach())
         vector = self.store.embed_query(query) if vector is None else vector
         nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
         facts = [h.fact.text for h in nearest]
@@ -332,11 +354,26 @@ class Assistant:
         _, read = self.store.embed_words(texts)
         if words is None:
             words, read = read[0], read[1:]
-        reading = self.reader.read(words, read)
+        threshold = self.config.reader_threshold
+        reading = self.reader.read(words, read, self.reader.threshold if threshold is None else threshold)
         probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
         if reading.chosen is None:
             return [], probability, ""
+        best = reading.chances[reading.chosen]
+        answering = [i for i, p in enumerate(reading.chances) if p >= self.config.newer_share * best]
+        newest = max(answering, key=lambda i: (hits[i].fact.created_at, hits[i].fact.id))
+        if newest != reading.chosen:  # two memories answer it: the newer is the answer, the older history
+            return [hits[newest]], probability, self.reader.span(words, read[newest])
         return [hits[reading.chosen]], probability, reading.answer
+
+    def _finder_sure(self, vector: np.ndarray, hits: list[Hit]) -> list[Hit]:
+        """The hit the answer finder gives at least `finder_backs_reader_above` (the likeliest), if any: the
+        catalogue's relations in phrasings the reader never read ("Which city am I from?")."""
+        if not hits:
+            return []
+        chances = self._answering(vector, [h.fact.id for h in hits])
+        best = max(range(len(hits)), key=lambda i: chances[i])
+        return [hits[best]] if chances[best] >= self.config.finder_backs_reader_above else []
 
     def _answering(self, question, fact_ids: list[int]) -> list[float]:
         """P(each fact answers the question) by the answer finder. A fact that updated older ones is about
@@ -438,12 +475,12 @@ class Assistant:
         candidates = [h for h in hits[: self._reach()] if h.fact.id != fact.id and h.fact.id not in keep]
         if self.updates is not None and candidates:
             chosen = self._choose_update(core, marked, fact, candidates)
-            if self.reader is not None and self.config.reader_updates:
-                chosen = self._confirmed_update(core, candidates, chosen)
-            retire = [] if chosen is None else [candidates[chosen]]
         else:
             nearest_few = candidates[: self.config.update_candidates]
-            retire = [h for h in nearest_few if replaces(core, h.fact.text, h.similarity)]
+            chosen = next((i for i, h in enumerate(nearest_few) if replaces(core, h.fact.text, h.similarity)), None)
+        if self.reader is not None and self.config.reader_updates and candidates:
+            chosen = self._confirmed_update(core, candidates, chosen)
+        retire = [] if chosen is None else [candidates[chosen]]
         replaced = [self.store.supersede(h.fact.id, fact.id, now=now) for h in retire]
         return [fact], replaced
 
@@ -452,8 +489,11 @@ class Assistant:
         so the reader, given the statement, must point at the candidate the update models chose (else no
         update: a wrong retirement is worse than a missed one); a candidate the reader is sure of
         (`reader_updates_above`) is updated even when those models missed it."""
+        candidates = candidates[: self.config.reader_k]  # as many as the reader was trained to read
+        if (chosen is None and self.config.reader_updates_above is None) or (chosen or 0) >= len(candidates):
+            return None
         _, words = self.store.embed_words([statement, *(h.fact.text for h in candidates)])
-        reading = self.reader.read(words[0], words[1:])
+        reading = self.reader.read(words[0], words[1:], self.config.reader_update_threshold)
         if reading.chosen is None:
             return None
         if reading.chosen == chosen:
@@ -506,8 +546,8 @@ class Assistant:
             forgotten = self.store.forget_many(list(self._session.last_stored), now=now)
             self._session.last_stored = ()
             return self._forgotten(forgotten, intent)
-        if self.reader is not None and (read := self._forget_by_reading(intent.text, now)):
-            return read
+        if self.reader is not None and (read := self._forget_by_reading(intent.text, now)) is not None:
+            return read  # else the answer finder and the word rules below, as without the reader
         finder = self.answers is not None
         request = cache(lambda: self.store.embed_query(intent.text))  # embedded once, if at all
         if intent.everything:
@@ -526,28 +566,24 @@ class Assistant:
         return self._forgotten(forgotten, intent)
 
     def _forget_by_reading(self, target: str, now: datetime | None) -> Reply | None:
-        """Forget what a request names, by the memory reader over the nearest memories: the one it chooses,
-        and every other it finds nearly as likely ("everything about my old flatmate": several memories
-        share the probability); where it chooses one memory and its answer is an item of a list in it,
-        only that item is taken out (the memory is edited: "take the batteries off the list"). None: the
-        reader finds nothing it names."""
-        hits = self.store.search(target, k=self.config.forget_candidates, user=self.user, now=now)
-        if not hits:
+        """Forget what a request names, by the memory reader (`forgetting.named_by`): whole memories, or
+        one item of a list (the memory is edited: "take the batteries off the list"); when it could mean
+        several items, ask which. None: the reader finds nothing the request names."""
+        named = named_by(self.store, self.reader, self.config, self.user, target, now)
+        if not (named.forget or named.item_of or named.unclear):
             return None
-        _, words = self.store.embed_words([target, *(h.fact.text for h in hits)])
-        reading = self.reader.read(words[0], words[1:])
-        if reading.chosen is None:
-            return None
-        best = reading.chances[reading.chosen]
-        chosen = [h.fact for h, p in zip(hits, reading.chances) if p >= self.config.forget_share * best]
-        item = item_span(chosen[0].text, reading.answer) if len(chosen) == 1 and reading.answer else None
-        if item is not None and set(tokenize(reading.answer)) & set(tokenize(target)):
-            fact = self.store.update(chosen[0].id, without_item(chosen[0].text, item), now=now,
+        if named.unclear:
+            return Reply("Which one should I take out: " + " or ".join(f'"{i}"' for i in named.unclear) + "?",
+                         "forget")
+        if named.item_of is not None:
+            said = named.item_of.text[named.item[0]:named.item[1]]
+            fact = self.store.update(named.item_of.id, edited_text(named.item_of, named.item), now=now,
                                      reason="an item forgotten on request")
-            said = chosen[0].text[item[0]:item[1]]
+            self._forget_briefly([named.item_of])  # the old list leaves short-term memory too
             return Reply(f"Ok, I've taken {second_person(said)} out: {as_sentence(second_person(fact.text))}",
                          "forget", edited=(fact,), removed=(said,))
-        forgotten = self.store.forget_many([f.id for f in chosen], now=now, reason="matched a forget request")
+        ids = [f.id for f in named.forget]
+        forgotten = self.store.forget_many(ids, now=now, reason="matched a forget request") if ids else []
         return self._forgotten(forgotten, Intent("forget", target))
 
     @staticmethod

@@ -43,8 +43,9 @@ class ReadingConfig:
     hidden: int = 128
     hops: int = 2
     dropout: float = 0.1
-    # P(a memory answers) at or above which the reader's choice is taken. Set after training on the
-    # development split (`lab/reading_training.py`), saved with the weights.
+    # P(a memory answers) at or above which the reader's choice is taken (by the chat, and by SQuAD's
+    # scoring): set for the best F1 on the development examples (`lab/reading_training.py`) and saved with
+    # the weights (`AssistantConfig.reader_threshold` overrides it in the chat).
     threshold: float = 0.5
 
 
@@ -165,7 +166,9 @@ class Reader:
         return self.model.config.threshold
 
     def read(self, question: Words, memories: list[Words], threshold: float | None = None) -> Reading:
-        """Which of `memories` answers `question` (in the order given), and the answer's words."""
+        """Which of `memories` answers `question` (in the order given), and the answer's words: the most
+        probable memory when it is more probable than "none" and, if `threshold` is given, at least that
+        probable."""
         if not memories:
             return Reading((), 1.0, None)
         with torch.no_grad():
@@ -173,11 +176,17 @@ class Reader:
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
-        cut = self.threshold if threshold is None else threshold
-        if chances[best] < cut:
+        if chances[best] <= float(p[-1]) or (threshold is not None and chances[best] < threshold):
             return Reading(chances, float(p[-1]), None)
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
         return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last))
+
+    def span(self, question: Words, memory: Words) -> str:
+        """The words of one memory that answer the question best (whether or not it answers at all)."""
+        with torch.no_grad():
+            _, span = self.model(*batch_reading([question], [[memory]]))
+        first, last = best_span(span[0, 0, :, 0], span[0, 0, :, 1], len(memory.pieces))
+        return answer_text(memory, first, last)
 
 
 def load_reader(path: Path) -> Reader:

@@ -10,6 +10,7 @@ from typing import Literal
 class AssistantConfig:
     window: int = 6  # recent lines (user and bot) kept as short-term memory
     memory_k: int = 5  # facts read from long-term memory per turn
+    reader_k: int = 8  # ... and per question, with the memory reader (it was trained to read up to 8)
     # A question's nearest fact at least this similar answers it even when the answer finder doubts it
     # (without a finder: is quoted, "You told me that ...", when the generated reply leaves it out). On
     # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions
@@ -50,11 +51,28 @@ class AssistantConfig:
     marked_apart_above: float = 0.5
     # A forget request is read against this many of its nearest memories by the memory reader ...
     forget_candidates: int = 8
-    # ... which forgets the memory it chooses and every other at least this share as likely as that one:
-    # two memories about the old flatmate split the reader's probability between them.
-    forget_share: float = 0.3
+    # ... which forgets the memory it chooses and every other that, read alone against "none", it finds
+    # named at least this surely ("everything about my old flatmate").
+    forget_sure: float = 0.8
     # With the memory reader, a statement updates a memory only when the reader, reading the statement
     # against the candidates, points at the one the update models chose: both answer the same questions.
     reader_updates: bool = True
-    # ... and the reader alone updates a candidate it gives at least this probability (None: never alone).
-    reader_updates_above: float | None = 0.8
+    # ... and the reader alone updates a candidate it gives at least this probability (None: never alone:
+    # the reader only vetoes, since it reads a statement as if it were a question).
+    reader_updates_above: float | None = None
+    # A memory the reader finds at least this share as likely as its choice also answers the question; of
+    # those, the newest is the answer (an update the models missed leaves the older one as history).
+    newer_share: float = 0.6
+    # A question's answer is the memory the reader finds more probable than "none" and at least this
+    # probable; None: the threshold saved with the reader (chosen for the best F1 on its development
+    # examples: 0.65 for the shipped one).
+    reader_threshold: float | None = None
+    # The reader confirms an update only at least this surely: a wrong retirement is worse than a missed one.
+    reader_update_threshold: float | None = 0.5
+    # The turn model must be at least this sure of an "exit" to end the chat; below, the line is taken as
+    # its next most likely kind ("end of story, she quit" is a statement). A forget request is acted on as
+    # the model says: the reader (or the word rules) must still find what it names.
+    sure_to_act: float = 0.9
+    # When the reader finds no memory that answers, the answer finder's likeliest fact answers if the
+    # finder gives it at least this (None: the reader alone decides).
+    finder_backs_reader_above: float | None = 0.9

@@ -146,13 +146,17 @@ _SECOND_PERSON = {"i": "you", "me": "you", "my": "your", "mine": "yours", "mysel
 def second_person(text: str) -> str:
     """A user's statement as the assistant says it back: "I moved to Lisbon with my dog" -> "you moved to
     Lisbon with your dog". "am"/"was" change only right after "I"."""
-    out, previous = [], ""
-    for token in surface_tokens(text):
+    previous = ""
+
+    def swap(match: re.Match) -> str:
+        nonlocal previous
+        token = match.group().replace("’", "'")
         low = token.lower()
-        if (low in ("am", "was") and previous != "i") or (token.isupper() and len(token) > 1):
-            swapped = token  # "the US" stays
-        else:
-            swapped = _SECOND_PERSON.get(low, token)
-        out.append(swapped)
+        keep = (low in ("am", "was") and previous != "i") or (token.isupper() and len(token) > 1)  # "the US"
         previous = low
-    return detokenize(out)
+        return token if keep else _SECOND_PERSON.get(low, token)
+
+    return _WORD.sub(swap, text)  # only the words change: "7:45", "check-in" and spacing stay as typed
+
+
+_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")

@@ -49,6 +49,7 @@ class Turn:
     kind: str
     confidence: float
     facts: tuple[str, ...] = ()  # the user's own words, filler and wrappers left out
+    runner_up: str = ""  # the kind the model found next most likely
 
 
 class TurnModel(nn.Module):
@@ -101,49 +102,77 @@ def spans_from_tags(words: Words, tags: list[int]) -> list[tuple[int, int]]:
     spans: list[list[int]] = []
     inside, gap, punctuated = False, 0, False
     for i, (piece, (start, end), tag) in enumerate(zip(words.pieces, words.spans, tags)):
-        label = TAGS[tag]
+        label, attached = TAGS[tag], _attached(words, i)
+        ends_clause = not any(c.isalnum() for c in piece) and (end >= len(words.text) or words.text[end].isspace())
         if label == "O":
-            if inside and piece.startswith("##"):
-                spans[-1][1] = end  # finish the word the fact is in
+            if inside and attached and not ends_clause:
+                spans[-1][1] = end  # finish the word the fact is in ("war ##far ##in", "7 : 45", "Dave ' s")
             else:
-                gap, punctuated = gap + 1, punctuated or not any(c.isalnum() for c in piece)
+                gap, punctuated = gap + 1, punctuated or ends_clause
                 inside = False
-        elif (label == "I" and spans and not punctuated and gap <= MAX_GAP) or (piece.startswith("##") and inside):
+        elif (label == "I" and spans and not punctuated and gap <= MAX_GAP) or (attached and inside):
             spans[-1][1] = end
             inside, gap = True, 0
         else:
             spans.append([_word_start(words, i), end])
             inside, gap, punctuated = True, 0, False
-    return [(a, b) for a, b in spans]
+    merged: list[list[int]] = []
+    for span in spans:  # one word is no fact: it joins the fact beside it when no punctuation parts them
+        last = merged[-1] if merged else None
+        between = words.text[last[1]:span[0]] if last else ""
+        one_word = last and (" " not in words.text[last[0]:last[1]].strip() or " " not in words.text[span[0]:span[1]].strip())
+        if one_word and not any(c in ",.;:!?" for c in between):
+            last[1] = span[1]
+        else:
+            merged.append(span)
+    return [(a, b) for a, b in merged]
+
+
+def _attached(words: Words, i: int) -> bool:
+    """Whether piece `i` is written onto the one before it, with no space: part of the same token."""
+    return i > 0 and words.spans[i][0] == words.spans[i - 1][1]
 
 
 def _word_start(words: Words, i: int) -> int:
-    """Where the word holding piece `i` starts."""
-    while i > 0 and words.pieces[i].startswith("##"):
+    """Where the token holding piece `i` starts (back over the pieces written onto each other)."""
+    while _attached(words, i):
         i -= 1
     return words.spans[i][0]
 
 
 class TurnReader:
-    """The shipped turn model, ready to understand lines."""
+    """The shipped turn model, ready to understand lines: one model, or several trained alike whose
+    probabilities are averaged (an ensemble is steadier on lines unlike its training data)."""
 
-    def __init__(self, model: TurnModel, metrics: dict | None = None):
-        self.model = model.eval()
+    def __init__(self, models: TurnModel | list[TurnModel], metrics: dict | None = None):
+        self.models = [m.eval() for m in (models if isinstance(models, list) else [models])]
+        self.model = self.models[0]
         self.metrics = dict(metrics or {})
 
     def understand(self, words: Words, sentence: np.ndarray) -> Turn:
         """One line: `words` and `sentence` as `MemoryStore.embed_words` gives them."""
         x, mask, s = batch([words], np.asarray(sentence, dtype=np.float32).reshape(1, -1))
         with torch.no_grad():
-            kinds, tags = self.model(x, mask, s)
-        p = torch.softmax(kinds[0], dim=-1)
-        kind = self.model.config.kinds[int(p.argmax())]
-        chosen = tags[0, : len(words.pieces)].argmax(dim=-1).tolist()
+            outputs = [m(x, mask, s) for m in self.models]
+        p = torch.stack([torch.softmax(k[0], dim=-1) for k, _ in outputs]).mean(0)
+        order = p.argsort(descending=True).tolist()
+        kind, runner_up = self.model.config.kinds[order[0]], self.model.config.kinds[order[1]]
+        tag_p = torch.stack([torch.softmax(t[0], dim=-1) for _, t in outputs]).mean(0)
+        chosen = tag_p[: len(words.pieces)].argmax(dim=-1).tolist()
         spans = spans_from_tags(words, chosen)
-        if kind == "forget" and spans:  # a forget request names one thing: from its first tagged word to its last
-            spans = [(spans[0][0], spans[-1][1])]
+        if kind == "forget" and spans:  # a request names one thing: its first run, with the runs after it
+            spans = [_joined(words.text, spans)]  # that only a space parts from it ("that" "my dog is ...")
         facts = tuple(f for f in (_clean(words.text[a:b]) for a, b in spans) if f)
-        return Turn(words.text, kind, float(p.max()), facts)
+        return Turn(words.text, kind, float(p.max()), facts, runner_up)
+
+
+def _joined(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    start, end = spans[0]
+    for a, b in spans[1:]:
+        if text[end:a].strip():
+            break
+        end = b
+    return start, end
 
 
 def _clean(text: str) -> str:
@@ -152,11 +181,17 @@ def _clean(text: str) -> str:
 
 
 def load_turn_reader(path: Path) -> TurnReader:
+    """A saved turn model; an ensemble's members are saved side by side ("0.lstm.weight_ih_l0", ...)."""
     saved = load_checkpoint(Path(path), kind=CHECKPOINT_KIND)
+    members = int(saved.metrics.get("members", 1))
     try:
         config = TurnConfig(**{**saved.config, "kinds": tuple(saved.config["kinds"])})
-        model = TurnModel(config)
-        model.load_state_dict(saved.state)
+        models = []
+        for i in range(members):
+            model = TurnModel(config)
+            prefix = f"{i}." if members > 1 else ""
+            model.load_state_dict({k[len(prefix):]: v for k, v in saved.state.items() if k.startswith(prefix)})
+            models.append(model)
     except (TypeError, KeyError, RuntimeError) as e:
         raise CheckpointError(f"{path} is not a turn model this version can load: {e}") from e
-    return TurnReader(model, saved.metrics)
+    return TurnReader(models, saved.metrics)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .corpora import Article, persona_sentences, sentence_spans, squad
-from .relations import catalogue, render
+from .relations import catalogue, fields, render
 
 TEST_EVERY = 5  # every fifth SQuAD 2.0 dev article (sorted by title) is held out for testing
 MAX_MEMORIES = 8  # memories a reader example holds (a search's k)
@@ -101,7 +101,8 @@ def personal_examples(data: Path, count: int, seed: int, split: str = "train") -
         question = question.lower().rstrip("?") if rng.random() < 0.3 else question
         told = rng.random() < 0.55
         near = [r for r in relations if r is not asked and (
-            r.topic == asked.topic or set(r.slots.values()) & set(asked.slots.values()))]
+            r.topic == asked.topic or set(r.slots.values()) & set(asked.slots.values())
+            or set(r.topic.split()) & set(asked.topic.split()) - {"my", "the", "a"})]  # a favourite of another kind
         others = rng.sample(relations, k=min(len(relations), rng.randint(1, 5)))
         others = [r for r in others if r is not asked]
         if near and rng.random() < 0.7:
@@ -122,8 +123,10 @@ def personal_examples(data: Path, count: int, seed: int, split: str = "train") -
 
 
 def _told(relation, book, rng: random.Random, slot: str | None = None) -> tuple[str, tuple[int, int] | None]:
-    """A fact of `relation` as a user tells it, and where the value of `slot` (else its first) lies in it."""
-    template = rng.choice(relation.statements + relation.updates)
+    """A fact of `relation` as a user tells it, and where the value of `slot` (else its first) lies in it;
+    with `slot`, only a way of telling that says it."""
+    templates = relation.statements + relation.updates
+    template = rng.choice([t for t in templates if slot is None or slot in fields(t)] or templates)
     values = {name: rng.choice(book.values[kind]) for name, kind in relation.slots.items()}
     text = render(template, values)
     if rng.random() < 0.3:
@@ -131,3 +134,66 @@ def _told(relation, book, rng: random.Random, slot: str | None = None) -> tuple[
     wanted = [values[slot]] if slot in values else list(values.values())
     at = next(((i, v) for v in wanted if (i := text.lower().find(v.lower())) >= 0), None)
     return text, (at[0], at[0] + len(at[1])) if at else None
+
+
+# A person's attributes, one fact each: the catalogue gives a relative one fact (name and home), so these
+# teach that "what does my brother do?" is not answered by "My brother Karim lives in Leeds." (data, not rules).
+KIN = ("sister", "brother", "mum", "mother", "dad", "father", "son", "daughter", "wife", "husband", "partner",
+       "boss", "best friend", "flatmate", "neighbour", "cousin", "aunt", "uncle", "grandma", "niece", "coach",
+       "tutor", "landlord", "dentist", "doctor", "mechanic")
+ATTRIBUTES = {  # attribute: (value kind, ways to tell it, ways to ask it)
+    "home": ("places", ("my {k} lives in {v}", "my {k} moved to {v}", "my {k} is based in {v}"),
+             ("where does my {k} live?", "where is my {k} based", "which city is my {k} in?")),
+    "name": ("names", ("my {k} is called {v}", "my {k}'s name is {v}", "{v} is my {k}"),
+             ("what's my {k}'s name?", "what is my {k} called", "who is my {k}?")),
+    "job": ("jobs", ("my {k} works as a {v}", "my {k} is a {v}", "my {k} just started as a {v}"),
+            ("what does my {k} do for a living?", "what's my {k}'s job", "what does my {k} work as?")),
+    "age": ("ages", ("my {k} is {v} years old", "my {k} just turned {v}", "my {k} is {v}"),
+            ("how old is my {k}?", "what age is my {k}", "how old's my {k}")),
+    "birthday": ("dates", ("my {k}'s birthday is on {v}", "my {k} was born on {v}"),
+                 ("when is my {k}'s birthday?", "when was my {k} born", "what day is my {k}'s birthday")),
+    "study": ("subjects", ("my {k} studies {v}", "my {k} is doing a degree in {v}"),
+              ("what does my {k} study?", "what's my {k} studying", "what is my {k}'s degree in")),
+    "drink": ("drinks", ("my {k} only drinks {v}", "my {k}'s favourite drink is {v}"),
+              ("what does my {k} like to drink?", "what's my {k}'s favourite drink")),
+    "car": ("cars", ("my {k} drives a {v}", "my {k} has a {v}"),
+            ("what car does my {k} drive?", "what does my {k} drive")),
+}
+
+
+def attribute_examples(count: int, seed: int, split: str = "train") -> list[ReadingExample]:
+    """Questions about one attribute of one person, over memories of that person's other attributes and
+    other people's same attribute: the answering memory when it was told (about half), else none."""
+    rng = random.Random(f"attributes:{split}:{seed}")
+    book = catalogue(split)
+    out = []
+    for _ in range(count):
+        kin, attribute = rng.choice(KIN), rng.choice(list(ATTRIBUTES))
+        kind, tells, asks = ATTRIBUTES[attribute]
+        question = rng.choice(asks).format(k=kin)
+        others = [(kin, a) for a in rng.sample([a for a in ATTRIBUTES if a != attribute], rng.randint(1, 3))]
+        others += [(k, attribute) for k in rng.sample([k for k in KIN if k != kin], rng.randint(0, 2))]
+        facts: list[tuple[str, tuple[int, int] | None]] = [_attribute_fact(k, a, book, rng)[:2] for k, a in others]
+        answering = _attribute_fact(kin, attribute, book, rng)[:2] if rng.random() < 0.5 else None
+        if answering is not None:
+            facts.append(answering)
+        rng.shuffle(facts)
+        answer = next((i for i, f in enumerate(facts) if f is answering), None)
+        texts = tuple(_cased(f, rng) for f, _ in facts)
+        out.append(ReadingExample(_cased(question, rng), texts, answer, facts[answer][1] if answer is not None else None))
+    return out
+
+
+def _attribute_fact(kin: str, attribute: str, book, rng: random.Random) -> tuple[str, tuple[int, int]]:
+    kind, tells, _ = ATTRIBUTES[attribute]
+    value = rng.choice(book.values[kind])
+    template = rng.choice(tells)
+    text = template.format(k=kin, v=value)
+    text = text[:1].upper() + text[1:] + "."
+    at = text.find(value)
+    return text, (at, at + len(value))
+
+
+def _cased(text: str, rng: random.Random) -> str:
+    """As typed in a hurry, now and then: lower case, no final stop (spans stay where they were)."""
+    return text.lower().rstrip(".") if rng.random() < 0.3 and not text.endswith("?") else text

@@ -60,11 +60,7 @@ FORGET = ("forget {t}", "please forget {t}", "forget about {t}", "can you forget
           "don't store {t}", "drop {t}", "scratch {t}", "wipe {t}", "forget anything about {t}",
           "delete everything on {t}", "{t} is off, forget it", "{t}: forget it", "remove {t} from memory",
           "stop tracking {t}", "you can delete {t} now", "forget i ever mentioned {t}", "please erase {t}",
-          "can you remove {t}?", "lose {t}", "bin {t}", "clear out {t}", "please don't keep {t}",
-          "{t}, you can delete that", "{t} doesn't matter anymore, drop it", "{t} was cancelled so remove it",
-          "no need to remember {t}", "{t}, no need to keep that", "{t} is old news, erase it",
-          "{t} fell through, forget it", "{t} isn't happening anymore, remove it", "{t}? forget it",
-          "i changed my mind about {t}, delete it", "you can stop remembering {t}", "{t} - forget that")
+          "can you remove {t}?", "lose {t}", "bin {t}", "clear out {t}", "please don't keep {t}")
 FORGET_TOPICS = ("the trip", "the meeting", "the milk", "the dentist appointment", "the flight", "the budget",
                  "the party", "my ex", "the hotel", "my address", "my phone number", "the eggs", "the bread",
                  "my workplace", "my old job", "the car", "the recipe", "the wedding", "the deadline", "my boss",
@@ -112,7 +108,7 @@ def turn_examples(data: Path, count: int, seed: int, split: str = "train") -> li
     out = []
     for kind, part in share.items():
         make = getattr(pool, kind)
-        out += [make(rng) for _ in range(max(1, round(count * part)))]
+        out += [_opened(make(rng), rng) for _ in range(max(1, round(count * part)))]
     rng.shuffle(out)
     return out
 
@@ -146,7 +142,10 @@ class _Pool:
                            for a, b in sentence_spans(p.context) if len(p.context[a:b].split()) <= 30]
         talk = sorted({line for pair in small_talk_pairs("train") for line in pair if len(line.split()) <= 8})
         persona = list(persona_sentences(data))
-        facts = persona * 2 + informs + told + squad_sentences[:6000]
+        names = [n for n in book.values["names"]]
+        people = [_third_person(p, random.Random(i).choice(names)) for i, p in enumerate(persona)]
+        lists = [_listed(random.Random(i), book) for i in range(3000)]
+        facts = persona * 2 + [p for p in people if p] + lists + informs + told + squad_sentences[:6000]
         short = [q for q in [*squad_questions, *dd_questions] if len(q.split()) <= 6]  # "Who runs QA?"
         questions = squad_questions + list(dream_questions(data, "train"))[:3000] + dd_questions + asked * 3 + short * 4
         return cls(facts, questions, list(SMALL_TALK) * 20 + talk + phatic[:3000], sorted({r.topic for r in book.relations}))
@@ -190,6 +189,14 @@ class _Pool:
         return TurnExample(rng.choice(EXIT) if rng.random() < 0.6 else _typed(rng.choice(EXIT), rng), "exit")
 
 
+def _opened(example: TurnExample, rng: random.Random) -> TurnExample:
+    """Most lines open with a capital, whatever wraps the fact ("Actually, ...", "Oh and ...")."""
+    text = example.text
+    if text[:1].islower() and rng.random() < 0.5:
+        return TurnExample(text[:1].upper() + text[1:], example.kind, example.spans)
+    return example
+
+
 def _compose(kind: str, before: str, facts: Sequence[str], rng: random.Random) -> TurnExample:
     """A turn of `facts` joined as people join them, with `before` in front and maybe filler after; the
     spans cover each fact (its own final stop aside)."""
@@ -199,10 +206,22 @@ def _compose(kind: str, before: str, facts: Sequence[str], rng: random.Random) -
         fact = _typed(fact, rng, casual=casual, final=False)
         if i:
             text += rng.choice(JOINERS)
-        spans.append((len(text), len(text) + len(fact)))
+        spans += [(len(text) + a, len(text) + b) for a, b in _sentences(fact)]  # one fact a sentence
         text += fact
     text += rng.choice(FILLER_AFTER) if rng.random() < 0.15 else ("" if casual else ".")
     return TurnExample(text, kind, tuple(spans))
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Each sentence of a text told at once, without its final stop ("Yes. I have a cat." -> two)."""
+    out, start = [], 0
+    for m in re.finditer(r"[.!?;]+(?:\s+|$)", text):
+        if text[start:m.start()].strip():
+            out.append((start, m.start()))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, len(text.rstrip())))
+    return out
 
 
 def _framed(kind: str, before: str, target: str, after: str) -> TurnExample:
@@ -248,17 +267,43 @@ def _contracted(question: str, rng: random.Random) -> str:
     return question
 
 
+LIST_NAMES = ("shopping list", "packing list", "to do", "todo list", "grocery list", "ingredients", "setlist",
+              "reading list", "guest list", "chores", "things to bring", "wishlist", "christmas list")
+LIST_VALUES = ("foods", "drinks", "hobbies", "instruments", "books", "films", "colours", "sports", "names")
+
+
+def _listed(rng: random.Random, book) -> str:
+    """A list as people note it: "packing list: charger, passport and sunglasses" (the label is part of
+    the fact)."""
+    items = rng.sample(book.values[rng.choice(LIST_VALUES)], rng.randint(2, 5))
+    joined = ", ".join(items[:-1]) + rng.choice((" and ", ", ", " & ")) + items[-1]
+    return rng.choice(("{l}: {i}", "{l} - {i}", "for the {l}: {i}", "{l} is {i}", "add {i} to the {l}")).format(
+        l=rng.choice(LIST_NAMES), i=joined)
+
+
+def _third_person(sentence: str, name: str) -> str | None:
+    """A persona sentence told about someone else ("i have a dog." -> "Tom has a dog."), or None when its
+    opening is not a simple "i"/"my"."""
+    words = sentence.strip().split()
+    if len(words) < 3:
+        return None
+    first, verb = words[0].lower(), words[1].lower()
+    if first == "my":
+        return " ".join([f"{name}'s", *words[1:]])
+    if first != "i":
+        return None
+    third = {"am": "is", "have": "has", "do": "does", "was": "was", "go": "goes"}.get(verb)
+    if third is None and verb.isalpha() and not verb.endswith("s"):
+        third = verb + ("es" if verb.endswith(("sh", "ch", "x", "o")) else "s")
+    return " ".join([name, third, *words[2:]]) if third else None
+
+
 def _bare(fact: str) -> str:
     return fact.strip().rstrip(".!?")[:1].lower() + fact.strip().rstrip(".!?")[1:]
 
 
 _FIRST_PERSON = re.compile(r"\b(i|i'm|my|we|our|i've|i'll)\b", re.I)
 _YOU = re.compile(r"\b(you|your|you're|yours)\b", re.I)
-
-
-def _personal(text: str) -> bool:
-    """A DailyDialog inform a user could tell an assistant: it speaks in the first person."""
-    return bool(_FIRST_PERSON.search(text)) and not _YOU.search(text)
 
 
 def _addresses_you(text: str) -> bool:

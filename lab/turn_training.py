@@ -4,7 +4,10 @@ DailyDialog's validation split and other draws of the same sources."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from assistant.checkpoint import save_checkpoint
+from assistant.checkpoint import load_checkpoint, save_checkpoint
 from assistant.errors import ConfigError
 from assistant.vocab import PAD, UNK, Vocab
 from assistant.turns import CHECKPOINT_KIND, KINDS, TAGS, TurnConfig, TurnModel, batch
@@ -113,7 +116,8 @@ def train_turn_model(config: TurnTrainConfig, data: Path, out: Path, log: Log | 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     train = turn_examples(data, config.examples, config.seed, "train")
-    dev = turn_examples(data, config.dev_examples, config.seed + 1, "validation")
+    seen = {e.text for e in train}
+    dev = [e for e in turn_examples(data, config.dev_examples, config.seed + 1, "validation") if e.text not in seen]
     say(f"{len(train)} training turns, {len(dev)} development turns; embedding them")
     vectors = encode([e.text for e in [*train, *dev]], progress=progress, cache=cache)
     rows, dev_rows = _tensors(train, vectors), _tensors(dev, vectors)
@@ -148,3 +152,37 @@ def train_turn_model(config: TurnTrainConfig, data: Path, out: Path, log: Log | 
         "train split"}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)), metrics=metrics)  # reads word vectors, no vocabulary
     return metrics
+
+
+def ensemble(paths: Sequence[Path], out: Path) -> dict:
+    """One checkpoint holding the turn models at `paths` (trained alike, e.g. with other seeds or data
+    draws), whose probabilities the runtime averages; the metrics list each member's."""
+    members = [load_checkpoint(Path(p), kind=CHECKPOINT_KIND) for p in paths]
+    if len({json.dumps(m.config, sort_keys=True) for m in members}) != 1:
+        raise ConfigError("the members of an ensemble must share one config")
+    model = TurnModel(TurnConfig(**{**members[0].config, "kinds": tuple(members[0].config["kinds"])}))
+    holder = nn.Module()
+    for i, m in enumerate(members):
+        one = TurnModel(model.config)
+        one.load_state_dict(m.state)
+        holder.add_module(str(i), one)
+    metrics = {"embedder": members[0].metrics["embedder"], "members": len(members),
+               "member_metrics": [{k: m.metrics.get(k) for k in ("dev", "epoch", "seconds", "train_config")}
+                                  for m in members], "data": members[0].metrics.get("data"),
+               "seconds": sum(int(m.metrics.get("seconds", 0)) for m in members)}
+    save_checkpoint(out, kind=CHECKPOINT_KIND, model=holder, config=model.config, vocab=Vocab((PAD, UNK)),
+                    metrics=metrics)
+    return metrics
+
+
+def train_turn_ensemble(config: TurnTrainConfig, data: Path, out: Path, members: int = 3, log: Log | None = None,
+                        progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """The shipped recipe: `members` turn models with seeds config.seed, config.seed + 1, ... (each its
+    own draw of the data), saved as one ensemble at `out`."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(members):
+            path = Path(folder) / f"member{i}.pt"
+            train_turn_model(dataclasses.replace(config, seed=config.seed + i), data, path, log, progress, cache)
+            paths.append(path)
+        return ensemble(paths, out)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,7 +32,14 @@ def encode(texts: Iterable[str], embedder: MiniLMEmbedder | None = None, batch: 
         if progress is not None:
             progress(min(start + batch, len(distinct)), len(distinct))
         if cache is not None and (start // batch) % 40 == 39:  # a killed run keeps most of its work
-            Path(cache).write_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+            _save(out, Path(cache))
     if cache is not None and distinct:
-        Path(cache).write_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+        _save(out, Path(cache))
     return out
+
+
+def _save(vectors: dict, path: Path) -> None:
+    """Write the cache whole or not at all (another run may read it)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(pickle.dumps(vectors, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(path)

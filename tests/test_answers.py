@@ -22,6 +22,9 @@ from memory_store import MemoryStore
 from test_assistant import tiny_checkpoint
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
+# These tests are about the answer finder and the word rules around it: the path the assistant takes without
+# the turn model and the memory reader (tests/test_open_world.py tests the shipped assistant with them).
+FINDER_ONLY = {"turns": None, "reader": None}
 
 
 def test_pairs_hold_one_answering_fact_per_question_then_facts_of_other_relations():
@@ -85,7 +88,7 @@ def test_the_shipped_finder_answers_paraphrases_and_knows_what_it_was_not_told(t
     from memory_store import MemoryStore
 
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     assert bot.answers is not None
     for fact in ("My mother is called Bakari.", "I grew up in Danang.", "My car is a teal Jeep.", "I play the violin.",
                  "My favourite animal is the horse.", "I adopted a chinchilla and named it Goufom.",
@@ -119,7 +122,7 @@ def test_a_relative_named_by_name_alone_is_the_one_the_user_gave_that_name(tmp_p
     from memory_store import MemoryStore
 
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     for fact in ("My sister Ana moved to Lisbon.", "I live in Porto.", "Tom, my brother, lives in Rome."):
         bot.reply(fact, now=NOW)
     moved = bot.reply("Actually, Ana lives in Madrid now.", now=NOW)
@@ -144,7 +147,7 @@ def finder_that_says(probability: float, dim: int) -> AnswerFinder:
 
 
 def test_a_question_no_fact_answers_is_not_answered_from_memory(store, tmp_path):
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     bot.answers = finder_that_says(0.1, store.embedder.dim)
     for fact in ("My sister Ana lives in Lisbon.", "I drive a teal Jeep."):
         bot.reply(fact, now=NOW)
@@ -155,7 +158,7 @@ def test_a_question_no_fact_answers_is_not_answered_from_memory(store, tmp_path)
 
 
 def test_the_fact_the_finder_chooses_is_the_only_one_read_and_is_told_in_full(store, tmp_path):
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     bot.answers = finder_that_says(0.9, store.embedder.dim)
     bot.reply("My sister Ana lives in Lisbon.", now=NOW)
     bot.reply("I drive a teal Jeep.", now=NOW)
@@ -176,7 +179,7 @@ def detector_that_says(probability: float, dim: int) -> PairClassifier:
 
 
 def test_a_statement_about_the_same_relation_updates_a_fact_the_detector_missed(store, tmp_path):
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     bot.updates = detector_that_says(0.1, store.embedder.dim)  # misses every update
     bot.answers = finder_that_says(0.9, store.embedder.dim)  # every statement is about the same relation
     old = bot.reply("I live in Lisbon.", now=NOW).stored[0]
@@ -261,7 +264,7 @@ def test_a_statement_marked_as_news_updates_its_likeliest_fact_below_the_models_
 
 def test_news_answers_what_the_fact_it_replaced_answered(store, tmp_path):
     question, old, news = "What do I like to eat?", "My favourite food is porridge.", "Nothing beats halloumi for me."
-    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"))
+    bot = Assistant.load(store, user="ana", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), **FINDER_ONLY)
     others = {"I live in Lisbon.": "home", "My wife is Sofia.": "wife", "I work at Unilever.": "employer",
               "I play the cello.": "instrument", "I drive a Fiat.": "car"}
     bot.answers = finder_of({question: "food", old: "food", **others}, store.embedder)  # the news: placed nowhere
@@ -289,7 +292,7 @@ def test_a_forget_request_never_takes_the_nearest_fact_when_it_is_surely_about_a
 def test_the_shipped_assistant_with_facts_and_questions_phrased_freely(tmp_path, minilm):
     """A new user's own phrasings (none is a template of the catalogue), with every shipped model."""
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
-    bot = Assistant.load(store, user="tom")
+    bot = Assistant.load(store, user="tom", **FINDER_ONLY)
     bot.reply("I have a cat named Whiskers.", now=NOW)
     assert "Whiskers" not in bot.reply("What's my dog's name?", now=NOW).text  # another animal: not known
     assert bot.reply("My dog is called Biscuit.", now=NOW).replaced == ()  # a second pet, not news on the cat

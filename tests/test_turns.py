@@ -105,6 +105,10 @@ def test_the_shipped_model_reads_lines_it_never_saw(minilm):
     assert read("can u get rid of the thing about the plumber").kind == "forget"
     told = read("oh and my train leaves at 6:40 lol")
     assert told.kind == "statement" and told.facts == ("my train leaves at 6:40",)
-    two = read("my boss is called Priya, and Tom runs QA")
-    assert two.kind == "statement" and two.facts == ("my boss is called Priya", "Tom runs QA")
+    two = read("my sister lives in Rome. my brother lives in Oslo")
+    assert two.kind == "statement" and two.facts == ("my sister lives in Rome", "my brother lives in Oslo")
+    assert read("I live in Porto, my wife is Sofia").facts == ("I live in Porto", "my wife is Sofia")
+    assert read("my boss is called Priya, and Tom runs QA").facts == ("my boss is called Priya", "Tom runs QA")
+    assert read("packing list: charger, passport and sunglasses").facts == (
+        "packing list: charger, passport and sunglasses",)  # a list is one fact, its heading kept
     assert read("quit").kind == "exit"

@@ -85,7 +85,7 @@ def test_the_shipped_detector_finds_updates_that_share_no_words(tmp_path, minilm
     from memory_store import MemoryStore
 
     store = MemoryStore.open(tmp_path / "real", embedder=minilm)
-    bot = Assistant.load(store, user="ana", checkpoint=checkpoint_path)
+    bot = Assistant.load(store, user="ana", checkpoint=checkpoint_path, reader=None)  # no reader veto
     assert bot.updates is not None
     replaced = replacements(bot, [
         "Home for me is Gothenburg.", "My brother Tom lives in Rome.", "I work as a nurse.",

@@ -1,0 +1,74 @@
+"""Forgetting by reading (`assistant.forgetting`), with a stand-in reader whose choices the test sets: what
+is forgotten, a list item taken out, a question back when unclear, nothing when the reader finds nothing;
+and the reader's veto on updates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from assistant.assistant import Assistant
+from assistant.reading import Reading
+from test_assistant import tiny_checkpoint
+
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+class KeywordReader:
+    """Chooses the first memory holding the request's last word (none when no memory does)."""
+
+    def read(self, question, memories, threshold=None):
+        word = question.text.lower().split()[-1].strip(".?!")
+        chances = tuple(1.0 if word in m.text.lower() else 0.0 for m in memories)
+        chosen = next((i for i, c in enumerate(chances) if c), None)
+        return Reading(chances, 0.0 if chosen is not None else 1.0, chosen, word if chosen is not None else "")
+
+    def span(self, question, memory):
+        return memory.text
+
+
+@pytest.fixture
+def bot(store, tmp_path):
+    bot = Assistant.load(store, user="kim", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), turns=None, reader=None)
+    bot.reader = KeywordReader()
+    return bot
+
+
+def test_every_memory_the_reader_names_goes_and_nothing_else(bot, store):
+    for text in ("My flatmate Joe plays the bass.", "Joe is moving to Leeds with my flatmate.", "I like tea."):
+        store.add(text, user="kim", now=NOW)
+    reply = bot.reply("forget everything about my flatmate", now=NOW)
+    assert sorted(f.text for f in reply.forgotten) == ["Joe is moving to Leeds with my flatmate.",
+                                                       "My flatmate Joe plays the bass."]
+    assert [f.text for f in store.facts("kim")] == ["I like tea."] and reply.stored == ()
+
+
+def test_one_item_of_a_list_is_taken_out_and_the_list_kept(bot, store):
+    fact = store.add("Packing list: charger, passport and sunglasses.", user="kim", now=NOW)
+    reply = bot.reply("forget the sunglasses", now=NOW)
+    assert reply.removed == ("sunglasses",) and reply.forgotten == ()
+    assert store.get(fact.id).text == "Packing list: charger and passport." and store.get(fact.id).status == "active"
+    assert any(e.replaced_text == "Packing list: charger, passport and sunglasses." for e in store.history(fact.id))
+
+
+def test_a_request_that_could_mean_two_items_is_asked_about_and_changes_nothing(bot, store):
+    fact = store.add("Buy oat milk, eggs and milk.", user="kim", now=NOW)
+    reply = bot.reply("forget the milk", now=NOW)
+    assert "Which one" in reply.text and reply.forgotten == () and reply.edited == ()
+    assert store.get(fact.id).text == "Buy oat milk, eggs and milk."
+
+
+def test_nothing_goes_when_the_reader_finds_nothing(bot, store):
+    store.add("My sister lives in Rome.", user="kim", now=NOW)
+    reply = bot.reply("forget my dentist", now=NOW)
+    assert reply.forgotten == () and "couldn't find" in reply.text and len(store.facts("kim")) == 1
+
+
+def test_the_reader_vetoes_an_update_it_does_not_confirm(store, tmp_path):
+    bot = Assistant.load(store, user="kim", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), turns=None, reader=None)
+    bot.reader = KeywordReader()
+    old = bot.reply("My sister lives in Rome.", now=NOW).stored[0]
+    news = bot.reply("My sister lives in Madrid now.", now=NOW)  # the word rules call it news on Rome
+    assert news.replaced == ()  # ... but the reader, reading it, names no memory holding "now"
+    assert store.get(old.id).status == "active"
