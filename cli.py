@@ -957,16 +957,29 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
     _reproduce("memchat train-answers", "sentences", sentences, seed)
 
 
+def word_model_options(file: str, what: str):
+    """The options every recipe over MiniLM's word vectors takes: --out (default: the shipped FILE),
+    --epochs, --seed and --data (the shared data folder)."""
+    def decorate(command):
+        for option in reversed((
+            click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+                         default=SHIPPED_MODEL.with_name(file), show_default=f"assistant/models/{file}",
+                         help=f"Where {what} goes (the default is the one memchat ships)."),
+            click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's)."),
+            click.option("--seed", type=int, default=0, show_default=True,
+                         help="Seed of the data, initialisation and batch order."),
+            data_option(""),
+        )):
+            command = option(command)
+        return command
+    return decorate
+
+
 @cli.command("train-turns")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=SHIPPED_MODEL.with_name("turns.pt"), show_default="assistant/models/turns.pt",
-              help="Where the turn model goes (the default is the one memchat ships).")
+@word_model_options("turns.pt", "the turn model")
 @click.option("--examples", type=click.IntRange(1), default=None, help="Training turns drawn (default: the recipe's).")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's).")
 @click.option("--members", type=click.IntRange(1), default=3, show_default=True,
               help="Models trained with seeds SEED, SEED+1, ... and averaged (an ensemble).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, initialisation and batch order.")
-@data_option("")
 def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, members: int, seed: int,
                     data: Path) -> None:
     """Train the turn model: what kind of turn a line is, and which of its words are the facts it tells.
@@ -995,16 +1008,11 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
 
 
 @cli.command("train-reader")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=SHIPPED_MODEL.with_name("reader.pt"), show_default="assistant/models/reader.pt",
-              help="Where the memory reader goes (the default is the one memchat ships).")
+@word_model_options("reader.pt", "the memory reader")
 @click.option("--personal", type=click.IntRange(1), default=None,
               help="Catalogue examples beside SQuAD's (default: the recipe's).")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Epochs (default: the recipe's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, initialisation and batch order.")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
-@data_option("")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
                      data: Path) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from memory_store import Fact, Hit, MemoryStore
+from memory_store import Fact, Hit, MemoryStore, Words
 
 from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
@@ -41,7 +41,8 @@ from .generator import CHAT_CHECKPOINT_KIND, GO, Generator, GeneratorConfig, Sta
 from .intents import FIRST_PERSON, Intent, classify
 from .kin import may_name_someone, names_asked, names_given, with_kin
 from .lines import Line
-from .forgetting import edited_text, named_by
+from .forgetting import named_by
+from .lists import without_item
 from .reading import Reader, load_reader
 from .settings import AssistantConfig
 from .turns import TELLING, Turn, TurnReader, load_turn_reader
@@ -96,7 +97,7 @@ class _Understood:
     turn: Turn
     intent: Intent  # what the memory operations take from it
     vector: np.ndarray | None = None  # the line's sentence embedding
-    words: object | None = None  # its contextual word vectors (memory_store.Words)
+    words: Words | None = None  # its contextual word vectors
 
 
 @dataclass
@@ -577,7 +578,7 @@ class Assistant:
                          "forget")
         if named.item_of is not None:
             said = named.item_of.text[named.item[0]:named.item[1]]
-            fact = self.store.update(named.item_of.id, edited_text(named.item_of, named.item), now=now,
+            fact = self.store.update(named.item_of.id, without_item(named.item_of.text, named.item), now=now,
                                      reason="an item forgotten on request")
             self._forget_briefly([named.item_of])  # the old list leaves short-term memory too
             return Reply(f"Ok, I've taken {second_person(said)} out: {as_sentence(second_person(fact.text))}",

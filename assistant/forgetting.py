@@ -8,7 +8,7 @@ from datetime import datetime
 
 from memory_store import Fact, MemoryStore
 
-from .lists import named_items, without_item
+from .lists import named_items
 from .reading import Reader
 from .settings import AssistantConfig
 
@@ -25,23 +25,22 @@ class Named:
 
 def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: str, request: str,
              now: datetime | None) -> Named:
-    """Read a forget request against its nearest memories (one store read, one embedding call). The memory
+    """Read a forget request against its nearest memories (one store read). The memory
     the reader chooses goes, and every other it finds, read alone, surely named (`forget_sure`): "everything
     about my old flatmate" names several. A chosen list whose one item the request says loses that item
     only ("take the tent off the list"); one whose several items it says is not touched (`unclear`)."""
-    hits = store.search(request, k=config.forget_candidates, user=user, now=now)
+    said = [request, *([first] if (first := request.split(",")[0].strip()) != request and first else [])]
+    vectors, asking = store.embed_words(said)  # the request embedded once: searched with, and read
+    hits = store.search_vector(vectors[0], k=config.forget_candidates, user=user, now=now)
     if not hits:
         return Named()
-    said = [request, *([first] if (first := request.split(",")[0].strip()) != request and first else [])]
-    _, words = store.embed_words([*said, *(h.fact.text for h in hits)])
-    memories = words[len(said):]
-    for asked in words[: len(said)]:  # the request, then its first clause ("the flight number, its in the app")
+    _, memories = store.embed_words([h.fact.text for h in hits])
+    for asked in asking:  # the request, then its first clause ("the flight number, its in the app")
         reading = reader.read(asked, memories)
         if reading.chosen is not None:
             break
     else:
         return Named()
-    words = [asked, *memories]
     chosen = hits[reading.chosen].fact
     items = named_items(chosen.text, request)
     if len(items) == 1:
@@ -49,10 +48,5 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
     if len(items) > 1:
         return Named(unclear=tuple(chosen.text[a:b] for a, b in items))
     alone = [i for i in range(len(hits)) if i != reading.chosen
-             and reader.read(words[0], [words[1 + i]], config.forget_sure).chosen is not None]
+             and reader.read(asked, [memories[i]], config.forget_sure).chosen is not None]
     return Named(forget=(chosen, *(hits[i].fact for i in alone)))
-
-
-def edited_text(fact: Fact, item: tuple[int, int]) -> str:
-    """The memory's text without the item."""
-    return without_item(fact.text, item)

@@ -156,7 +156,4 @@ def second_person(text: str) -> str:
         previous = low
         return token if keep else _SECOND_PERSON.get(low, token)
 
-    return _WORD.sub(swap, text)  # only the words change: "7:45", "check-in" and spacing stay as typed
-
-
-_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
+    return _TOKEN.sub(swap, text)  # only the words change: "7:45", "check-in" and spacing stay as typed
