@@ -65,6 +65,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX fact_versions_fact ON fact_versions (fact_id);
         """,
     ),
+    (
+        3,
+        """
+        -- a fact about a dated event (a birthday, an appointment) does not fade before the day has passed:
+        -- hold_until is the end of that day in epoch seconds, UTC (NULL: no date to keep). No comment may
+        -- follow the column: SQLite copies the definition into the table's CREATE statement.
+        ALTER TABLE facts ADD COLUMN hold_until REAL
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
