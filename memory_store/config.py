@@ -76,6 +76,9 @@ class StoreConfig:
     retention_weight: float = 0.3
     candidates: int = 2  # search fetches k * candidates (at least k + 8) neighbours, then ranks by score
     default_importance: float = 0.5
+    # A fact stored without an importance gets the shipped importance model's estimate (memory_store/
+    # importance.py) when that model reads this store's embedder; False, or another embedder: the default.
+    estimate_importance: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.retention_weight <= 1.0:

@@ -10,7 +10,10 @@ Two forgetting curves are offered (`DecayConfig.model`):
   last one, squashed to a probability by the logistic retrieval function.
 
 A recall strengthens a fact (`reinforce`), more when it was close to being forgotten: the spacing
-effect. Importance sets the initial stability; pinned facts never fade. The array functions accept
+effect. Importance sets the initial stability; pinned facts never fade, and a fact about a dated event
+(`hold_until`, the end of its day) keeps retention 1 until then and fades from then on. A fact whose
+retention fell below `dormant_below` is dormant from that moment (`status_at`), whether or not a pass of
+`MemoryStore.decay` has written it yet. The array functions accept
 numpy arrays as well as floats so that one pass of forgetting over a million facts is vectorised.
 """
 
@@ -70,15 +73,18 @@ def retention_of(
     pinned: ArrayLike,
     now: float,
     config: DecayConfig,
+    hold_until: ArrayLike = 0.0,
 ) -> ArrayLike:
-    """Retention in [0, 1] at `now` (epoch seconds) of one fact or of arrays of facts' fields."""
-    since_last = (now - np.asarray(last_review)) / DAY
+    """Retention in [0, 1] at `now` (epoch seconds) of one fact or of arrays of facts' fields. `hold_until`
+    (epoch seconds; 0 or NaN: none): retention is 1 before it, and the FSRS curve starts from it."""
+    hold = np.nan_to_num(np.asarray(hold_until, dtype=np.float64), nan=0.0)
+    since_last = (now - np.maximum(np.asarray(last_review), hold)) / DAY
     if config.model == "fsrs":
         r = fsrs_retention(since_last, stability, config)
     else:
         age = (now - np.asarray(created_at)) / DAY
         r = actr_retention(age, since_last, np.asarray(recall_count) + 1, importance, config)
-    r = np.where(np.asarray(pinned, dtype=bool), 1.0, r)
+    r = np.where(np.asarray(pinned, dtype=bool) | (now < hold), 1.0, r)
     return float(r) if np.ndim(r) == 0 else r
 
 
@@ -87,19 +93,31 @@ def retention(fact: Fact, now: datetime, config: DecayConfig) -> float:
     return retention_at(
         created_at=fact.created_at.timestamp(), last_review=fact.last_review.timestamp(), stability=fact.stability,
         recall_count=fact.recall_count, importance=fact.importance, pinned=fact.pinned, now=now.timestamp(),
-        config=config,
+        config=config, hold_until=_hold(fact),
     )
+
+
+def status_at(fact: Fact, now: datetime, config: DecayConfig) -> str:
+    """The fact's status at `now`: an active fact whose retention has fallen below the threshold is dormant
+    (faded) from that moment; written or not, every view of the store agrees on it."""
+    if fact.status == "active" and retention(fact, now, config) < config.dormant_below:
+        return "dormant"
+    return fact.status
+
+
+def _hold(fact: Fact) -> float | None:
+    return None if fact.hold_until is None else fact.hold_until.timestamp()
 
 
 def retention_at(
     *, created_at: float, last_review: float, stability: float, recall_count: int, importance: float,
-    pinned: bool, now: float, config: DecayConfig,
+    pinned: bool, now: float, config: DecayConfig, hold_until: float | None = None,
 ) -> float:
     """`retention_of` for one fact's fields (epoch seconds), in scalar arithmetic: search calls it for
     every candidate, and numpy's per-call overhead on scalars would dominate a sub-millisecond query."""
-    if pinned:
+    if pinned or (hold_until is not None and now < hold_until):
         return 1.0
-    since_last = max((now - last_review) / DAY, 0.0)
+    since_last = max((now - max(last_review, hold_until or 0.0)) / DAY, 0.0)
     if config.model == "fsrs":
         return (1.0 + config.factor * since_last / stability) ** -config.exponent
     d = config.actr_decay
@@ -132,12 +150,25 @@ def fades_in_days(fact: Fact, now: datetime, config: DecayConfig) -> float | Non
         return None
     if retention(fact, now, config) < config.dormant_below:
         return 0.0
-    since_last = (now - fact.last_review).total_seconds() / DAY
+    since_last = (now.timestamp() - max(fact.last_review.timestamp(), _hold(fact) or 0.0)) / DAY
     if config.model == "fsrs":
         theta = config.dormant_below
         total = fact.stability / config.factor * (theta ** (-1.0 / config.exponent) - 1.0)
         return max(total - since_last, 0.0)
     return _bisect_fade(fact, now, config)
+
+
+def fades_at(fact: Fact, config: DecayConfig) -> float | None:
+    """When (epoch seconds) the fact's retention falls below the dormant threshold if it is not recalled,
+    past or future; None if it never does (pinned)."""
+    if fact.pinned:
+        return None
+    start = max(fact.last_review.timestamp(), _hold(fact) or 0.0)
+    if config.model == "fsrs":
+        total = fact.stability / config.factor * (config.dormant_below ** (-1.0 / config.exponent) - 1.0)
+        return start + total * DAY
+    days = _bisect_fade(fact, datetime.fromtimestamp(start, fact.last_review.tzinfo), config)
+    return None if days is None else start + days * DAY
 
 
 def _bisect_fade(fact: Fact, now: datetime, config: DecayConfig) -> float | None:
@@ -154,6 +185,7 @@ def _bisect_fade(fact: Fact, now: datetime, config: DecayConfig) -> float | None
             pinned=False,
             now=at,
             config=config,
+            hold_until=_hold(fact) or 0.0,
         ) < config.dormant_below
 
     high = 1.0
@@ -175,6 +207,6 @@ def forecast(fact: Fact, now: datetime, config: DecayConfig, days: tuple[float, 
         at = now.timestamp() + d * DAY
         r = retention_at(created_at=fact.created_at.timestamp(), last_review=fact.last_review.timestamp(),
                          stability=fact.stability, recall_count=fact.recall_count, importance=fact.importance,
-                         pinned=fact.pinned, now=at, config=config)
+                         pinned=fact.pinned, now=at, config=config, hold_until=_hold(fact))
         points.append((float(d), r))
     return points

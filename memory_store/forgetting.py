@@ -16,21 +16,25 @@ STOPWORDS = frozenset(
 )
 
 
-def faded(conn: sqlite3.Connection, now: float, config: DecayConfig) -> tuple[int, list[tuple[int, float]]]:
-    """(facts checked, [(id, retention)] of unpinned active facts below the dormant threshold), vectorised."""
+def faded(conn: sqlite3.Connection, now: float, config: DecayConfig, user_id: int | None = None
+          ) -> tuple[int, list[tuple[int, float]]]:
+    """(facts checked: every fact of the user, or of the store, [(id, retention)] of the unpinned active
+    facts below the dormant threshold), vectorised."""
+    mine = "" if user_id is None else f" AND user_id = {int(user_id)}"
+    checked = conn.execute("SELECT count(*) FROM facts WHERE 1" + mine).fetchone()[0]
     rows = conn.execute(
-        "SELECT id, created_at, last_review, stability, recall_count, importance, pinned FROM facts "
-        "WHERE status = 'active' AND pinned = 0"
+        "SELECT id, created_at, last_review, stability, recall_count, importance, pinned, hold_until FROM facts "
+        "WHERE status = 'active' AND pinned = 0" + mine
     ).fetchall()
     if not rows:
-        return 0, []
-    cols = np.array(rows, dtype=np.float64)
+        return checked, []
+    cols = np.array(rows, dtype=np.float64)  # a NULL hold_until reads as NaN: no date to keep
     r = np.atleast_1d(policy.retention_of(
         created_at=cols[:, 1], last_review=cols[:, 2], stability=cols[:, 3], recall_count=cols[:, 4],
-        importance=cols[:, 5], pinned=cols[:, 6], now=now, config=config,
+        importance=cols[:, 5], pinned=cols[:, 6], now=now, config=config, hold_until=cols[:, 7],
     ))
     below = np.nonzero(r < config.dormant_below)[0]
-    return len(rows), [(int(cols[i, 0]), float(r[i])) for i in below]
+    return checked, [(int(cols[i, 0]), float(r[i])) for i in below]
 
 
 def purge_cutoff(now: float, config: DecayConfig) -> float:

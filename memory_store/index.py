@@ -26,6 +26,7 @@ import numpy as np
 
 from memory_store.config import IndexConfig
 from memory_store.errors import IndexCorrupt
+from memory_store.privacy import private_dir, private_opener
 
 MAGIC = b"MEMCHAT-INDEX 2\n"
 
@@ -192,10 +193,10 @@ class VectorIndex:
     # the trailer's length (8 bytes).
     def save(self, path: Path, embedder: str) -> None:
         """Write atomically (a temporary file, fsync, rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         crc, size = 0, 0
-        with open(tmp, "wb") as f:
+        with open(tmp, "wb", opener=private_opener) as f:
             def write(chunk: bytes) -> None:
                 nonlocal crc, size
                 f.write(chunk)

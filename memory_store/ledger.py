@@ -68,31 +68,32 @@ class Ledger:
     def retention(self, fact: Fact, at: float) -> float:
         return policy.retention(fact, utc(at), self.config.decay)
 
-    def reinforce(self, ids: list[int], uid: int, at: float, importance: float, pinned: bool) -> None:
-        """A fact told again: a recall that may also raise its importance or pin it."""
+    def reinforce(self, ids: list[int], uid: int, at: float, importance: dict[int, float], pinned: bool) -> None:
+        """A fact told again: a recall that may also raise its importance (to `importance[id]`) or pin it."""
         for fact in self.by_ids(ids):
             r = self.retention(fact, at)
             new_s = policy.reinforce(fact.stability, r, self.config.decay)
             self.db.conn.execute(
                 "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1, "
                 "importance = max(importance, ?), pinned = max(pinned, ?) WHERE id = ?",
-                (new_s, at, importance, int(pinned), fact.id),
+                (new_s, at, importance[fact.id], int(pinned), fact.id),
             )
             self.log_events([(fact.id, uid, "reinforce", at, r, "told again", {"stability": [fact.stability, new_s]})])
 
     def insert(self, uid: int, text: str, vector: np.ndarray, *, created_at: float, importance: float, pinned: bool,
                stability: float, last_review: float, recall_count: int, status: str, status_at: float,
-               source: dict[str, Any] | None) -> int:
+               source: dict[str, Any] | None, hold_until: float | None = None) -> int:
         """One new fact row; returns its id (never reused: AUTOINCREMENT)."""
         cur = self.db.conn.execute(
             "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, last_review, "
-            "recall_count, status, status_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "recall_count, status, status_at, source, hold_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (uid, text, np.ascontiguousarray(vector, dtype=np.float32).tobytes(), created_at, importance, int(pinned),
-             stability, last_review, recall_count, status, status_at, json.dumps(source) if source else None),
+             stability, last_review, recall_count, status, status_at, json.dumps(source) if source else None,
+             hold_until),
         )
         return cur.lastrowid
 
-    def recall(self, facts: list[Fact], at: float) -> None:
+    def recall(self, facts: list[Fact], at: float, reason: str = "used in a reply") -> None:
         """Facts used in a reply: stability grows by the decay policy, more when retention was low."""
         for fact in facts:
             r = self.retention(fact, at)
@@ -101,7 +102,7 @@ class Ledger:
                 "UPDATE facts SET stability = ?, last_review = ?, recall_count = recall_count + 1 WHERE id = ?",
                 (new_s, at, fact.id),
             )
-            self.log_events([(fact.id, self.uid_of(fact), "recall", at, r, "used in a reply",
+            self.log_events([(fact.id, self.uid_of(fact), "recall", at, r, reason,
                               {"stability": [fact.stability, new_s]})])
 
     def inactive(self, uid: int) -> Inactive:

@@ -27,6 +27,7 @@ class Fact:
     superseded_by: int | None = None  # the fact that replaced this one, if any
     source: dict[str, Any] | None = None  # provenance, e.g. {"session": "...", "turn": 3}
     reinforced: bool = False  # set on what add() returns when it reinforced this existing fact
+    hold_until: datetime | None = None  # the end of the dated event's day it is about: no fading before
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Explanation:
     purge_at: datetime | None  # when a dormant or forgotten fact will be erased
     forecast: list[tuple[float, float]]  # (days from now, retention) points
     events: list[Event]
+    status: Status = "active"  # the fact's status at `now`: dormant once it has faded, even before `decay`
+    # writes it (fact.status is what the store holds)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class DecayReport:
     now: datetime
     dormant: list[tuple[Fact, float]]  # facts that became dormant, with their retention
     purged: list[Fact]  # facts erased after their grace period
-    checked: int  # facts examined
+    checked: int  # facts examined: the active ones that may fade and the inactive ones that may be purged
     dry_run: bool = False
 
 

@@ -11,7 +11,7 @@ from memory_store.records import Event, Fact
 
 FACT_COLUMNS = (
     "f.id, u.name, f.text, f.created_at, f.importance, f.pinned, f.stability, f.last_review, "
-    "f.recall_count, f.status, f.status_at, f.superseded_by, f.source"
+    "f.recall_count, f.status, f.status_at, f.superseded_by, f.source, f.hold_until"
 )
 FACT_FROM = "facts f JOIN users u ON u.id = f.user_id"
 
@@ -30,6 +30,7 @@ def fact_from_row(row: Sequence[Any]) -> Fact:
         id=row[0], user=row[1], text=row[2], created_at=utc(row[3]), importance=row[4], pinned=bool(row[5]),
         stability=row[6], last_review=utc(row[7]), recall_count=row[8], status=row[9], status_at=utc(row[10]),
         superseded_by=row[11], source=json.loads(row[12]) if row[12] else None,
+        hold_until=None if row[13] is None else utc(row[13]),
     )
 
 

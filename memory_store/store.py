@@ -22,11 +22,14 @@ from memory_store.config import DAY, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors, embed_words
 from memory_store.minilm import Words
 from memory_store.errors import EmbedderMismatch, FactNotActive, FactNotFound, InvalidInput, StoreUnavailable
+from memory_store.dates import hold_until
 from memory_store.duplicates import find_duplicates
 from memory_store.forgetting import faded, named_by, purge_cutoff
+from memory_store.importance import shipped_for
 from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
 from memory_store.ledger import Ledger
+from memory_store.privacy import exposed, private_dir, private_file
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import FACT_COLUMNS, FACT_FROM, fact_from_row, json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
@@ -60,13 +63,17 @@ class MemoryStore:
         path = Path(path).expanduser()
         embedder = embedder or MiniLMEmbedder()
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)  # a new store: 0700, and the database (so its WAL too) 0600
+            private_file(path / "memory.db")
             db = connect(str(path / "memory.db"))
             migrate(db)
         except (OSError, sqlite3.Error) as e:
             raise StoreUnavailable(f"cannot open a memory store at {path}: {e}") from e
         store = cls(path, db, embedder, config or StoreConfig(), clock)
         store._check_embedder()
+        store.exposed = exposed(path)
+        if store.exposed:
+            log.warning("the memory store at %s is readable by other accounts (%d path(s))", path, len(store.exposed))
         return store
 
     def _check_embedder(self) -> None:
@@ -158,7 +165,7 @@ class MemoryStore:
         an HNSW-sized memory, the rows are committed at once and indexed when the user is next searched.
         """
         texts = [check_text(t, self.config.max_text_chars) for t in texts]
-        importance = check_importance(self.config.default_importance if importance is None else importance)
+        given = None if importance is None else check_importance(importance)
         at = self._now(now)
         check_user(user)
         if not texts:
@@ -167,7 +174,8 @@ class MemoryStore:
             vectors = self.embed(texts)
         else:
             vectors = checked_vectors(vectors, len(texts), self.embedder.dim, "vectors argument")
-        stability = float(policy.initial_stability(importance, self.config.decay))
+        importances = self._importance(vectors, given)
+        stability = policy.initial_stability(importances, self.config.decay)
         with self.ledger.transaction():
             uid = self.ledger.user_id(user, create=True)
             # A bulk load (no dedupe) does not need the index; it only feeds an exact index already loaded.
@@ -185,14 +193,16 @@ class MemoryStore:
                     fact_ids.append(dup[1] if dup[0] == "fact" else fact_ids[dup[1]])
                     continue
                 fact_ids.append(self.ledger.insert(
-                    uid, text, vectors[i], created_at=at, importance=importance, pinned=pinned, stability=stability,
-                    last_review=at, recall_count=0, status="active", status_at=at, source=source,
+                    uid, text, vectors[i], created_at=at, importance=float(importances[i]), pinned=pinned,
+                    stability=float(stability[i]), last_review=at, recall_count=0, status="active", status_at=at,
+                    source=source, hold_until=hold_until(text, utc(at)),
                 ))
                 new_rows.append(i)
             new_ids = [fact_ids[i] for i in new_rows]
             self.ledger.log_events([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
             reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
-            self.ledger.reinforce(reinforced, uid, at, importance, pinned)
+            told = {fact_ids[i]: float(importances[i]) for i, d in enumerate(duplicate_of) if d is not None}
+            self.ledger.reinforce(reinforced, uid, at, told, pinned)
             if inactive is not None:
                 revived = self.ledger.by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
                 self.ledger.apply_restore(uid, revived, at, "told again")
@@ -205,6 +215,20 @@ class MemoryStore:
         return [
             replace(facts[fid], reinforced=duplicate_of[i] is not None) for i, fid in enumerate(fact_ids)
         ]
+
+    def _importance(self, vectors: np.ndarray, given: float | None) -> np.ndarray:
+        """Each new fact's importance: the caller's, else the importance model's estimate, else the default."""
+        n = len(vectors)
+        if given is not None:
+            return np.full(n, given)
+        model = shipped_for(self.embedder.name) if self.config.estimate_importance else None
+        if model is None:
+            return np.full(n, self.config.default_importance)
+        return model.estimate(vectors).astype(np.float64)
+
+    def estimate_importance(self, texts: Sequence[str]) -> list[float]:
+        """The importance `add` would give these texts (the importance model's estimate, or the default)."""
+        return self._importance(self.embed(texts), None).tolist()
 
     # -- editing ----------------------------------------------------------------------------------
     def update(self, fact_id: int, text: str, now: datetime | None = None, reason: str = "edited by the user") -> Fact:
@@ -267,12 +291,63 @@ class MemoryStore:
         ranked = []
         for row in rows:  # columns as in rows.FACT_COLUMNS; Fact objects only for the k kept
             r = policy.retention_at(created_at=row[3], last_review=row[7], stability=row[6], recall_count=row[8],
-                                    importance=row[4], pinned=row[5], now=at, config=cfg)
+                                    importance=row[4], pinned=row[5], now=at, config=cfg, hold_until=row[13])
+            if r < cfg.dormant_below:  # faded by `now`: dormant, found only by a cue (`search_dormant`)
+                continue
             sim = similarity[row[0]]
             ranked.append((-sim * (1.0 - w + w * r), row[0], sim, r, row))
         ranked.sort(key=lambda item: item[:2])
         return [Hit(fact=fact_from_row(row), similarity=sim, retention=r, score=-neg)
                 for neg, _, sim, r, row in ranked[:k]]
+
+    def search_dormant(self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None
+                       ) -> list[Hit]:
+        """The user's k dormant memories nearest an embedded query, by similarity: what a cue may still bring
+        back (`recall_dormant`). Dormant: faded (written by `decay`, or faded by `now` though not yet
+        written), never replaced by an update or forgotten on request. Each hit's fact has status "dormant"."""
+        check_k(k)
+        at = self._now(now)
+        uid = self.ledger.user_id(user)
+        if uid is None:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        cfg = self.config.decay
+        found: list[tuple[Fact, float, float]] = []
+        written = self.db.conn.execute(
+            f"SELECT {FACT_COLUMNS}, f.vector FROM {FACT_FROM} WHERE f.user_id = ? AND f.status = 'dormant' "
+            "AND f.superseded_by IS NULL", (uid,)).fetchall()
+        for row in written:
+            fact = fact_from_row(row)
+            found.append((fact, float(np.frombuffer(row[-1], dtype=np.float32) @ query), self.ledger.retention(fact, at)))
+        searchable = self._searchable(user)
+        if searchable is not None:  # faded by `now` but still active in SQLite: among the index's nearest
+            n = max(k * 4, k + 16)
+            sims, ids = searchable[1].search(query.reshape(1, -1), n)
+            similarity = {int(i): float(v) for i, v in zip(ids[0], sims[0]) if i >= 0}
+            for fact in self.ledger.by_ids(sorted(similarity)):
+                r = self.ledger.retention(fact, at)
+                if fact.status == "active" and r < cfg.dormant_below:
+                    found.append((replace(fact, status="dormant"), similarity[fact.id], r))
+        found.sort(key=lambda item: (-item[1], item[0].id))
+        return [Hit(fact=f, similarity=sim, retention=r, score=sim) for f, sim, r in found[:k]]
+
+    def recall_dormant(self, fact_ids: Sequence[int], now: datetime | None = None) -> list[Fact]:
+        """Dormant memories a cue brought back: a recall (stability grows by the decay policy, most for the
+        faintest: the spacing effect), and active again. Facts that are not dormant at `now`, replaced or
+        forgotten ones included, are left as they are. Returns the facts as they are now."""
+        at = self._now(now)
+        ids = sorted({int(i) for i in fact_ids})
+        cfg = self.config.decay
+        touched: set[int] = set()
+        with self.ledger.transaction():
+            facts = [f for f in self.ledger.existing(ids) if f.superseded_by is None
+                     and policy.status_at(f, utc(at), cfg) == "dormant"]
+            self.ledger.recall(facts, at, reason="recalled by a cue while dormant")
+            for uid, group in _by_user([(f, 0.0) for f in facts if f.status == "dormant"], self.ledger.user_id).items():
+                self.ledger.apply_restore(uid, [f for f, _ in group], at, "recalled by a cue")
+                touched.add(uid)
+        self.ledger.after_change(touched)
+        return self.ledger.by_ids(ids)
 
     def _searchable(self, user: str) -> tuple[int, VectorIndex] | None:
         """The user's id and index, or None when the user has no active fact."""
@@ -288,8 +363,15 @@ class MemoryStore:
             raise FactNotFound(fact_id)
         return facts[0]
 
-    def facts(self, user: str = "default", include_dormant: bool = False) -> list[Fact]:
-        """The user's facts in the order they were added: active only, or with dormant and forgotten ones."""
+    def facts(self, user: str = "default", include_dormant: bool = False, now: datetime | None = None) -> list[Fact]:
+        """The user's facts in the order they were added: active only, or with dormant and forgotten ones.
+
+        `now`: each fact's status as it is at that time (`decay.status_at`: one that has faded by then is
+        dormant, though no `decay` has written it); None: the statuses as the store holds them."""
+        if now is not None:
+            at, cfg = utc(self._now(now)), self.config.decay
+            seen = [replace(f, status=policy.status_at(f, at, cfg)) for f in self.facts(user, include_dormant=True)]
+            return [f for f in seen if include_dormant or f.status == "active"]
         uid = self.ledger.user_id(user)
         if uid is None:
             return []
@@ -417,18 +499,23 @@ class MemoryStore:
             self.ledger.log_events([(fact.id, uid, "pin" if pinned else "unpin", at, self.ledger.retention(fact, at), "asked by the user", None)])
         return self.get(fact_id)
 
-    def decay(self, now: datetime | None = None, dry_run: bool = False) -> DecayReport:
+    def decay(self, now: datetime | None = None, dry_run: bool = False, user: str | None = None) -> DecayReport:
         """Apply forgetting at `now`: faded facts go dormant; dormant and forgotten facts past grace are purged.
+        `user`: only that user's facts (None: every user's). `dry_run`: say what it would do, change nothing.
 
         What is chosen and what is changed are read and written in the same transaction."""
         at = self._now(now)
         cfg = self.config.decay
         with self.ledger.transaction():
-            checked, below = faded(self.db.conn, at, cfg)
+            uid = None if user is None else self.ledger.user_id(user)
+            if user is not None and uid is None:
+                return DecayReport(now=utc(at), dormant=[], purged=[], checked=0, dry_run=dry_run)
+            checked, below = faded(self.db.conn, at, cfg, uid)
             facts = {f.id: f for f in self.ledger.by_ids([i for i, _ in below])}
             dormant = [(facts[i], r) for i, r in below]
-            purge = self.ledger.fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ? ORDER BY f.id",
-                                (purge_cutoff(at, cfg),))
+            mine = "" if uid is None else f" AND f.user_id = {int(uid)}"
+            purge = self.ledger.fetch("f.status IN ('dormant', 'forgotten') AND f.status_at <= ?" + mine
+                                      + " ORDER BY f.id", (purge_cutoff(at, cfg),))
             if dry_run:
                 touched: set[int] = set()
             else:
@@ -449,13 +536,14 @@ class MemoryStore:
         at = self._now(now)
         when = utc(at)
         cfg = self.config.decay
-        fades = policy.fades_in_days(fact, when, cfg) if fact.status == "active" else None
+        fades = policy.fades_at(fact, cfg) if fact.status == "active" else None  # past, once it has faded
         purge_at = utc(fact.status_at.timestamp() + cfg.purge_after * DAY) if fact.status != "active" else None
         return Explanation(
             fact=fact, now=when, retention=self.ledger.retention(fact, at),
-            fades_at=None if fades is None or at + fades * DAY > LATEST_TIME else utc(at + fades * DAY),
+            fades_at=None if fades is None or fades > LATEST_TIME else utc(fades),
             purge_at=purge_at,
             forecast=policy.forecast(fact, when, cfg), events=self.history(fact_id),
+            status=policy.status_at(fact, when, cfg),
         )
 
     def history(self, fact_id: int | None = None, user: str | None = None, limit: int | None = None) -> list[Event]:
@@ -522,6 +610,7 @@ class MemoryStore:
                     uid, rec.text, vector, created_at=rec.created_at, importance=rec.importance, pinned=rec.pinned,
                     stability=rec.stability, last_review=rec.last_review, recall_count=rec.recall_count,
                     status=rec.status, status_at=rec.status_at, source=rec.source,
+                    hold_until=hold_until(rec.text, utc(rec.created_at)),
                 )
                 self.ledger.log_events([(fid, uid, "import", at, None, "imported", None)])
                 touched.add(uid)

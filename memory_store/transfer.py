@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from memory_store import decay as policy
 from memory_store.config import StoreConfig
 from memory_store.errors import ImportFormatError, InvalidInput, StoreUnavailable
+from memory_store.privacy import private_opener
 from memory_store.records import Fact
 from memory_store.validate import check_importance, check_text, check_user
 
@@ -62,7 +63,8 @@ def write_export(path: Path, facts: Iterable[Fact], embedder: str, dim: int) -> 
         }, ensure_ascii=False))
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8", opener=private_opener) as f:  # an export is as private as the store
+            f.write("\n".join(lines) + "\n")
         tmp.replace(path)
     except OSError as e:
         tmp.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from conftest import T0, subprocess_env
 from fakes import HashEmbedder
 from memory_store import EmbedderMismatch, IndexConfig, MemoryStore
 from memory_store.index import VectorIndex
+from memory_store.schema import LATEST
 
 
 def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) -> None:
@@ -323,10 +324,11 @@ def test_a_store_from_before_edits_is_migrated_and_can_be_edited(tmp_path):
     fact = store.add("Shopping list: milk, batteries", now=T0)
     store.close()
     conn = sqlite3.connect(path / "memory.db")  # back to schema 1, as the last release left it
-    conn.executescript("DROP TABLE fact_versions; PRAGMA user_version = 1;")
+    conn.executescript("DROP TABLE fact_versions; ALTER TABLE facts DROP COLUMN hold_until; PRAGMA user_version = 1;")
     conn.close()
     store = MemoryStore.open(path, embedder=HashEmbedder())
-    assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert store.db.conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert store.get(fact.id).hold_until is None  # migration 3: the column is there, empty for old facts
     assert store.update(fact.id, "Shopping list: milk", now=T0).text == "Shopping list: milk"
     assert store.history(fact.id)[-1].replaced_text == "Shopping list: milk, batteries"
     store.close()

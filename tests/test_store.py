@@ -81,9 +81,9 @@ def test_search_ranks_by_similarity_and_reports_retention(store):
 
 
 def test_search_prefers_the_fresher_of_two_equally_similar_facts(store):
-    a = store.add("Ana lives in Lisbon.", now=T0)
-    b = store.add("Ana lives in Porto.", now=days(60))
-    hits = store.search("Ana lives in", k=2, now=days(60))
+    a = store.add("Ana lives in Lisbon.", now=T0)  # 30 days unused: faded, not yet dormant (60 days would be)
+    b = store.add("Ana lives in Porto.", now=days(30))
+    hits = store.search("Ana lives in", k=2, now=days(30))
     assert {h.fact.id for h in hits} == {a.id, b.id}
     assert hits[0].fact.id == b.id and hits[0].retention > hits[1].retention
 
@@ -204,7 +204,8 @@ def test_decay_makes_faded_facts_dormant_then_purges_them(store):
     with pytest.raises(FactNotFound):
         store.get(fades.id)
     assert store.get(keep.id).status == "active"
-    assert store.decay(now=days(5000)).checked == 1  # only the important one was still unpinned and active
+    last = store.decay(now=days(5000))  # checked: every fact left, the pinned one too
+    assert last.checked == 2 and [f.id for f, _ in last.dormant] == [important.id]
 
 
 def test_decay_dry_run_changes_nothing(store):
