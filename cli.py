@@ -117,7 +117,8 @@ class App:
     @property
     def store(self) -> MemoryStore:
         if self._store is None:
-            self._store = MemoryStore.open(self.home)
+            with lazy_progress("Building the word index (once, for a store from before it)") as report:
+                self._store = MemoryStore.open(self.home, progress=report)
         return self._store
 
     def close(self) -> None:
@@ -184,6 +185,27 @@ def progress_bar() -> Progress:
                     console=err, transient=True)
 
 
+@contextmanager
+def lazy_progress(description: str):
+    """A progress callback (done, total) whose bar appears only if it is called: most opens build nothing."""
+    bar: Progress | None = None
+    task = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            bar = progress_bar()
+            bar.start()
+            task = bar.add_task(description, total=total)
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield report
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
 def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("id", justify="right", style="cyan")
@@ -205,11 +227,19 @@ def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | Non
 
 def hits_table(hits: list[Hit], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"), ("score", "right")):
+    for name, justify in (("id", "right"), ("fact", "left"), ("said", "left"), ("found by", "left"),
+                          ("similarity", "right"), ("retention", "right"), ("score", "right")):
         table.add_column(name, justify=justify)
     for h in hits:
-        table.add_row(str(h.fact.id), Text(h.fact.text), f"{h.similarity:.3f}", f"{h.retention:.2f}", f"{h.score:.3f}")
+        table.add_row(str(h.fact.id), Text(h.fact.text), _when(h.fact.created_at), found_by(h.found_by),
+                      f"{h.similarity:.3f}", f"{h.retention:.2f}", f"{h.score:.3f}")
     return table
+
+
+def found_by(signals) -> str:
+    """Which searches found a memory: its words (lexical), its meaning (dense), or both."""
+    names = {"lexical": "words", "dense": "meaning"}
+    return " + ".join(names.get(s, s) for s in signals) if signals else "—"
 
 
 # -- fact commands --------------------------------------------------------------------------------
@@ -337,17 +367,32 @@ def facts(app: App, show_all: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("-k", "k", type=int, default=5, show_default=True, help="How many facts to return.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None,
+              help="hybrid: words and meaning fused (the default); dense: meaning only; lexical: words only.")
+@click.option("--since", "since_text", default=None, metavar="TIME",
+              help="Only facts said at or after TIME (ISO-8601, or an offset from now like -7d).")
+@click.option("--until", "until_text", default=None, metavar="TIME", help="Only facts said at or before TIME.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
-def search(app: App, query: str, k: int, as_json: bool) -> None:
-    """Find the facts closest in meaning to QUERY, ranked by similarity and retention.
+def search(app: App, query: str, k: int, mode: str | None, since_text: str | None, until_text: str | None,
+           as_json: bool) -> None:
+    """Find the facts that match QUERY by its words and by its meaning, ranked by relevance and retention.
+
+    Each hit says what found it: its words (the lexical index), its meaning (the embedding), or both.
 
     \b
     Examples:
       memchat search "where does my sister live?"
       memchat search -k 10 --json pets
+      memchat search --mode lexical "B42"
+      memchat search --since -7d "what did I say about the dentist"
     """
-    hits = app.store.search(query, k=k, user=app.user, now=app.now)
+    reference = app.now or datetime.now(timezone.utc)
+    try:
+        since, until = parse_now(since_text, reference), parse_now(until_text, reference)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--since/--until")
+    hits = app.store.search(query, k=k, user=app.user, now=app.now, mode=mode, since=since, until=until)
     if as_json:
         print_json(hits)
     elif not hits:
@@ -1274,11 +1319,13 @@ def recalled_table(recalled) -> Table:
     """/why: the facts read for the last reply: how close each was, how likely to answer the question (by
     the answer finder), and how much the reply used it."""
     table = Table(title="Facts behind my last answer", title_justify="left")
-    for name, justify in (("id", "right"), ("fact", "left"), ("similarity", "right"), ("retention", "right"),
-                          ("answers", "right"), ("attention", "right"), ("used", "left")):
+    for name, justify in (("id", "right"), ("fact", "left"), ("found by", "left"), ("similarity", "right"),
+                          ("retention", "right"), ("answers", "right"), ("attention", "right"), ("used", "left")):
         table.add_column(name, justify=justify)
     for r in recalled:
-        table.add_row(str(r.fact.id), Text(r.fact.text), f"{r.similarity:.3f}", f"{r.retention:.2f}",
+        # found_by: the search signals, once the assistant's Recalled carries them (issue 14); "—" until then
+        table.add_row(str(r.fact.id), Text(r.fact.text), found_by(getattr(r, "found_by", ())), f"{r.similarity:.3f}",
+                      f"{r.retention:.2f}",
                       "—" if r.answers is None else f"{r.answers:.2f}", f"{r.attention:.2f}", "yes" if r.used else "")
     return table
 

@@ -6,7 +6,7 @@
     store.search("where does my sister live?", k=3)
 """
 
-from memory_store.config import DecayConfig, IndexConfig, StoreConfig
+from memory_store.config import DecayConfig, IndexConfig, SearchConfig, StoreConfig
 from memory_store.embedder import Embedder, MiniLMEmbedder
 from memory_store.minilm import Words
 from memory_store.errors import (
@@ -26,5 +26,5 @@ from memory_store.transfer import ImportReport
 __all__ = [
     "DecayConfig", "DecayReport", "Embedder", "EmbedderMismatch", "Event", "Explanation", "Fact", "FactNotActive",
     "FactNotFound", "Hit", "ImportFormatError", "ImportReport", "IndexConfig", "IndexCorrupt", "InvalidInput", "MemoryStore",
-    "MemoryStoreError", "MiniLMEmbedder", "Stats", "StoreConfig", "StoreUnavailable", "UserStats", "Words",
+    "MemoryStoreError", "MiniLMEmbedder", "SearchConfig", "Stats", "StoreConfig", "StoreUnavailable", "UserStats", "Words",
 ]

@@ -61,11 +61,38 @@ class IndexConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """How `search` finds facts: by meaning (dense: MiniLM cosine over FAISS), by words (lexical: FTS5 bm25),
+    or both fused by weighted reciprocal rank (hybrid). Weights tuned on LoCoMo (bench: `memchat eval locomo`)."""
+
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"  # the default of `search`
+    # Hybrid: a fact's fused relevance is sum over signals of weight / (rrf_k + its rank in that signal's
+    # list, from 1), divided by its largest possible value, so 1.0 means first in both lists.
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    depth: int = 50  # candidates each signal contributes to the fusion (at least k)
+    # Lexical query words: a word in more than common_share of the indexed facts is left out (stop words,
+    # learned from the counts), unless the store has fewer than common_min_facts facts and it is the
+    # rarest word of the query; words are taken rarest first until their facts pass max_postings.
+    common_share: float = 0.1
+    common_min_facts: int = 1_000
+    max_postings: int = 50_000
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search mode must be 'hybrid', 'dense' or 'lexical', not {self.mode!r}")
+        if self.rrf_k < 0 or self.dense_weight < 0 or self.lexical_weight < 0 or self.depth < 1:
+            raise ValueError("need rrf_k, dense_weight, lexical_weight >= 0 and depth >= 1")
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     """The store's behaviour. Build it at the edge (the CLI, the caller) and pass it in."""
 
     decay: DecayConfig = field(default_factory=DecayConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     max_text_chars: int = 2_000  # longer facts are refused, not truncated
     duplicate_threshold: float = 0.95  # cosine at or above which a new fact reinforces an old one
     # forget_matching takes a fact when the query names all its content words, or when its cosine is

@@ -157,13 +157,18 @@ class VectorIndex:
         return int(round(self.config.hnsw_ef_search * growth))
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-n (similarities, ids) per query row; -1 ids pad missing results. Tombstones skipped."""
+    def search(self, queries: np.ndarray, n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-n (similarities, ids) per query row; -1 ids pad missing results. Tombstones skipped; with
+        `allowed`, only those ids are found (HNSW: among what its graph search reaches)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         n = max(1, min(n, self._index.ntotal))
         selector = None
-        if self.tombstones:
-            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, dtype=np.int64)))
+        tombstones = np.fromiter(self.tombstones, dtype=np.int64, count=len(self.tombstones))
+        if allowed is not None:
+            allowed = np.setdiff1d(np.asarray(allowed, dtype=np.int64), tombstones)
+            selector = faiss.IDSelectorBatch(allowed)
+        elif self.tombstones:
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(tombstones))
         if self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search(), n))
         else:
@@ -171,6 +176,9 @@ class VectorIndex:
         with one_thread_for(len(queries) == 1):
             sims, ids = self._index.search(queries, n, params=params)
         live_edited = {i: row for i, row in self.edited.items() if i not in self.tombstones}
+        if allowed is not None:
+            window = set(allowed.tolist())
+            live_edited = {i: row for i, row in live_edited.items() if i in window}
         if live_edited:
             sims, ids = self._with_edited(queries, sims, ids, n, live_edited)
         return sims, ids

@@ -21,6 +21,7 @@ from memory_store.config import StoreConfig
 from memory_store.duplicates import Inactive
 from memory_store.errors import FactNotFound
 from memory_store.indexes import IndexSet
+from memory_store.lexical import scrub as scrub_lexical
 from memory_store.records import Fact
 from memory_store.rows import append_events, json_ids, select_facts, utc
 from memory_store.validate import check_user
@@ -166,8 +167,8 @@ class Ledger:
         index.edits_applied = version  # fetching the index above caught up on every earlier edit
 
     def apply_erase(self, uid: int, facts: list[Fact], at: float, kind: str, reason: str) -> None:
-        """Delete rows and earlier texts (secure delete), scrub their events of anything caller-given, zero
-        their vectors."""
+        """Delete rows and earlier texts (secure delete) and their words from the lexical index, scrub their
+        events of anything caller-given, zero their vectors."""
         if not facts:
             return
         index = self.indexes.get(uid)
@@ -176,6 +177,7 @@ class Ledger:
         self.db.conn.execute("DELETE FROM fact_versions WHERE fact_id IN (SELECT value FROM json_each(?))", (ids,))
         self.log_events([(f.id, uid, kind, at, self.retention(f, at), reason, {"was": f.status}) for f in facts])
         self.db.conn.execute("DELETE FROM facts WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        scrub_lexical(self.db.conn)
         index.remove(np.array([f.id for f in facts], dtype=np.int64), erase=True)
 
     def after_change(self, user_ids: set[int], erased: bool = False) -> None:

@@ -32,12 +32,14 @@ class Fact:
 
 @dataclass(frozen=True)
 class Hit:
-    """A search result: ranked by score = similarity * (1 - w + w * retention)."""
+    """A search result: ranked by score = relevance * (1 - w + w * retention), where relevance is the cosine
+    similarity (dense search) or the fused rank of the lexical and dense lists (hybrid, lexical)."""
 
     fact: Fact
-    similarity: float  # cosine similarity of the query and the fact, in [-1, 1]
+    similarity: float  # cosine similarity of the query and the fact, in [-1, 1] (whichever signal found it)
     retention: float  # the fact's retention at the time of the search, in [0, 1]
     score: float
+    found_by: tuple[str, ...] = ("dense",)  # the signals whose candidates held it: "lexical", "dense"
 
 
 @dataclass(frozen=True)

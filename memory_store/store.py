@@ -29,7 +29,9 @@ from memory_store.importance import shipped_for
 from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
 from memory_store.ledger import Ledger
+from memory_store.lexical import LexicalIndex
 from memory_store.privacy import exposed, private_dir, private_file
+from memory_store.retrieval import check_mode, fuse, time_window
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import FACT_COLUMNS, FACT_FROM, fact_from_row, json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
@@ -37,6 +39,7 @@ from memory_store.transfer import LATEST_TIME, ImportReport, read_records, write
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
 
 log = logging.getLogger(__name__)
+EXACT_WINDOW = 20_000  # a time window of at most this many facts is searched exactly
 
 class MemoryStore:
     """Long-term memory: add, search, recall, decay, forget and restore facts, per user."""
@@ -45,6 +48,7 @@ class MemoryStore:
         self.path, self.db, self.embedder, self.config, self._clock = path, db, embedder, config, clock
         self.indexes = IndexSet(db, path / "index", embedder.name, embedder.dim, config.index)
         self.ledger = Ledger(db, self.indexes, config, embedder.dim, clock)
+        self.lexical = LexicalIndex(db, config.search, self.ledger.transaction)
 
     # -- opening and closing ----------------------------------------------------------------------
     @classmethod
@@ -54,8 +58,11 @@ class MemoryStore:
         embedder: Embedder | None = None,
         config: StoreConfig | None = None,
         clock: Callable[[], float] = time.time,
+        progress: Callable[[int, int], None] | None = None,
     ) -> MemoryStore:
         """Open the store in directory `path`, creating it if missing.
+
+        A store from before the lexical index gets it built here, once: `progress(done, total)` counts facts.
 
         `embedder` defaults to the bundled all-MiniLM-L6-v2 (loaded only when something is embedded).
         A store made with another embedder or dimension raises EmbedderMismatch naming both.
@@ -71,6 +78,7 @@ class MemoryStore:
             raise StoreUnavailable(f"cannot open a memory store at {path}: {e}") from e
         store = cls(path, db, embedder, config or StoreConfig(), clock)
         store._check_embedder()
+        store.lexical.ensure(progress)
         store.exposed = exposed(path)
         if store.exposed:
             log.warning("the memory store at %s is readable by other accounts (%d path(s))", path, len(store.exposed))
@@ -251,13 +259,39 @@ class MemoryStore:
         return self.get(fact_id)
 
     # -- reading ----------------------------------------------------------------------------------
-    def search(self, query: str, k: int = 5, user: str = "default", now: datetime | None = None) -> list[Hit]:
-        """The user's k best active facts for `query`, ranked by score (similarity weighted by retention)."""
-        vector = self.embed_query(query)
+    def search(
+        self, query: str, k: int = 5, user: str = "default", now: datetime | None = None, mode: str | None = None,
+        since: datetime | None = None, until: datetime | None = None, vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """The user's k best active facts for `query`, ranked by score (relevance weighted by retention).
+
+        `mode` (default `config.search.mode`, "hybrid"): "hybrid" fuses the facts that share the query's
+        words (FTS5 bm25) with the facts nearest in meaning (cosine) by weighted reciprocal rank; "dense" is
+        meaning alone (`search_vector`), "lexical" words alone. Each hit's `found_by` names the signals that
+        found it, and its `similarity` is always the cosine. `since` / `until` (timezone-aware): only facts
+        said in that window. `vector`: the query's embedding when the caller has it (`embed_query`)."""
+        query = check_query(query, self.config.max_text_chars)
+        mode = check_mode(self.config.search.mode if mode is None else mode)
         check_k(k)
-        if self.ledger.user_id(user) is None:
+        vector = self.embed([query])[0] if vector is None else checked_vectors(
+            np.asarray(vector, dtype=np.float32).reshape(1, -1), 1, self.embedder.dim, "vector argument")[0]
+        if mode == "dense":
+            return self.search_vector(vector, k=k, user=user, now=now, since=since, until=until)
+        at, window = self._now(now), time_window(since, until)
+        found = self._searchable(user)
+        if found is None:
             return []
-        return self.search_vector(vector, k=k, user=user, now=now)
+        uid, index = found
+        depth = max(k, self.config.search.depth)
+        lists = {"lexical": [i for i, _ in self.lexical.search(uid, query, depth, window)]}
+        similarity = self._dense(uid, index, vector, depth, window) if mode == "hybrid" else {}
+        if mode == "hybrid":
+            lists["dense"] = list(similarity)
+        fused = fuse(lists, self.config.search)
+        unscored = np.array([i for i in fused.relevance if i not in similarity], dtype=np.int64)
+        if len(unscored):
+            similarity.update(zip(unscored.tolist(), (self.indexes.vectors(unscored) @ vector).tolist()))
+        return self._ranked(uid, fused.relevance, similarity, fused.found_by, k, at)
 
     def embed_query(self, query: str) -> np.ndarray:
         """A query's unit-length embedding, checked as `search` checks it (for `search_vector`)."""
@@ -270,22 +304,44 @@ class MemoryStore:
         return embed_words(self.embedder, checked)
 
     def search_vector(
-        self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None
+        self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None,
+        since: datetime | None = None, until: datetime | None = None,
     ) -> list[Hit]:
-        """`search` for a query that is already embedded (a unit-length row of this store's embedder)."""
+        """Dense `search` for a query that is already embedded (a unit-length row of this store's embedder):
+        ranked by similarity weighted by retention. `since` / `until` as in `search`."""
         check_k(k)
-        at = self._now(now)
+        at, window = self._now(now), time_window(since, until)
         found = self._searchable(user)
         if found is None:
             return []
         uid, index = found
-        n = max(k * self.config.candidates, k + 8)
-        sims, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), n)
-        similarity = {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+        similarity = self._dense(uid, index, vector, max(k * self.config.candidates, k + 8), window)
+        return self._ranked(uid, similarity, similarity, {}, k, at)
+
+    def _dense(self, uid: int, index: VectorIndex, vector: np.ndarray, n: int, window: tuple[float, float] | None
+               ) -> dict[int, float]:
+        """The user's n facts nearest `vector` (said within `window`): {id: cosine}, nearest first. A window
+        of few facts on an HNSW index is searched exactly: a graph search filtered that hard finds too few."""
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        allowed = None
+        if window is not None:
+            allowed = np.array([r[0] for r in self.db.conn.execute(
+                "SELECT id FROM facts WHERE user_id = ? AND status = 'active' AND created_at BETWEEN ? AND ?",
+                (uid, max(window[0], -1e300), min(window[1], 1e300)))], dtype=np.int64)
+            if index.kind == "hnsw" and len(allowed) <= EXACT_WINDOW:
+                sims = self.indexes.vectors(allowed) @ query[0]
+                top = np.argsort(-sims, kind="stable")[:n]
+                return {int(allowed[i]): float(sims[i]) for i in top}
+        sims, ids = index.search(query, n, allowed=allowed)
+        return {int(i): float(s) for i, s in zip(ids[0], sims[0]) if i >= 0}
+
+    def _ranked(self, uid: int, relevance: dict[int, float], similarity: dict[int, float],
+                found_by: dict[int, tuple[str, ...]], k: int, at: float) -> list[Hit]:
+        """The k best active candidates by relevance * (1 - w + w * retention at `at`), as Hits."""
         rows = self.db.conn.execute(
             f"SELECT {FACT_COLUMNS} FROM {FACT_FROM} WHERE f.id IN (SELECT value FROM json_each(?)) "
             "AND f.status = 'active' AND f.user_id = ?",
-            (json_ids(similarity), uid),
+            (json_ids(relevance), uid),
         ).fetchall()
         w, cfg = self.config.retention_weight, self.config.decay
         ranked = []
@@ -295,10 +351,10 @@ class MemoryStore:
             if r < cfg.dormant_below:  # faded by `now`: dormant, found only by a cue (`search_dormant`)
                 continue
             sim = similarity[row[0]]
-            ranked.append((-sim * (1.0 - w + w * r), row[0], sim, r, row))
-        ranked.sort(key=lambda item: item[:2])
-        return [Hit(fact=fact_from_row(row), similarity=sim, retention=r, score=-neg)
-                for neg, _, sim, r, row in ranked[:k]]
+            ranked.append((-relevance[row[0]] * (1.0 - w + w * r), row[0], sim, r, row))
+        ranked.sort(key=lambda item: (item[0], -item[2], item[1]))  # equal scores: the closer in meaning first
+        return [Hit(fact=fact_from_row(row), similarity=sim, retention=r, score=-neg,
+                    found_by=found_by.get(row[0], ("dense",))) for neg, _, sim, r, row in ranked[:k]]
 
     def search_dormant(self, vector: np.ndarray, k: int = 5, user: str = "default", now: datetime | None = None
                        ) -> list[Hit]:

@@ -237,3 +237,30 @@ def test_eval_babi_without_data_says_where_to_point(tmp_path, capsys, monkeypatc
     assert code == 1 and "does not exist" in err and "Traceback" not in err
     code, out, err = run(["eval", "babi", "--tasks", "0-3", "--data", str(tmp_path)], capsys)
     assert code == 1 and "numbered 1-20" in err
+
+
+def test_search_modes_time_windows_and_what_found_each_hit(home, capsys):
+    h = ["--home", str(home)]
+    assert run(h + ["--now", "2026-02-01", "add", "Gate B42 is where Zsofia lands."], capsys)[0] == 0
+    code, out, _ = run(h + ["--now", "2026-02-02", "search", "--mode", "lexical", "B42", "--json"], capsys)
+    assert code == 0 and [x["found_by"] for x in json.loads(out)] == [["lexical"]]
+    code, out, _ = run(h + ["--now", "2026-02-02", "search", "Zsofia", "-k", "2", "--json"], capsys)
+    first = json.loads(out)[0]
+    assert code == 0 and first["found_by"] == ["lexical", "dense"] and first["fact"]["created_at"].startswith("2026-02-01")
+    assert cli.found_by(("lexical", "dense")) == "words + meaning"  # what the table shows
+    code, out, _ = run(h + ["--now", "2026-02-02", "search", "--until", "2026-01-15", "Zsofia", "--json"], capsys)
+    assert code == 0 and "Zsofia" not in out
+    code, out, err = run(h + ["search", "--since", "yesterday", "Zsofia"], capsys)
+    assert code == 2 and "--since" in err
+    code, out, err = run(h + ["search", "--mode", "fuzzy", "Zsofia"], capsys)
+    assert code == 2
+
+
+def test_a_store_from_before_the_word_index_opens_and_keeps_every_fact(home, capsys):
+    import sqlite3
+
+    conn = sqlite3.connect(home / "memory.db")
+    conn.executescript("DROP TABLE facts_fts; DELETE FROM meta WHERE key = 'lexical_index';")
+    conn.close()
+    code, out, _ = run(["--home", str(home), "search", "--mode", "lexical", "Lisbon", "--json"], capsys)
+    assert code == 0 and [x["fact"]["text"] for x in json.loads(out)] == ["My sister Ana lives in Lisbon."]

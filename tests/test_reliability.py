@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import signal
 import subprocess
 import sys
@@ -30,6 +31,13 @@ def assert_index_consistent(path: Path, user: str = "default", dim: int = 64) ->
     ids = index.ids().tolist()
     assert len(ids) == len(set(ids)), "an id is in the index twice"
     assert sorted(index.live_ids().tolist()) == active
+
+
+def assert_lexical_consistent(store: MemoryStore) -> None:
+    """FTS5's own check of the lexical index against the facts table (raises when they differ), and one row each."""
+    store.db.conn.execute("INSERT INTO facts_fts (facts_fts, rank) VALUES ('integrity-check', 1)")
+    facts = store.db.conn.execute("SELECT count(*) FROM facts").fetchone()[0]
+    assert store.db.conn.execute("SELECT count(*) FROM facts_fts_docsize").fetchone()[0] == facts
 
 
 WRITER = textwrap.dedent(
@@ -62,6 +70,9 @@ def test_two_processes_adding_500_facts_each(tmp_path):
     assert len(facts) == 1000
     for text in ("process A remembers item 17 of its list", "process B remembers item 499 of its list"):
         assert store.search(text, k=1)[0].fact.text == text
+    both = {h.fact.text for h in store.search("item 17", k=2, mode="lexical")}  # both wrote the lexical index
+    assert both == {"process A remembers item 17 of its list", "process B remembers item 17 of its list"}
+    assert_lexical_consistent(store)
     store.close()
 
 
@@ -104,6 +115,8 @@ def test_sigkill_in_the_middle_of_add_many(tmp_path):
     events = store.db.conn.execute("SELECT count(*) FROM events WHERE kind = 'add'").fetchone()[0]
     assert events == 3000
     assert store.search("committed batch 2 fact 999", k=1)[0].fact.text == "committed batch 2 fact 999"
+    assert store.search("doomed", k=1, mode="lexical") == []  # none of the killed batch's words
+    assert_lexical_consistent(store)
     store.close()
     assert_index_consistent(path, dim=256)
 
@@ -175,6 +188,9 @@ def all_bytes(directory: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
 
 
+LEXICAL_TERMS = (b"zebra", b"quixot")  # the secret's words as FTS5 stores them (lower case, porter stems)
+
+
 @pytest.mark.parametrize("how", ["forget", "purge"])
 def test_hard_forget_leaves_the_text_in_no_byte_of_the_store(tmp_path, how):
     secret = "The vault code is ZEBRA-4417-QUIXOTIC"
@@ -189,9 +205,13 @@ def test_hard_forget_leaves_the_text_in_no_byte_of_the_store(tmp_path, how):
     store.close()
     store = MemoryStore.open(path, embedder=HashEmbedder())
     assert b"ZEBRA-4417" in all_bytes(path)
+    assert all(term in all_bytes(path) for term in LEXICAL_TERMS)  # the lexical index holds its words
+    assert store.search("quixotic zebra", k=1, now=T0, mode="lexical")[0].fact.id == fact.id
     erase(store, fact.id, how)
     assert b"ZEBRA-4417" not in all_bytes(path)  # already while the store is open
     assert b"QUIXOTIC" not in all_bytes(path).upper()
+    assert not any(term in all_bytes(path) for term in LEXICAL_TERMS)  # FTS5 shadow tables included
+    assert store.search("quixotic zebra", k=5, now=T0, mode="lexical") == []
     store.add("one more fact after the erasure", now=T0)
     store.close()
     assert b"ZEBRA-4417" not in all_bytes(path)
@@ -217,9 +237,10 @@ def test_erasing_an_edited_fact_leaves_none_of_its_texts_in_any_byte(tmp_path, h
     store.close()
     store = MemoryStore.open(path, embedder=HashEmbedder())
     texts = (b"ZEBRA-4417", b"QUIXOTIC-88", b"VELVET-19")
-    assert all(t in all_bytes(path) for t in texts)
+    terms = (b"zebra", b"quixot", b"velvet")  # the lexical index saw every version
+    assert all(t in all_bytes(path) for t in texts + terms)
     erase(store, fact.id, how)
-    assert not any(t in all_bytes(path) for t in texts)  # already while the store is open
+    assert not any(t in all_bytes(path) for t in texts + terms)  # already while the store is open
     events = store.history(fact.id)
     assert [e.kind for e in events][:3] == ["add", "edit", "edit"] and not any(e.replaced_text for e in events)
     store.close()
@@ -345,3 +366,56 @@ def test_a_store_from_a_newer_memchat_is_refused(tmp_path):
     conn.close()
     with pytest.raises(StoreUnavailable, match="newer"):
         MemoryStore.open(tmp_path / "s", embedder=HashEmbedder())
+
+
+def lexical_ids(store: MemoryStore, queries: list[str]) -> dict[str, list[int]]:
+    return {q: [h.fact.id for h in store.search(q, k=5, now=T0, mode="lexical")] for q in queries}
+
+
+def test_a_store_from_before_the_lexical_index_builds_it_once_and_loses_nothing(tmp_path):
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    facts = store.add_many([f"fact {i}: my {w} is called {n}" for i, (w, n) in enumerate(
+        (w, n) for w in ("dog", "cat", "boat") for n in ("Rex", "Luna", "Quixote", "Ana"))], now=T0)
+    queries = ["Quixote", "boat called Luna", "cat"]
+    before = lexical_ids(store, queries)
+    store.close()
+    conn = sqlite3.connect(path / "memory.db")  # as the last release left it: no FTS table, no triggers
+    conn.executescript("DROP TABLE facts_fts; DROP INDEX facts_user_created; DELETE FROM meta WHERE key = 'lexical_index';")
+    conn.close()
+    calls = []
+    store = MemoryStore.open(path, embedder=HashEmbedder(), progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (len(facts), len(facts))
+    assert lexical_ids(store, queries) == before
+    assert [f.id for f in store.facts()] == [f.id for f in facts]
+    added = store.add("fact 99: my kite is called Quixote", now=T0)
+    store.close()
+    calls.clear()
+    store = MemoryStore.open(path, embedder=HashEmbedder(), progress=lambda done, total: calls.append((done, total)))
+    assert not calls  # built once
+    assert added.id in lexical_ids(store, ["Quixote"])["Quixote"]
+    store.close()
+
+
+@pytest.mark.parametrize("damage", ["emptied", "garbage"])
+def test_damaged_lexical_index_is_rebuilt_with_identical_results(tmp_path, damage, caplog):
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    store.add_many([f"fact {i}: the {w} of my {o} is {c}" for i, (w, o, c) in enumerate(
+        (w, o, c) for w in ("colour", "size", "age") for o in ("car", "house", "bike", "cat") for c in range(12))], now=T0)
+    queries = ["colour of my car", "age cat 7", "house"]
+    before = lexical_ids(store, queries)
+    store.close()
+    conn = sqlite3.connect(path / "memory.db")
+    if damage == "emptied":
+        conn.execute("INSERT INTO facts_fts (facts_fts) VALUES ('delete-all')")
+    else:
+        conn.execute("UPDATE facts_fts_data SET block = randomblob(length(block)) WHERE id > 10")
+    conn.commit()
+    conn.close()
+    with caplog.at_level(logging.WARNING):
+        store = MemoryStore.open(path, embedder=HashEmbedder())
+        assert lexical_ids(store, queries) == before
+    assert any("lexical index" in r.message and "rebuilding" in r.message for r in caplog.records)
+    assert store.db.conn.execute("INSERT INTO facts_fts (facts_fts, rank) VALUES ('integrity-check', 1)").rowcount
+    store.close()

@@ -72,11 +72,12 @@ def test_duplicate_threshold_is_configurable(tmp_path, embedder):
 
 def test_search_ranks_by_similarity_and_reports_retention(store):
     store.add_many(["My sister Ana lives in Lisbon.", "My car is a red Toyota.", "I work at a bakery."], now=T0)
-    hits = store.search("sister Ana lives where", k=2, now=days(3))
+    hits = store.search("sister Ana lives where", k=2, now=days(3), mode="dense")
     assert [h.fact.text for h in hits][0] == "My sister Ana lives in Lisbon."
     assert len(hits) == 2
     for h in hits:
         assert 0 < h.retention < 1 and h.score == pytest.approx(h.similarity * (0.7 + 0.3 * h.retention))
+        assert h.found_by == ("dense",)
     assert hits[0].score >= hits[1].score
 
 
