@@ -113,13 +113,23 @@ class App:
     user: str
     now: datetime | None
     _store: MemoryStore | None = None
+    warned: bool = False  # the store's privacy warning is given once
 
     @property
     def store(self) -> MemoryStore:
         if self._store is None:
             with lazy_progress("Building the word index (once, for a store from before it)") as report:
                 self._store = MemoryStore.open(self.home, progress=report)
+        if self._store.exposed and not self.warned:
+            self.warned = True
+            err.print(f"[yellow]warning:[/] the memory store at {esc(self.home)} can be read by other accounts on this "
+                      f"machine ({len(self._store.exposed)} path(s)); make it private: chmod -R go-rwx {esc(self.home)}")
         return self._store
+
+    @property
+    def at(self) -> datetime:
+        """The time views are judged at: --now, else the clock (nothing is written for viewing)."""
+        return self.now or datetime.now(timezone.utc)
 
     def close(self) -> None:
         if self._store is not None:
@@ -209,10 +219,11 @@ def lazy_progress(description: str):
 def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | None = None) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("id", justify="right", style="cyan")
-    table.add_column("fact", overflow="fold")
+    table.add_column("fact", overflow="fold", min_width=30)  # the text first: the numbers wrap their headers
     table.add_column("status")
     if retention is not None:
         table.add_column("retention", justify="right")
+    table.add_column("importance", justify="right")
     table.add_column("recalls", justify="right")
     table.add_column("added")
     for f in facts:
@@ -220,7 +231,7 @@ def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | Non
         cells = [str(f.id), Text(f.text), status]
         if retention is not None:
             cells.append(f"{retention[f.id]:.2f}")
-        cells += [str(f.recall_count), _when(f.created_at)]
+        cells += [f"{f.importance:.2f}", str(f.recall_count), _when(f.created_at)[:10]]  # the day: room for the text
         table.add_row(*cells)
     return table
 
@@ -245,56 +256,86 @@ def found_by(signals) -> str:
 # -- fact commands --------------------------------------------------------------------------------
 @cli.command()
 @click.argument("text")
-@click.option("--importance", type=click.FloatRange(0, 1), default=None, help="0 fades fast, 1 lasts longest (default 0.5).")
+@click.option("--importance", type=click.FloatRange(0, 1), default=None,
+              help="0 fades fast, 1 lasts longest (default: estimated from the text).")
 @click.option("--pin", is_flag=True, help="Never let this fact fade.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stored fact as JSON.")
+@click.option("--raw", is_flag=True, help="Store TEXT as given: no update check, no cutting into facts (fast).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was stored and replaced as JSON.")
 @pass_app
-def add(app: App, text: str, importance: float | None, pin: bool, as_json: bool) -> None:
-    """Remember a fact (TEXT, or - to read it from standard input).
+def add(app: App, text: str, importance: float | None, pin: bool, raw: bool, as_json: bool) -> None:
+    """Remember a fact (TEXT, or - to read it from standard input), as the chat does: a fact already known is
+    reinforced, and one that updates an older memory retires it (restorable). Its importance is estimated
+    from the text unless given.
 
     \b
     Examples:
       memchat add "My sister Ana lives in Lisbon."
+      memchat add "My sister Ana moved to Porto."       # replaces the Lisbon memory
       memchat add --importance 0.9 --pin "I am allergic to peanuts."
-      echo "My dog is called Rex." | memchat add -
+      echo "My dog is called Rex." | memchat add --raw -
     """
-    fact = app.store.add(read_text_argument(text), user=app.user, importance=importance, pinned=pin, now=app.now)
-    if as_json:
-        print_json(fact)
-    elif fact.reinforced:
-        out.print(f"Already known as fact [cyan]{fact.id}[/]: reinforced (stability {fact.stability:.1f} days).")
+    said = read_text_argument(text)
+    if raw:
+        stored, replaced = [app.store.add(said, user=app.user, importance=importance, now=app.now)], []
     else:
-        out.print(f"Remembered fact [cyan]{fact.id}[/]: {esc(fact.text)}")
+        from assistant.assistant import Assistant  # torch and the models: only for the update check
+
+        _one_reply_at_a_time()
+        stored, replaced = Assistant.load(app.store, user=app.user).remember(said, now=app.now, importance=importance)
+    if pin:
+        stored = [app.store.pin(f.id, now=app.now) for f in stored]
+    if as_json:
+        print_json({"stored": stored, "replaced": replaced})
+        return
+    for fact in stored:
+        if fact.reinforced:
+            out.print(f"Already known as fact [cyan]{fact.id}[/]: reinforced (stability {fact.stability:.1f} days).")
+        else:
+            out.print(f"Remembered fact [cyan]{fact.id}[/] (importance {fact.importance:.2f}): {esc(fact.text)}")
+    for fact in replaced:
+        out.print(f"Replaced fact [cyan]{fact.id}[/]: {esc(fact.text)} (undo: memchat restore {fact.id})")
 
 
 @cli.command()
-@click.argument("ids", nargs=-1, type=int)
-@click.option("--match", "query", default=None, help="Forget every fact this text names (semantic match).")
+@click.argument("what", nargs=-1)
+@click.option("--match", "query", default=None, help="Forget every fact this text names (the same as TEXT).")
 @click.option("--hard", is_flag=True, help="Erase for good, from every file of the store (not restorable).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def forget(app: App, ids: tuple[int, ...], query: str | None, hard: bool, yes: bool) -> None:
-    """Forget facts by id, or every fact matching a query.
+def forget(app: App, what: tuple[str, ...], query: str | None, hard: bool, yes: bool) -> None:
+    """Forget facts by id (ID...), or every fact a text names (TEXT, by meaning; shown first, then asked).
 
     Soft forgetting hides a fact from search; `memchat restore ID` brings it back. --hard erases it.
 
     \b
     Examples:
+      memchat forget "my car"
+      memchat forget my old phone number --yes
       memchat forget 12 13
-      memchat forget --match "my car" --yes
       memchat forget --hard 12
     """
+    ids: tuple[int, ...] = ()
+    if what and all(w.isdigit() for w in what):
+        ids = tuple(int(w) for w in what)
+    elif what:
+        if query:
+            raise click.UsageError("give the text to forget once: as TEXT or as --match TEXT, not both")
+        query = " ".join(what)
+    if ids and query:
+        raise click.UsageError("give fact ids or a text to forget (--match TEXT), not both")
     if bool(ids) == bool(query):
-        raise click.UsageError("give fact ids or --match QUERY (one of the two)")
+        raise click.UsageError("say what to forget: fact ids (memchat forget 12 13) or a text (memchat forget \"my car\"); "
+                               "`memchat facts` lists ids")
     store = app.store
     targets = [store.get(i) for i in ids] if ids else [h.fact for h in store.matching(query, user=app.user)]
     if not targets:
-        out.print(f"No fact matches {esc(repr(query))}; nothing forgotten.")
+        out.print(f"No fact matches {esc(repr(query))}; nothing forgotten. Find it with `memchat search TEXT` "
+                  "and forget it by id (`memchat forget ID`).")
         return
     if not yes and (query or hard):
         out.print(facts_table(targets, "About to " + ("erase" if hard else "forget")))
         if not sys.stdin.isatty():
-            raise click.UsageError("confirmation needed: rerun with --yes")
+            raise click.UsageError("confirmation needed and no terminal to ask on: rerun with --yes")
         click.confirm("Go ahead?", abort=True)
     reason = "matched a forget request" if query else "asked by the user"
     done = store.forget_many([f.id for f in targets], hard=hard, now=app.now, reason=reason)
@@ -353,8 +394,8 @@ def facts(app: App, show_all: bool, as_json: bool) -> None:
       memchat --user ana facts --all --json
     """
     store = app.store
-    items = store.facts(app.user, include_dormant=show_all)
-    retention = {f.id: store.retention(f, app.now) for f in items}
+    items = store.facts(app.user, include_dormant=show_all, now=app.at)  # faded by then: dormant, as decay says
+    retention = {f.id: store.retention(f, app.at) for f in items}
     if as_json:
         print_json([{**_jsonable(f), "retention": retention[f.id]} for f in items])
         return
@@ -403,23 +444,47 @@ def search(app: App, query: str, k: int, mode: str | None, since_text: str | Non
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Show what would fade or be purged; change nothing.")
+@click.option("--apply", "apply_now", is_flag=True, help="Write it to the store without asking.")
+@click.option("--all-users", is_flag=True, help="Every user's facts, not only --user's.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
-def decay(app: App, dry_run: bool, as_json: bool) -> None:
-    """Apply forgetting: faded facts go dormant, long-dormant ones are purged.
+def decay(app: App, dry_run: bool, apply_now: bool, all_users: bool, as_json: bool) -> None:
+    """Write forgetting to the store: faded facts become dormant, long-dormant ones are purged (erased).
+
+    Faded facts are already out of `facts` and search (a question can still bring one back); this writes
+    it and starts the 30 days after which a dormant fact is erased. Without --apply it shows what it would
+    do and asks.
 
     \b
     Examples:
-      memchat decay
       memchat --now +180d decay --dry-run
+      memchat decay                  # shows, then asks
+      memchat decay --apply
     """
-    report = app.store.decay(now=app.now, dry_run=dry_run)
+    if dry_run and apply_now:
+        raise click.UsageError("--dry-run and --apply contradict each other: give one")
+    user = None if all_users else app.user
+    report = app.store.decay(now=app.now, dry_run=True, user=user)
+    if not dry_run and (report.dormant or report.purged):
+        if not apply_now and not as_json:
+            show_decay(report, user)
+            if not sys.stdin.isatty():
+                raise click.UsageError("nothing written: rerun with --apply to write it (or --dry-run to only look)")
+            click.confirm("Write this to the store?", abort=True)
+        report = app.store.decay(now=app.now, user=user)
     if as_json:
         print_json(report)
-        return
-    verb = ("would go", "would be") if dry_run else ("went", "were")
-    out.print(f"Checked {report.checked} fact(s) at {_when(report.now)}: {len(report.dormant)} {verb[0]} dormant, "
-              f"{len(report.purged)} {verb[1]} purged.")
+    else:
+        show_decay(report, user)
+
+
+def show_decay(report, user: str | None) -> None:
+    """A decay report: counts that add up, then the faded and the purged facts."""
+    verb = ("would go", "would be") if report.dry_run else ("went", "were")
+    whose = "every user's" if user is None else f"{esc(user)}'s"
+    rest = report.checked - len(report.dormant) - len(report.purged)
+    out.print(f"Checked {report.checked} of {whose} fact(s) at {_when(report.now)}: {len(report.dormant)} {verb[0]} "
+              f"dormant, {len(report.purged)} {verb[1]} purged, {rest} unchanged.")
     if report.dormant:
         faded = [dataclasses.replace(f, status="dormant") for f, _ in report.dormant]
         out.print(facts_table(faded, "Faded", {f.id: r for f, r in report.dormant}))
@@ -438,19 +503,22 @@ def explain(app: App, fact_id: int, as_json: bool) -> None:
     Example:
       memchat explain 12
     """
-    ex = app.store.explain(fact_id, now=app.now)
+    ex = app.store.explain(fact_id, now=app.at)
     if as_json:
         print_json(ex)
         return
     f = ex.fact
     out.print(f"[cyan]{f.id}[/] {esc(f.text)}")
-    out.print(f"status {f.status}{' (pinned)' if f.pinned else ''}, retention {ex.retention:.2f} at {_when(ex.now)}, "
+    out.print(f"status {ex.status}{' (pinned)' if f.pinned else ''}, retention {ex.retention:.2f} at {_when(ex.now)}, "
               f"stability {f.stability:.1f} days, importance {f.importance:.2f}, recalled {f.recall_count} time(s)")
+    if f.hold_until is not None:
+        out.print(f"a dated event: kept at least until {_when(f.hold_until)}")
     if f.status == "active":
         if ex.fades_at is None:
             out.print("never fades (pinned, or not before the year 9000)")
         elif ex.fades_at <= ex.now:
-            out.print(f"already faded below {app.store.config.decay.dormant_below:.2f}: the next `memchat decay` makes it dormant")
+            out.print(f"faded below {app.store.config.decay.dormant_below:.2f} around {_when(ex.fades_at)}: dormant, out "
+                      "of `facts` and search; a question that cues it brings it back; `memchat decay --apply` writes it")
         else:
             out.print(f"fades (goes dormant) around {_when(ex.fades_at)}")
     else:
@@ -1002,6 +1070,47 @@ def train_answers_cmd(out_path: Path, sentences: int | None, seed: int) -> None:
     _reproduce("memchat train-answers", "sentences", sentences, seed)
 
 
+@cli.command("train-importance")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where the model goes (default: the shipped memory_store/models/importance.npz).")
+@click.option("--per-relation", type=click.IntRange(1), default=None,
+              help="Catalogue sentences per relation and split (default: the recipe's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sentences and initialisation.")
+@data_option("")
+def train_importance_cmd(out_path: Path | None, per_relation: int | None, seed: int, data: Path) -> None:
+    """Train the importance model: how stable a new memory starts (names, health, addresses, dates to keep
+    last; passing remarks fade).
+
+    A softmax layer over the store's sentence embeddings, trained on the catalogue's relations, health and
+    appointment templates, persona sentences (ordinary) and DailyDialog statements (passing), scored on
+    held-out phrasings. A minute or two on this CPU.
+
+    \b
+    Examples:
+      memchat train-importance
+      memchat train-importance --per-relation 10 --out /tmp/importance.npz
+    """
+    from lab.importance_training import ImportanceTrainConfig, train_importance
+    from memory_store.embedder import MiniLMEmbedder
+    from memory_store.importance import SHIPPED
+
+    config = ImportanceTrainConfig(seed=seed)
+    if per_relation is not None:
+        config = dataclasses.replace(config, per_relation=per_relation)
+    command = "memchat train-importance" + (f" --per-relation {per_relation}" if per_relation else "") + (
+        f" --seed {seed}" if seed else "")
+    embedder = MiniLMEmbedder()
+    with stage_progress() as report:
+        result = train_importance(config, data, embedder.embed, embedder.name, out_path or SHIPPED, command,
+                                  progress=report)
+    _result_table(f"Importance model written to {esc(out_path or SHIPPED)}", [
+        ("held-out macro accuracy (passing / ordinary / vital)", f"{result.eval_accuracy:.1f}%"),
+        *((f"mean importance, held out: {k}", f"{v:.2f}") for k, v in result.mean_importance.items()),
+        ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds:.0f} s"),
+        ("sentences", f"{result.sentences['train']:,} train, {result.sentences['eval']:,} held out")])
+    out.print(f"Reproduce: {esc(command)}")
+
+
 def word_model_options(file: str, what: str):
     """The options every recipe over MiniLM's word vectors takes: --out (default: the shipped FILE),
     --epochs, --seed and --data (the shared data folder)."""
@@ -1133,7 +1242,8 @@ CHAT_HELP = """Tell me things and ask about them. Statements about you and your 
   /restore ID             bring a fact back      /facts [all]           what I remember
   /search QUERY           search memory          /why                   the facts behind my last answer
   /explain ID             a fact's memory state  /forecast ID           how a fact will fade
-  /pin ID, /unpin ID      keep a fact forever    /advance 7d            move the clock forward, then decay
+  /pin ID, /unpin ID      keep a fact forever    /advance 7d            look a week ahead (writes nothing)
+  /decay [apply]          what has faded; apply writes it to the store
   /history [ID]           the event log          /user NAME             switch to another person
   /help                   this text              /quit                  leave (Ctrl-D works too)"""
 
@@ -1186,12 +1296,13 @@ class ChatSession:
             return self.command(name.lower(), arg.strip())
         return self.converse(line)
 
-    def remember(self, text: str, pinned: bool = False) -> None:
-        fact = self.app.store.add(text, user=self.app.user, pinned=pinned, now=self.now())
-        if fact.reinforced:
-            out.print(f"I knew that (fact [cyan]{fact.id}[/]); I'll remember it longer now.")
-        else:
-            out.print(f"Noted (fact [cyan]{fact.id}[/]).")
+    def remember(self, text: str) -> None:
+        stored, replaced = self.bot.remember(text, now=self.now())  # the update check, as in conversation
+        for fact in stored:
+            out.print(f"I knew that (fact [cyan]{fact.id}[/]); I'll remember it longer now." if fact.reinforced
+                      else f"Noted (fact [cyan]{fact.id}[/], importance {fact.importance:.2f}).")
+        for fact in replaced:
+            out.print(f"Fact [cyan]{fact.id}[/] replaced (/restore {fact.id} undoes it).")
 
     def command(self, name: str, arg: str) -> bool:
         store, user = self.app.store, self.app.user
@@ -1211,7 +1322,7 @@ class ChatSession:
             fact = store.restore(self.ids(arg)[0], now=self.now())
             out.print(f"Restored fact [cyan]{fact.id}[/]: {esc(fact.text)}")
         elif name == "facts":
-            items = store.facts(user, include_dormant=arg == "all")
+            items = store.facts(user, include_dormant=arg == "all", now=self.now())
             retention = {f.id: store.retention(f, self.now()) for f in items}
             out.print(facts_table(items, f"{len(items)} fact(s) of {esc(user)}", retention) if items else "I know nothing yet.")
         elif name == "search":
@@ -1222,8 +1333,9 @@ class ChatSession:
         elif name in ("explain", "forecast"):
             ex = store.explain(self.ids(arg)[0], now=self.now())
             when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
-            out.print(f"[cyan]{ex.fact.id}[/] {esc(ex.fact.text)}: retention {ex.retention:.2f}, stability "
-                      f"{ex.fact.stability:.1f} days, fades {when}")
+            when = f"already (dormant since {_when(ex.fades_at)})" if ex.status != ex.fact.status else when
+            out.print(f"[cyan]{ex.fact.id}[/] {esc(ex.fact.text)}: {ex.status}, retention {ex.retention:.2f}, stability "
+                      f"{ex.fact.stability:.1f} days, importance {ex.fact.importance:.2f}, fades {when}")
             if name == "forecast":
                 out.print(", ".join(f"+{d:g}d: {r:.2f}" for d, r in ex.forecast))
         elif name in ("pin", "unpin"):
@@ -1233,8 +1345,15 @@ class ChatSession:
             step = parse_duration(self.need(arg, "/advance 7d"))
             shifted(self.now(), step)
             self.offset += step
-            report = store.decay(now=self.now())
-            out.print(f"It is now {_when(self.now())}. {len(report.dormant)} fact(s) faded, {len(report.purged)} purged.")
+            report = store.decay(now=self.now(), dry_run=True, user=user)
+            out.print(f"It is now {_when(self.now())} (simulated: nothing is written). By then {len(report.dormant)} "
+                      f"fact(s) have faded: out of free recall, a question can still bring one back; "
+                      f"{len(report.purged)} would be erased. /decay apply writes it.")
+        elif name == "decay":
+            report = store.decay(now=self.now(), dry_run=arg != "apply", user=user)
+            show_decay(report, user)
+            if report.dry_run and (report.dormant or report.purged):
+                out.print("/decay apply writes this to the store.")
         elif name == "history":
             events = store.history(self.ids(arg)[0] if arg else None, user=None if arg else user, limit=30)
             out.print(events_table(events, "History"))
@@ -1320,12 +1439,12 @@ def recalled_table(recalled) -> Table:
     the answer finder), and how much the reply used it."""
     table = Table(title="Facts behind my last answer", title_justify="left")
     for name, justify in (("id", "right"), ("fact", "left"), ("found by", "left"), ("similarity", "right"),
-                          ("retention", "right"), ("answers", "right"), ("attention", "right"), ("used", "left")):
+                          ("retention", "right"), ("importance", "right"), ("answers", "right"), ("attention", "right"), ("used", "left")):
         table.add_column(name, justify=justify)
     for r in recalled:
         # found_by: the search signals, once the assistant's Recalled carries them (issue 14); "—" until then
         table.add_row(str(r.fact.id), Text(r.fact.text), found_by(getattr(r, "found_by", ())), f"{r.similarity:.3f}",
-                      f"{r.retention:.2f}",
+                      f"{r.retention:.2f}", f"{r.fact.importance:.2f}",
                       "—" if r.answers is None else f"{r.answers:.2f}", f"{r.attention:.2f}", "yes" if r.used else "")
     return table
 

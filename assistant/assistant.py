@@ -20,7 +20,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from .answers import AnswerFinder, choose_answer, load_finder
 from .batching import collate, encode_context, encode_history
 from .checkpoint import load_checkpoint
 from .clauses import clauses
+from .cued import recall_by_cue
 from .consolidation import (about_someone_else, adds, asks_another_thing_about_them, names_same_person, replaces,
                             same_kind_of_thing, signals_a_fact, speaks_of, tells, without_update_marker)
 from .decoding import Decoded, beam_search, greedy
@@ -162,7 +163,7 @@ class Assistant:
         if intent.kind == "forget":
             reply = self._forget(intent, now)
         elif intent.kind == "list":
-            reply = self._list()
+            reply = self._list(now)
         else:
             reply = self._converse(text, intent, now, understood)
         if reply.forgotten:  # forgetting reaches short-term memory too: no line about it stays to be copied
@@ -230,6 +231,13 @@ class Assistant:
                     self._session.carried = self.model.carry(collate([history], self.vocab), self._session.carried)
         window.extend(lines)
 
+    def remember(self, statement: str, now: datetime | None = None, importance: float | None = None
+                 ) -> tuple[list[Fact], list[Fact]]:
+        """Store a statement as the chat stores one (`memchat add`): cut into its facts, each checked for
+        being known already (reinforced) and for updating an older memory (retired, linked). Returns
+        (stored, replaced)."""
+        return self._remember(statement, now, self._session.turn, importance=importance)
+
     def end_session(self, now: datetime | None = None) -> list[Fact]:
         """Consolidate short-term memory: store the statements still pending, then start afresh."""
         stored = [f for statement, turn in self._session.pending for f in self._remember(statement, now, turn)[0]]
@@ -288,6 +296,10 @@ class Assistant:
                                  [*(h.fact.text for h in hits), text])
         answer = detokenize(tokens, spelled, capitalize=True)
         if finding and not hits and (self.reader is not None or self._not_told(text, answer, nearest)):
+            cued = recall_by_cue(self.store, self.reader, self.answers, self.user, query, vector, now)
+            if cued is not None:  # a faded memory the question clearly asks about: recalled, hedged (cued.py)
+                recalled.append(Recalled(cued.fact, cued.similarity, cued.retention, 1.0, True, cued.chance))
+                return Reply(cued.text, intent.kind, tuple(recalled), tuple(stored), tuple(replaced), answer=cued.answer)
             return Reply(NOT_TOLD, intent.kind, tuple(recalled), tuple(stored), tuple(replaced))
         answer = acknowledged(answer, stored, replaced)
         quoted = self._quoted(intent, hits, answer, text, sure=finding)
@@ -620,8 +632,8 @@ class Assistant:
         chosen = [facts[-i].id for _, i in (ranked if intent.everything else ranked[:1])]
         return self.store.forget_many(chosen, now=now, reason="matched a forget request") if chosen else []
 
-    def _list(self) -> Reply:
-        facts = self.store.facts(self.user)
+    def _list(self, now: datetime | None = None) -> Reply:
+        facts = self.store.facts(self.user, now=now or datetime.now(timezone.utc))  # free recall: active at `now`
         if not facts:
             return Reply("I don't know anything about you yet.", "list")
         return Reply("Here is what I know about you: " + " ".join(as_sentence(second_person(f.text)) for f in facts),

@@ -48,6 +48,7 @@ class MemoryStore:
         self.path, self.db, self.embedder, self.config, self._clock = path, db, embedder, config, clock
         self.indexes = IndexSet(db, path / "index", embedder.name, embedder.dim, config.index)
         self.ledger = Ledger(db, self.indexes, config, embedder.dim, clock)
+        self.exposed: list[Path] = []  # the store's paths other accounts can read, found by `open` (privacy.py)
         self.lexical = LexicalIndex(db, config.search, self.ledger.transaction)
 
     # -- opening and closing ----------------------------------------------------------------------
@@ -81,7 +82,7 @@ class MemoryStore:
         store.lexical.ensure(progress)
         store.exposed = exposed(path)
         if store.exposed:
-            log.warning("the memory store at %s is readable by other accounts (%d path(s))", path, len(store.exposed))
+            log.info("the memory store at %s is readable by other accounts (%d path(s))", path, len(store.exposed))
         return store
 
     def _check_embedder(self) -> None:

@@ -8,16 +8,18 @@ import sys
 from conftest import ROOT, subprocess_env
 
 
-def chat(home, lines: list[str], user: str = "default", options: tuple[str, ...] | None = None) -> str:
+def chat(home, lines: list[str], user: str = "default", options: tuple[str, ...] | None = None,
+         now: str | None = None) -> str:
     """The chat as a subprocess; `options` default to a tiny untrained generator (the shipped turn model
-    and memory reader still decide what each line asks and which memory answers)."""
+    and memory reader still decide what each line asks and which memory answers); `now`: --now TIME."""
     if options is None:
         from test_assistant import tiny_checkpoint
 
         path = home.parent / "tiny-chat.pt"
         options = ("--model", str(path if path.exists() else tiny_checkpoint(path)))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "--home", str(home), "--user", user, "chat", *options],
+        [sys.executable, str(ROOT / "cli.py"), "--home", str(home), "--user", user,
+         *(("--now", now) if now else ()), "chat", *options],
         input="\n".join(lines) + "\n", capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -41,15 +43,22 @@ def test_slash_commands_restart_and_time_passing(tmp_path):
 
     second = chat(home, ["/pin 1", "/advance 400d", "/facts all"])
     assert "2 fact(s) in memory" in second
-    # The unpinned job fact fades; the dog, forgotten for more than 30 days, is purged; the pinned one stays.
-    assert "1 fact(s) faded, 1 purged" in second
+    # The unpinned job fact has faded; the dog, forgotten for more than 30 days, would be erased; the pinned
+    # one stays. Nothing of it is written: the simulated clock only shows.
+    assert "By then 1 fact(s) have faded" in second and "1 would be erased" in second
     table = second.split("fact(s) of default")[-1]
-    assert "active (pinned)" in table and "dormant" in table and "Rex" not in table
+    assert "active (pinned)" in table and "dormant" in table and "Rex" in table
+    assert "2 fact(s) in memory" in chat(home, ["/facts"])  # after a restart: the real store is unharmed
+
+    third = chat(home, ["/advance 400d", "/decay apply", "/facts all"])
+    assert "1 went dormant, 1 were purged" in third
+    table = third.split("fact(s) of default")[-1]
+    assert "dormant" in table and "Rex" not in table
 
 
 def test_errors_are_reported_and_the_chat_goes_on(tmp_path):
     out = chat(tmp_path / "h", ["/restore 99", "/explain abc", "/frobnicate", "/remember I like tea."])
-    assert "Unknown command /frobnicate" in out and "Noted (fact 1)" in out
+    assert "Unknown command /frobnicate" in out and "Noted (fact 1," in out
     assert out.rstrip().endswith("Bye.")
 
 

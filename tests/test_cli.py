@@ -77,14 +77,25 @@ def test_user_option_keeps_people_apart(home, capsys):
     assert all(hit["fact"]["user"] == "default" for hit in json.loads(out))
 
 
-def test_now_simulates_time_passing(home, capsys):
+def test_now_simulates_time_passing_and_writes_nothing_until_applied(home, capsys):
     h = ["--home", str(home)]
     code, out, _ = run(h + ["--now", "+400d", "decay", "--dry-run"], capsys)
-    assert code == 0 and "1 would go dormant" in out
-    assert fact_count(home, capsys) == 1
-    code, out, _ = run(h + ["--now", "+400d", "decay"], capsys)
+    assert code == 0 and "Checked 1 of default's fact(s)" in out
+    assert "1 would go dormant, 0 would be purged, 0 unchanged" in out
+    code, out, _ = run(h + ["--now", "+400d", "facts", "--all", "--json"], capsys)  # agrees with decay --dry-run
+    [then] = json.loads(out)
+    assert then["status"] == "dormant" and then["retention"] < 0.5
+    code, out, _ = run(h + ["--now", "+400d", "facts"], capsys)
+    assert "No facts" in out  # free recall shows active memories only
+    code, out, _ = run(h + ["--now", "+400d", "explain", "1"], capsys)
+    assert f"status dormant, retention {then['retention']:.2f}" in out
+    code, out, _ = run(h + ["facts", "--all", "--json"], capsys)
+    assert json.loads(out)[0]["status"] == "active"  # today, in the store: nothing was written
+    code, out, err = run(h + ["--now", "+400d", "decay"], capsys)  # no terminal to confirm on: writes nothing
+    assert code == 2 and "rerun with --apply" in out + err and fact_count(home, capsys) == 1
+    code, out, _ = run(h + ["--now", "+400d", "decay", "--apply"], capsys)
     assert "1 went dormant" in out
-    code, out, _ = run(h + ["--now", "+450d", "decay"], capsys)
+    code, out, _ = run(h + ["--now", "+450d", "decay", "--apply"], capsys)
     assert "1 were purged" in out and fact_count(home, capsys) == 0
 
 
@@ -114,9 +125,10 @@ BAD_INPUTS = [
     (["add", "--importance", "1.5", "text"], "1.5 is not in the range", None),
     (["add", "--importance", "high", "text"], "not a valid float", None),
     (["forget", "999"], "no fact with id 999", None),
-    (["forget"], "give fact ids or --match", None),
-    (["forget", "1", "--match", "sister"], "give fact ids or --match", None),
-    (["forget", "one"], "not a valid integer", None),
+    (["forget"], "say what to forget", None),
+    (["forget", "1", "--match", "sister"], "not both", None),
+    (["forget", "my", "sister"], "rerun with --yes", None),
+    (["forget", "my sister", "--match", "sister"], "not both", None),
     (["forget", "--match", "sister"], "rerun with --yes", None),
     (["forget", "--hard", "999"], "no fact with id 999", None),
     (["restore", "999"], "no fact with id 999", None),
@@ -157,7 +169,7 @@ def test_bad_input_fails_cleanly_and_loses_nothing(home, tmp_path, capsys, monke
 def test_text_with_markup_characters_is_shown_verbatim(home, capsys):
     h = ["--home", str(home)]
     for text in ("Use [/] to close tags", "I like [bold]bold[/bold] text"):
-        code, out, err = run(h + ["add", text], capsys)
+        code, out, err = run(h + ["add", "--raw", text], capsys)
         assert code == 0 and text in out, out + err
     code, out, err = run(h + ["facts"], capsys)
     assert code == 0 and "[/]" in out and "[bold]bold[/bold]" in out
