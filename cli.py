@@ -898,6 +898,49 @@ def eval_recall(conversations: int, seed: int, model_path: Path | None, dev: boo
     out.print(f"Written: {esc(results_dir / f'{stem}.json')}, {esc(results_dir / f'{stem}.md')}")
 
 
+@eval_group.command("locomo")
+@data_option("locomo")
+@click.option("--conversations", "names", default="", metavar="NAMES",
+              help="Only these conversations, e.g. conv-26,conv-30 (default: every conv-*.json in --data).")
+@click.option("--tune", is_flag=True,
+              help="Instead: score a grid of fusion settings (hybrid R@5, R@10) on the tuning conversations.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results", help="Where locomo.json and locomo.md go.")
+def eval_locomo(data: Path, names: str, tune: bool, results_dir: Path) -> None:
+    """Score search on LoCoMo: every turn of each conversation is a memory (with its session's date), every
+    question one default search a day after the last session; R@5 and R@10 overall and per category, beside
+    lexical-only (FTS5 bm25) and dense-only search and exact MiniLM cosine, and search p50.
+
+    \b
+    Examples:
+      memchat eval locomo
+      memchat eval locomo --conversations conv-41,conv-42,conv-43
+      memchat eval locomo --tune
+    """
+    from lab.locomo_eval import TUNED_ON, LocomoConfig, default_grid, evaluate, report, tune as tune_fusion, write_results
+    from memory_store import MiniLMEmbedder
+
+    chosen = tuple(n.strip() for n in names.split(",") if n.strip())
+    with stage_progress() as progress:
+        if tune:
+            rows = tune_fusion(data, MiniLMEmbedder(), chosen or TUNED_ON, default_grid(), progress)
+        else:
+            config = LocomoConfig(conversations=chosen)
+            figures = report(evaluate(data, MiniLMEmbedder(), config, progress), config,
+                             "memchat eval locomo" + (f" --conversations {names}" if chosen else ""))
+    if tune:
+        table = Table(title=f"Hybrid search on {', '.join(chosen or TUNED_ON)}", title_justify="left")
+        for name in ("lexical weight", "rrf k", "common share", "R@5", "R@10"):
+            table.add_column(name, justify="right")
+        for s, r5, r10 in sorted(rows, key=lambda r: (-r[1], -r[2])):
+            table.add_row(f"{s.lexical_weight:g}", f"{s.rrf_k:g}", f"{s.common_share:g}", f"{r5:.1%}", f"{r10:.1%}")
+        out.print(table)
+        return
+    js, md = write_results(figures, results_dir)
+    out.print(Markdown(md.read_text()))
+    out.print(f"Written: {esc(js)}, {esc(md)}")
+
+
 CONVERSATIONS = Path(__file__).resolve().parent / "lab" / "conversations"
 
 

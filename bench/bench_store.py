@@ -8,7 +8,8 @@ on is shared: report the medians and the ratios, not absolute figures from diffe
 
 Sections:
   search   store.search_vector(k=10) p50/p95 (query already embedded; SQLite rows and decay included),
-           beside VectorIndex.search on the same index, timed query by query in the same loop;
+           beside VectorIndex.search on the same index, timed query by query in the same loop, and the
+           default hybrid store.search (FTS5 bm25 + dense, fused; vector given) on words of the facts;
            recall@10 of both against exact numpy search over the same vectors.
   insert   add_many(texts, vectors=V, dedupe=False) in batches growing a store to each size: facts/s with
            the index update, then store.close() (index save) separately; dedupe=True for comparison.
@@ -233,8 +234,15 @@ def build(path: Path, vectors: np.ndarray, texts: list[str], config: StoreConfig
 
 
 # -- search ---------------------------------------------------------------------------------------
-def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.ndarray, warmup: int) -> dict:
-    """Open the store, then time store.search_vector and VectorIndex.search query by query, interleaved."""
+def query_texts(n: int) -> list[str]:
+    """Words for the hybrid search's lexical side, in the synthetic facts' vocabulary (topics and items)."""
+    return [f"what about topic {i * 13 % 997} and item {i * 7 % 101}?" for i in range(n)]
+
+
+def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.ndarray, warmup: int,
+           texts: list[str] | None = None) -> dict:
+    """Open the store, then time store.search_vector and VectorIndex.search query by query, interleaved; with
+    `texts`, also the default hybrid store.search (query vector given, so embedding is excluded)."""
     t0 = time.perf_counter()
     store = MemoryStore.open(path, embedder=SyntheticEmbedder(), config=config)
     uid = user_id(store)
@@ -242,7 +250,7 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
     index = store.indexes.get(uid)  # load, check and reconcile the saved index
     t2 = time.perf_counter()
     n_cand = max(K * config.candidates, K + 8)  # as store.search_vector asks
-    store_ns, raw_cand_ns, raw_k_ns = [], [], []
+    store_ns, raw_cand_ns, raw_k_ns, hybrid_ns = [], [], [], []
     store_hits, raw_hits = 0, 0
     clock = time.perf_counter_ns
     for i, q in enumerate(np.concatenate([queries[:warmup], queries])):
@@ -254,6 +262,9 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
         c = clock()
         _, raw_ids = index.search(q2, K)
         d = clock()
+        if texts is not None:
+            store.search(texts[i % len(texts)], k=K, user=USER, now=SEARCH_NOW, vector=q)
+            hybrid_ns.append(clock() - d)
         if i < warmup:
             continue
         store_ns.append(b - a)
@@ -272,6 +283,8 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
         "store_p50_ms": ms(store_ns, 50), "store_p95_ms": ms(store_ns, 95),
         "raw_p50_ms": ms(raw_cand_ns, 50), "raw_p95_ms": ms(raw_cand_ns, 95),
         "raw_k_p50_ms": ms(raw_k_ns, 50),
+        "hybrid_p50_ms": ms(hybrid_ns[warmup:], 50) if texts is not None else None,
+        "hybrid_p95_ms": ms(hybrid_ns[warmup:], 95) if texts is not None else None,
         "overhead_p50_ms": float(np.median(np.asarray(store_ns) - np.asarray(raw_cand_ns))) / 1e6,
         "ratio_p50": float(np.median(ratios)),
         "recall_store": store_hits / (K * len(queries)), "recall_raw": raw_hits / (K * len(queries)),
@@ -321,9 +334,10 @@ def run_size(size: int, args, root: Path) -> dict:
     result["memory"] = rss_probe(path, 200)
     default_label = (f"HNSW {base.index.hnsw_m}x{base.index.hnsw_ef_construction}"
                      if main["index_kind"] == "hnsw" else "flat")
-    result["search"] = search(path, base, queries, truth, args.warmup)
+    result["search"] = search(path, base, queries, truth, args.warmup, texts=query_texts(len(queries) + args.warmup))
     result["search"]["setting"] = default_label
     progress(f"size {size:,}: store p50 {result['search']['store_p50_ms']:.3f} ms, "
+             f"hybrid p50 {result['search']['hybrid_p50_ms']:.3f} ms, "
              f"recall {result['search']['recall_store']:.4f}")
 
     if size in args.dedupe_at:
@@ -522,12 +536,12 @@ def report(results: dict) -> None:
     sizes = results["sizes"]
     table("1. store.search_vector(k=10) vs VectorIndex.search on the same index (ms; same loop, interleaved)",
           ["facts", "index", "efSearch", "store p50", "store p95", "raw p50 (n=cand)", "raw p95", "raw p50 (n=10)",
-           "overhead p50", "store/raw p50", "target", "met"],
+           "overhead p50", "store/raw p50", "target", "met", "hybrid search p50", "hybrid p95", "hybrid/raw p50"],
           [[f"{r['size']:,}", r["search"]["setting"], r["search"]["ef_search_effective"] or "-",
             f"{r['search']['store_p50_ms']:.3f}", f"{r['search']['store_p95_ms']:.3f}",
             f"{r['search']['raw_p50_ms']:.3f}", f"{r['search']['raw_p95_ms']:.3f}", f"{r['search']['raw_k_p50_ms']:.3f}",
             f"{r['search']['overhead_p50_ms']:.3f}", f"{r['search']['ratio_p50']:.1f}x",
-            *_search_target(r["size"], r["search"]["store_p50_ms"])] for r in sizes])
+            *_search_target(r["size"], r["search"]["store_p50_ms"]), *_hybrid_cells(r["search"])] for r in sizes])
     rows = [[f"{r['size']:,}", "clustered", r["search"]["setting"], f"{r['search']['recall_store']:.4f}",
              f"{r['search']['recall_raw']:.4f}", verdict(r["search"]["recall_store"] >= 0.98)] for r in sizes]
     rows += [[f"{r['size']:,}", "random unit", r["random"]["index_kind"], f"{r['random']['recall_store']:.4f}",
@@ -584,6 +598,12 @@ def report(results: dict) -> None:
            for r in sizes])
     out.print(f"load average at start {results['load_start']}, at end {results['load_end']}; "
               f"bench peak RSS {results['bench_peak_rss_mb']:.0f} MB")
+
+
+def _hybrid_cells(s: dict) -> list[str]:
+    if s.get("hybrid_p50_ms") is None:
+        return ["-", "-", "-"]
+    return [f"{s['hybrid_p50_ms']:.3f}", f"{s['hybrid_p95_ms']:.3f}", f"{s['hybrid_p50_ms'] / s['raw_p50_ms']:.1f}x"]
 
 
 def _search_target(size: int, p50: float) -> list[str]:

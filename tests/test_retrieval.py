@@ -155,9 +155,17 @@ def test_the_default_mode_is_configurable(tmp_path, embedder):
 
 
 def test_common_words_are_left_out_of_a_large_stores_query(tmp_path, embedder):
-    store = MemoryStore.open(tmp_path / "s", embedder=embedder, config=StoreConfig(search=SearchConfig(common_min_facts=100)))
+    store = MemoryStore.open(tmp_path / "s", embedder=embedder, config=StoreConfig(search=SearchConfig(common_min_facts=100, common_share=0.1)))
     store.add_many([f"my note number {i}" for i in range(200)] + ["my zeppelin"], now=T0)
     assert store.lexical.query_words("my zeppelin") == ["zeppelin"]
     assert store.lexical.query_words("my note") == []  # every word is in most facts
     assert store.search("my zeppelin", k=1, now=T0, mode="lexical")[0].fact.text == "my zeppelin"
+    store.close()
+
+
+def test_a_large_stores_query_reads_its_rarest_words_within_the_postings_budget(tmp_path, embedder):
+    store = MemoryStore.open(tmp_path / "s", embedder=embedder, config=StoreConfig(search=SearchConfig(max_postings=150)))
+    store.add_many([f"my note number {i}" for i in range(200)] + ["my zeppelin note"], now=T0)
+    assert store.lexical.query_words("my zeppelin note") == ["zeppelin"]  # 'my' and 'note' pass the budget
+    assert store.lexical.query_words("my note") == ["my"]  # the rarest word is kept even alone
     store.close()
