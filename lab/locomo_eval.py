@@ -195,7 +195,7 @@ def tune(data: Path, embedder: Embedder, names: tuple[str, ...], grid: list[Sear
 def default_grid() -> list[SearchConfig]:
     base = SearchConfig()
     return [replace(base, lexical_weight=lw, rrf_k=rk, common_share=cs)
-            for lw in (1.0, 1.5, 2.0) for rk in (10.0, 60.0) for cs in (0.05, 0.1, 0.2, 1.0)]
+            for lw in (1.0, 2.0, 3.0) for rk in (5.0, 20.0, 60.0) for cs in (0.03, 0.1, 1.0)]
 
 
 class _Remembered:
