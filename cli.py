@@ -248,8 +248,9 @@ def hits_table(hits: list[Hit], title: str) -> Table:
 
 
 def found_by(signals) -> str:
-    """Which searches found a memory: its words (lexical), its meaning (dense), or both."""
-    names = {"lexical": "words", "dense": "meaning"}
+    """Which searches found a memory: its words (lexical), its meaning (dense), being said right after one
+    they found (context)."""
+    names = {"lexical": "words", "dense": "meaning", "context": "context"}
     return " + ".join(names.get(s, s) for s in signals) if signals else "—"
 
 
@@ -930,10 +931,11 @@ def eval_locomo(data: Path, names: str, tune: bool, results_dir: Path) -> None:
                              "memchat eval locomo" + (f" --conversations {names}" if chosen else ""))
     if tune:
         table = Table(title=f"Hybrid search on {', '.join(chosen or TUNED_ON)}", title_justify="left")
-        for name in ("lexical weight", "rrf k", "common share", "R@5", "R@10"):
+        for name in ("lexical weight", "match scale", "dense power", "context weight", "R@5", "R@10"):
             table.add_column(name, justify="right")
         for s, r5, r10 in sorted(rows, key=lambda r: (-r[1], -r[2])):
-            table.add_row(f"{s.lexical_weight:g}", f"{s.rrf_k:g}", f"{s.common_share:g}", f"{r5:.1%}", f"{r10:.1%}")
+            table.add_row(f"{s.lexical_weight:g}", f"{s.match_scale:g}", f"{s.dense_power:g}", f"{s.context_weight:g}",
+                          f"{r5:.1%}", f"{r10:.1%}")
         out.print(table)
         return
     js, md = write_results(figures, results_dir)

@@ -193,9 +193,10 @@ def tune(data: Path, embedder: Embedder, names: tuple[str, ...], grid: list[Sear
 
 
 def default_grid() -> list[SearchConfig]:
+    """The settings the shipped fusion was chosen from (rrf_k 5 from an earlier grid over 5, 20, 60)."""
     base = SearchConfig()
-    return [replace(base, lexical_weight=lw, rrf_k=rk, common_share=cs)
-            for lw in (1.0, 2.0, 3.0) for rk in (5.0, 20.0, 60.0) for cs in (0.03, 0.1, 1.0)]
+    return [replace(base, lexical_weight=lw, match_scale=ms, dense_power=dp, context_weight=cw)
+            for lw in (1.5, 2.0) for ms in (2.0, 4.0) for dp in (0.0, 1.0, 2.0) for cw in (0.0, 0.5)]
 
 
 class _Remembered:

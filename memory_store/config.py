@@ -63,8 +63,9 @@ class IndexConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     """How `search` finds facts: by meaning (dense: MiniLM cosine over FAISS), by words (lexical: FTS5 bm25),
-    or both fused by weighted reciprocal rank (hybrid). rrf_k, lexical_weight and common_share were chosen on
-    two LoCoMo conversations (conv-26, conv-30) and checked on the other three (`memchat eval locomo`)."""
+    or both fused by weighted reciprocal rank (hybrid). rrf_k, lexical_weight, match_scale, match_power and
+    context_weight were chosen on two LoCoMo conversations (conv-26, conv-30) and checked on the other three
+    (`memchat eval locomo`)."""
 
     mode: Literal["hybrid", "dense", "lexical"] = "hybrid"  # the default of `search`
     # Hybrid: a fact's fused relevance is sum over signals of weight / (rrf_k + its rank in that signal's
@@ -73,6 +74,19 @@ class SearchConfig:
     rrf_k: float = 5.0
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
+    # A lexical candidate's weight is scaled by min(1, match_scale * strength) ** match_power, strength being
+    # its bm25 over that of a fact holding every query word once (the sum of their IDFs): a fact that shares
+    # only words most facts hold ("I", "my") barely counts, one that holds half the query's weight counts in
+    # full. A dense candidate's weight is scaled by (its cosine / the best cosine) ** dense_power: a far less
+    # near second counts little. Rank alone let a weakly matched word outrank meaning in a small store.
+    match_scale: float = 2.0
+    match_power: float = 1.0
+    dense_power: float = 2.0
+    # Context: the next memory of the same user, said within context_gap seconds after a candidate, gets
+    # context_weight times the candidate's relevance added to its own (a question's reply, the next sentence
+    # of a story); relevance is then divided by 1 + context_weight. 0 turns it off.
+    context_weight: float = 0.5
+    context_gap: float = 600.0
     depth: int = 50  # candidates each signal contributes to the fusion (at least k)
     # Lexical query words: a word in more than common_share of the indexed facts is left out (stop words,
     # learned from the counts; 1.0: none is), unless the store has fewer than common_min_facts facts and it
@@ -87,6 +101,8 @@ class SearchConfig:
             raise ValueError(f"search mode must be 'hybrid', 'dense' or 'lexical', not {self.mode!r}")
         if self.rrf_k < 0 or self.dense_weight < 0 or self.lexical_weight < 0 or self.depth < 1:
             raise ValueError("need rrf_k, dense_weight, lexical_weight >= 0 and depth >= 1")
+        if self.match_scale <= 0 or self.match_power < 0 or self.dense_power < 0 or not 0 <= self.context_weight <= 1 or self.context_gap < 0:
+            raise ValueError("need match_scale > 0, match_power, dense_power >= 0, 0 <= context_weight <= 1 and context_gap >= 0")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ the query: they barely move bm25 and they make a search read most of the index.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 from contextlib import AbstractContextManager
@@ -130,7 +131,9 @@ class LexicalIndex:
 
     # -- searching --------------------------------------------------------------------------------
     def search(self, user_id: int, text: str, n: int, window: Window | None = None) -> list[tuple[int, float]]:
-        """The user's n best active facts for `text` by bm25: [(fact id, bm25 score, higher is better)]."""
+        """The user's n best active facts for `text` by bm25, best first: [(fact id, strength)], strength being
+        the fact's bm25 over that of a full match (`full_match`): about 1 for a fact of average length that
+        holds every query word once, near 0 for one that shares only words most facts hold."""
         try:
             self.check()
             return self._search(user_id, text, n, window)
@@ -142,10 +145,11 @@ class LexicalIndex:
             return self._search(user_id, text, n, window)
 
     def _search(self, user_id: int, text: str, n: int, window: Window | None) -> list[tuple[int, float]]:
-        chosen = self.query_words(text)
+        chosen = self._chosen(text)
         if not chosen:
             return []
-        match = " OR ".join(fts_string(w) for w in chosen)
+        full = full_match([count for _, count in chosen], self._total())
+        match = " OR ".join(fts_string(w) for w, _ in chosen)
         since, until = window if window is not None else (float("-inf"), float("inf"))
         # bm25() is negative, lower is better; facts of other users and inactive facts are skipped here.
         rows = self.db.conn.execute(
@@ -154,12 +158,16 @@ class LexicalIndex:
             "ORDER BY bm25(facts_fts) LIMIT ?",
             (match, user_id, max(since, -1e300), min(until, 1e300), n),
         ).fetchall()
-        return [(int(i), float(s)) for i, s in rows]
+        return [(int(i), float(s) / full) for i, s in rows]
 
     def query_words(self, text: str) -> list[str]:
         """The words of `text` that go into the FTS5 query: those in at most `config.common_share` of the
         indexed facts (counted over all users, after stemming), rarest first, until their facts together pass
         `config.max_postings`; the rarest word is kept even alone."""
+        return [w for w, _ in self._chosen(text)]
+
+    def _chosen(self, text: str) -> list[tuple[str, int]]:
+        """`query_words` with how many indexed facts hold each word."""
         found = words(text)
         if not found:
             return []
@@ -173,7 +181,7 @@ class LexicalIndex:
                 break
             if not kept and common and total >= self.config.common_min_facts:
                 break
-            kept.append(found[i])
+            kept.append((found[i], counts[i]))
             read += counts[i]
         return kept
 
@@ -198,6 +206,14 @@ class LexicalIndex:
         if row is None or not row[0]:
             return 0
         return _varint(row[0])
+
+
+def full_match(counts: list[int], total: int) -> float:
+    """The bm25 of a fact of average length holding each query word once: the sum of the words' inverse
+    document frequencies, as FTS5 computes them (log((N - n + 0.5) / (n + 0.5)), at least 1e-6) for words
+    held by `counts` of `total` facts. A word no fact holds counts in full: a query whose telling words the
+    store lacks is matched weakly by the words it has."""
+    return sum(max(math.log((total - n + 0.5) / (n + 0.5)), 1e-6) for n in counts) or 1e-6
 
 
 def scrub(conn: sqlite3.Connection) -> None:

@@ -39,7 +39,8 @@ class Hit:
     similarity: float  # cosine similarity of the query and the fact, in [-1, 1] (whichever signal found it)
     retention: float  # the fact's retention at the time of the search, in [0, 1]
     score: float
-    found_by: tuple[str, ...] = ("dense",)  # the signals whose candidates held it: "lexical", "dense"
+    # the signals whose candidates held it: "lexical", "dense", "context" (said right after a fact they found)
+    found_by: tuple[str, ...] = ("dense",)
 
 
 @dataclass(frozen=True)

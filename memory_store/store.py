@@ -31,7 +31,7 @@ from memory_store.indexes import IndexSet
 from memory_store.ledger import Ledger
 from memory_store.lexical import LexicalIndex
 from memory_store.privacy import exposed, private_dir, private_file
-from memory_store.retrieval import check_mode, fuse, time_window
+from memory_store.retrieval import add_context, check_mode, fuse, time_window
 from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import FACT_COLUMNS, FACT_FROM, fact_from_row, json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
@@ -267,7 +267,8 @@ class MemoryStore:
         """The user's k best active facts for `query`, ranked by score (relevance weighted by retention).
 
         `mode` (default `config.search.mode`, "hybrid"): "hybrid" fuses the facts that share the query's
-        words (FTS5 bm25) with the facts nearest in meaning (cosine) by weighted reciprocal rank; "dense" is
+        words (FTS5 bm25, weighed by how strongly they match) with the facts nearest in meaning (cosine) by
+        weighted reciprocal rank, and lifts the fact said right after a relevant one (context); "dense" is
         meaning alone (`search_vector`), "lexical" words alone. Each hit's `found_by` names the signals that
         found it, and its `similarity` is always the cosine. `since` / `until` (timezone-aware): only facts
         said in that window. `vector`: the query's embedding when the caller has it (`embed_query`)."""
@@ -283,16 +284,34 @@ class MemoryStore:
         if found is None:
             return []
         uid, index = found
-        depth = max(k, self.config.search.depth)
-        lists = {"lexical": [i for i, _ in self.lexical.search(uid, query, depth, window)]}
+        cfg = self.config.search
+        depth = max(k, cfg.depth)
+        strength = dict(self.lexical.search(uid, query, depth, window))
+        lists = {"lexical": list(strength)}
         similarity = self._dense(uid, index, vector, depth, window) if mode == "hybrid" else {}
         if mode == "hybrid":
             lists["dense"] = list(similarity)
-        fused = fuse(lists, self.config.search)
+        fused = fuse(lists, cfg, strength if mode == "hybrid" else None, similarity)
+        if mode == "hybrid" and cfg.context_weight > 0:
+            fused = add_context(fused, self._followers(uid, list(fused.relevance), cfg.context_gap, window),
+                                cfg.context_weight)
         unscored = np.array([i for i in fused.relevance if i not in similarity], dtype=np.int64)
         if len(unscored):
             similarity.update(zip(unscored.tolist(), (self.indexes.vectors(unscored) @ vector).tolist()))
         return self._ranked(uid, fused.relevance, similarity, fused.found_by, k, at)
+
+    def _followers(self, uid: int, fact_ids: list[int], gap: float, window: tuple[float, float] | None
+                   ) -> dict[int, int]:
+        """{fact id: the id of the user's next active fact, said at most `gap` seconds after it (and within
+        `window`)} for the given facts that have one."""
+        since, until = window if window is not None else (float("-inf"), float("inf"))
+        rows = self.db.conn.execute(
+            "SELECT c.id, n.id FROM facts c JOIN facts n ON n.id = (SELECT min(x.id) FROM facts x WHERE "
+            "x.user_id = c.user_id AND x.status = 'active' AND x.id > c.id) "
+            "WHERE c.id IN (SELECT value FROM json_each(?)) AND n.created_at - c.created_at <= ? "
+            "AND n.created_at BETWEEN ? AND ?",
+            (json_ids(fact_ids), gap, max(since, -1e300), min(until, 1e300))).fetchall()
+        return dict(rows)
 
     def embed_query(self, query: str) -> np.ndarray:
         """A query's unit-length embedding, checked as `search` checks it (for `search_vector`)."""

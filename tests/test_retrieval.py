@@ -64,7 +64,7 @@ def test_every_hit_says_which_signals_found_it(store):
     store.add_many(FILLER + ["The budget review is on Friday."], now=T0)
     hits = store.search("budget review Friday", k=10, now=T0)
     assert hits[0].fact.text == "The budget review is on Friday." and hits[0].found_by == ("lexical", "dense")
-    assert all(set(h.found_by) <= {"lexical", "dense"} and h.found_by for h in hits)
+    assert all(set(h.found_by) <= {"lexical", "dense", "context"} and h.found_by for h in hits)
     assert all(h.found_by == ("lexical",) for h in store.search("budget review", k=5, now=T0, mode="lexical"))
 
 
@@ -143,6 +143,49 @@ def test_fusion_ranks_agreement_first_and_normalises_to_one():
     assert fused.relevance[3] > fused.relevance[2] > fused.relevance[4]
     weighted = fuse({"lexical": [2], "dense": [4]}, SearchConfig(lexical_weight=2.0, dense_weight=1.0))
     assert list(weighted.relevance) == [2, 4]
+
+
+def test_a_weak_word_match_does_not_outrank_a_much_nearer_meaning():
+    # 1 is nearest in meaning by far; 2 is a distant second in meaning and shares one common word with the query
+    cfg = SearchConfig()
+    fused = fuse({"lexical": [2], "dense": [1, 2]}, cfg, strength={2: 0.05}, similarity={1: 0.5, 2: 0.25})
+    assert list(fused.relevance)[0] == 1
+    strong = fuse({"lexical": [2], "dense": [1, 2]}, cfg, strength={2: 0.8}, similarity={1: 0.5, 2: 0.25})
+    assert list(strong.relevance)[0] == 2  # the same rank with the query's telling words: it wins
+
+
+def test_a_lexical_hits_strength_is_small_when_it_shares_only_common_words(store):
+    store.add_many([f"my note number {i}" for i in range(40)] + ["my zeppelin hangar"], now=T0)
+    strength = dict(store.lexical.search(1, "my zeppelin", 50))
+    zeppelin = store.search("zeppelin", k=1, now=T0, mode="lexical")[0].fact.id
+    assert strength[zeppelin] > 0.5 and max(s for i, s in strength.items() if i != zeppelin) < 0.05
+
+
+def test_the_memory_said_right_after_a_found_one_is_found_by_context(store):
+    store.add_many(FILLER[:30], now=T0)
+    question = store.add("Zsofia asked me which gate her flight lands at.", now=days(1))
+    answer = store.add("I told her: B42, at half past nine.", now=days(1) + timedelta(seconds=20))
+    later = store.add("The plumber comes on Tuesday.", now=days(2))
+    hits = store.search("which gate does Zsofia's flight land at", k=5, now=days(2))
+    by_id = {h.fact.id: h for h in hits}
+    assert hits[0].fact.id == question.id and "context" in by_id[answer.id].found_by
+    assert later.id not in by_id  # said a day later: not the same conversation
+    off = MemoryStore.open(store.path, embedder=store.embedder,
+                           config=StoreConfig(search=SearchConfig(context_weight=0.0)))
+    assert all("context" not in h.found_by for h in off.search("which gate does Zsofia's flight land at", k=5, now=days(2)))
+    off.close()
+
+
+def test_context_never_crosses_users_or_time_windows(store):
+    store.add("Ana's locker code is 5150.", user="ana", now=T0)
+    store.add("The weather was fine.", user="ben", now=T0 + timedelta(seconds=1))
+    store.add("Ana's bike is blue.", user="ana", now=T0 + timedelta(seconds=2))
+    hits = store.search("locker code", k=3, user="ana", now=T0 + timedelta(minutes=1))
+    assert [h.fact.text for h in hits] == ["Ana's locker code is 5150.", "Ana's bike is blue."]
+    assert "context" in hits[1].found_by
+    window = store.search("locker code", k=3, user="ana", now=T0 + timedelta(minutes=1),
+                          until=T0 + timedelta(seconds=1))
+    assert [h.fact.text for h in window] == ["Ana's locker code is 5150."]
 
 
 def test_the_default_mode_is_configurable(tmp_path, embedder):
