@@ -12,7 +12,9 @@ Sections:
            default hybrid store.search (FTS5 bm25 + dense, fused; vector given) on words of the facts;
            recall@10 of both against exact numpy search over the same vectors.
   insert   add_many(texts, vectors=V, dedupe=False) in batches growing a store to each size: facts/s with
-           the index update, then store.close() (index save) separately; dedupe=True for comparison.
+           the index update, then store.close() (index save) separately; dedupe=True for comparison, and one
+           more dedupe batch profiled part by part (index search, check within the batch, index update,
+           SQLite rows and words, importance model, commit). Self-hit: facts searched by their own vector/text.
   sweep    other index settings (flat, HNSW MxefConstruction), each a fresh store built with add_many,
            searched at several efSearch values: build rate, p50 and recall side by side.
   embed    add_many with the real all-MiniLM-L6-v2 against embedder.embed alone on the same sentences,
@@ -50,6 +52,7 @@ from rich.console import Console
 from rich.table import Table
 
 from memory_store import IndexConfig, MemoryStore, MiniLMEmbedder, StoreConfig
+from memory_store.importance import shipped_for
 
 DIM = 384
 USER = "bench"
@@ -291,6 +294,50 @@ def search(path: Path, config: StoreConfig, queries: np.ndarray, truth_ids: np.n
     }
 
 
+def self_hits(path: Path, config: StoreConfig, vectors: np.ndarray, texts: list[str], ids: np.ndarray,
+              sample: int) -> dict:
+    """Each sampled fact searched by its own vector (search_vector) and by its own text (the default hybrid
+    search, its vector given): the share that finds that fact first."""
+    store = MemoryStore.open(path, embedder=SyntheticEmbedder(), config=config)
+    chosen = np.random.default_rng(8).choice(len(ids), min(sample, len(ids)), replace=False)
+    dense = hybrid = 0
+    for i in chosen:
+        dense += store.search_vector(vectors[i], k=1, user=USER, now=SEARCH_NOW)[0].fact.id == ids[i]
+        hybrid += store.search(texts[i], k=1, user=USER, now=SEARCH_NOW, vector=vectors[i])[0].fact.id == ids[i]
+    store.close()
+    return {"sample": len(chosen), "dense": dense / len(chosen), "hybrid": hybrid / len(chosen)}
+
+
+def add_costs(path: Path, vectors: np.ndarray, texts: list[str], batch: int) -> dict:
+    """One more add_many batch (its defaults: dedupe on) into a built store, profiled: seconds spent in each
+    part (the near-duplicate search of the index, the check within the batch, the index update, the rows and
+    their words in SQLite, the importance model, the commit)."""
+    import cProfile
+    import pstats
+
+    store = MemoryStore.open(path, embedder=SyntheticEmbedder(), config=StoreConfig())
+    store.indexes.get(user_id(store))  # a bulk-loaded index is built now, outside the profile
+    profile = cProfile.Profile()
+    t = time.perf_counter()
+    profile.enable()
+    store.add_many(texts[:batch], vectors=vectors[:batch], user=USER, now=ADD_NOW)
+    profile.disable()
+    total = time.perf_counter() - t
+    store.close()
+    stats = pstats.Stats(profile).stats
+    parts = {"index search (near-duplicates)": ("index.py", "search"), "check within the batch": ("duplicates.py", "_within_batch"),
+             "index update": ("index.py", "add"), "rows + lexical index (SQLite)": ("ledger.py", "insert_many"),
+             "importance model": ("importance.py", "estimate"), "commit": ("ledger.py", "transaction")}
+    out = {name: sum(v[3] for (file, _, func), v in stats.items() if file.endswith(where) and func == fn)
+           for name, (where, fn) in parts.items()}
+    model = shipped_for(MiniLMEmbedder.name)  # it reads MiniLM vectors only, so it is timed on its own here
+    if model is not None:
+        t = time.perf_counter()
+        model.estimate(vectors[:batch])
+        out["importance model"] = time.perf_counter() - t
+    return {"facts": batch, "total_s": total, "per_s": batch / total, "parts_s": out}
+
+
 def rss_probe(path: Path, queries: int) -> dict:
     """In a fresh process: open the store, search it, report peak RSS (VmHWM; the benchmark's own arrays excluded)."""
     code = (
@@ -340,10 +387,18 @@ def run_size(size: int, args, root: Path) -> dict:
              f"hybrid p50 {result['search']['hybrid_p50_ms']:.3f} ms, "
              f"recall {result['search']['recall_store']:.4f}")
 
+    if size in args.self_hit_at:
+        result["self_hit"] = self_hits(path, base, vectors, texts, main["ids"], args.self_hit)
+        progress(f"size {size:,}: self-hit dense {result['self_hit']['dense']:.4f}, hybrid {result['self_hit']['hybrid']:.4f}")
+
     if size in args.dedupe_at:
         dpath = root / f"store-{size}-dedupe"
         d = build(dpath, vectors, texts, base, args.batch, dedupe=True, label=f"{size:,} default, dedupe=True")
         result["insert_dedupe"] = {k: v for k, v in d.items() if k != "ids"}
+        extra = clustered(args.batch, seed=9)
+        result["add_costs"] = add_costs(dpath, extra, [f"another fact {i}" for i in range(len(extra))], args.batch)
+        progress(f"size {size:,}: one more batch with dedupe {result['add_costs']['per_s']:,.0f}/s: "
+                 + ", ".join(f"{k} {v:.2f} s" for k, v in result["add_costs"]["parts_s"].items()))
         shutil.rmtree(dpath, ignore_errors=True)
 
     if size in args.sweep_at:
@@ -547,6 +602,9 @@ def report(results: dict) -> None:
     rows += [[f"{r['size']:,}", "random unit", r["random"]["index_kind"], f"{r['random']['recall_store']:.4f}",
               f"{r['random']['recall_raw']:.4f}", verdict(r["random"]["recall_store"] >= 0.98)]
              for r in sizes if "random" in r]
+    rows += [[f"{r['size']:,}", "self-hit: own vector (search_vector) / own text (hybrid)", r["search"]["setting"],
+              f"{r['self_hit']['dense']:.4f} / {r['self_hit']['hybrid']:.4f}", "-",
+              verdict(r["self_hit"]["dense"] >= 0.98)] for r in sizes if "self_hit" in r]
     table("2. recall@10 against exact numpy search (default settings)",
           ["facts", "vectors", "index", "store recall@10", "raw index recall@10", ">= 0.98"], rows)
     sweep = [(r["size"], s) for r in sizes for s in r["settings"]]
@@ -570,6 +628,13 @@ def report(results: dict) -> None:
     table("3. durable bulk insert with precomputed vectors (add_many in batches; deferred index build timed after)",
           ["facts", "mode", "index", "add_many facts/s (durable)", "index catch-up s", "facts/s incl. index",
            "close (save) s", "facts/s incl. index + save", "slowest batch facts/s", ">= 20,000/s (incl. index)"], rows)
+    costs = [(r["size"], r["add_costs"]) for r in sizes if "add_costs" in r]
+    if costs:
+        names = list(costs[0][1]["parts_s"])
+        table("3b. one more add_many batch with its defaults (dedupe on) into the dedupe store: seconds per part",
+              ["facts in store", "batch", "facts/s", *names],
+              [[f"{n:,}", f"{c['facts']:,}", f"{c['per_s']:,.0f}", *[f"{c['parts_s'][k]:.2f}" for k in names]]
+               for n, c in costs])
     if "embed" in results:
         e = results["embed"]
         table("4. add_many with the real all-MiniLM-L6-v2 vs embedder.embed alone (same sentences, alternated)",
@@ -629,6 +694,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--efs", type=ints, default=[64, 128, 256], help="efSearch values for HNSW settings")
     p.add_argument("--dedupe-at", type=ints, default=[100_000], help="sizes also built with dedupe=True")
     p.add_argument("--random-at", type=ints, default=[100_000], help="sizes also measured on random unit vectors")
+    p.add_argument("--self-hit-at", type=ints, default=[100_000], help="sizes where facts are searched by their own vector and text")
+    p.add_argument("--self-hit", type=int, default=1_000, help="facts sampled for the self-hit check")
     p.add_argument("--embed-count", type=int, default=2_000, help="sentences for the embedding comparison")
     p.add_argument("--embed-reps", type=int, default=3)
     p.add_argument("--cli-runs", type=int, default=5)

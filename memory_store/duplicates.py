@@ -55,7 +55,7 @@ def find_duplicates(
 ) -> list[Duplicate | None]:
     """For each row, the fact (active or inactive) or earlier row it duplicates, or None if it is new."""
     out: list[Duplicate | None] = [None] * len(vectors)
-    keys = [KeyTokens(t) for t in texts]
+    keys = _Keys(texts)
     if index.live_count and len(vectors):
         sims, ids = index.search(vectors, 1)
         close = [int(i) for i in np.nonzero((sims[:, 0] >= threshold) & (ids[:, 0] >= 0))[0]]
@@ -70,13 +70,27 @@ def find_duplicates(
     return out
 
 
-def _against_inactive(vectors: np.ndarray, keys: list[KeyTokens], threshold: float, inactive: Inactive,
+class _Keys:
+    """Each text's KeyTokens, read when first needed: most rows of a batch are near nothing."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self._keys: dict[int, KeyTokens] = {}
+
+    def __getitem__(self, i: int) -> KeyTokens:
+        if i not in self._keys:
+            self._keys[i] = KeyTokens(self.texts[i])
+        return self._keys[i]
+
+
+def _against_inactive(vectors: np.ndarray, keys: _Keys, threshold: float, inactive: Inactive,
                       out: list[Duplicate | None]) -> None:
     rows = [i for i, d in enumerate(out) if d is None]
     for start in range(0, len(rows), BLOCK):
         block = rows[start:start + BLOCK]
         sims = vectors[block] @ inactive.vectors.T  # (b, m)
-        for r, i in enumerate(block):
+        for r in np.nonzero((sims >= threshold).any(axis=1))[0]:
+            i = block[r]
             for j in np.argsort(-sims[r])[:8]:
                 if sims[r, j] < threshold:
                     break
@@ -85,31 +99,35 @@ def _against_inactive(vectors: np.ndarray, keys: list[KeyTokens], threshold: flo
                     break
 
 
-def _within_batch(vectors: np.ndarray, keys: list[KeyTokens], threshold: float, out: list[Duplicate | None]) -> None:
+def _within_batch(vectors: np.ndarray, keys: _Keys, threshold: float, out: list[Duplicate | None]) -> None:
     kept: list[int] = []  # rows that will be stored as new facts
     for start in range(0, len(vectors), BLOCK):
         block = vectors[start:start + BLOCK]
         previous = kept[-WINDOW:]
-        earlier = block @ vectors[previous].T if previous else None  # (b, p)
+        earlier = block @ vectors[previous].T if previous else np.zeros((len(block), 0), np.float32)  # (b, p)
         inner = block @ block.T  # (b, b)
+        # rows near no earlier row of the batch (most of them) are kept without a look at their words
+        near = (earlier >= threshold).any(axis=1) | np.tril(inner >= threshold, k=-1).any(axis=1)
         kept_here: list[int] = []  # offsets within this block kept so far
         for offset in range(len(block)):
             i = start + offset
             if out[i] is not None:
                 continue
-            match = None
-            if earlier is not None:
-                for j in np.nonzero(earlier[offset] >= threshold)[0]:
-                    if keys[previous[j]].agrees_with(keys[i]):
-                        match = previous[j]
-                        break
-            if match is None:
-                for o in kept_here:
-                    if inner[offset, o] >= threshold and keys[start + o].agrees_with(keys[i]):
-                        match = start + o
-                        break
+            match = _match(i, offset, start, previous, earlier, inner, kept_here, keys, threshold) if near[offset] else None
             if match is None:
                 kept.append(i)
                 kept_here.append(offset)
             else:
                 out[i] = ("row", match)
+
+
+def _match(i: int, offset: int, start: int, previous: list[int], earlier: np.ndarray, inner: np.ndarray,
+           kept_here: list[int], keys: _Keys, threshold: float) -> int | None:
+    """The kept earlier row that row i duplicates, if any."""
+    for j in np.nonzero(earlier[offset] >= threshold)[0]:
+        if keys[previous[j]].agrees_with(keys[i]):
+            return previous[j]
+    for o in kept_here:
+        if inner[offset, o] >= threshold and keys[start + o].agrees_with(keys[i]):
+            return start + o
+    return None

@@ -21,7 +21,7 @@ from memory_store.config import StoreConfig
 from memory_store.duplicates import Inactive
 from memory_store.errors import FactNotFound
 from memory_store.indexes import IndexSet
-from memory_store.lexical import scrub as scrub_lexical
+from memory_store.lexical import index_new as index_words, scrub as scrub_lexical
 from memory_store.records import Fact
 from memory_store.rows import append_events, json_ids, select_facts, utc
 from memory_store.validate import check_user
@@ -85,14 +85,27 @@ class Ledger:
                stability: float, last_review: float, recall_count: int, status: str, status_at: float,
                source: dict[str, Any] | None, hold_until: float | None = None) -> int:
         """One new fact row; returns its id (never reused: AUTOINCREMENT)."""
-        cur = self.db.conn.execute(
+        return self.insert_many([(uid, text, np.ascontiguousarray(vector, dtype=np.float32).tobytes(), created_at,
+                                  importance, int(pinned), stability, last_review, recall_count, status, status_at,
+                                  json.dumps(source) if source else None, hold_until)])[0]
+
+    def insert_many(self, rows: list[tuple]) -> list[int]:
+        """New fact rows, in one statement: (user_id, text, float32 vector bytes, created_at, importance, pinned,
+        stability, last_review, recall_count, status, status_at, source JSON, hold_until), and their words in the
+        lexical index. Returns their ids in order: AUTOINCREMENT ids given one after another inside this write
+        transaction, so consecutive."""
+        if not rows:
+            return []
+        conn = self.db.conn
+        before = conn.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'facts'").fetchone()[0]
+        conn.executemany(
             "INSERT INTO facts (user_id, text, vector, created_at, importance, pinned, stability, last_review, "
-            "recall_count, status, status_at, source, hold_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (uid, text, np.ascontiguousarray(vector, dtype=np.float32).tobytes(), created_at, importance, int(pinned),
-             stability, last_review, recall_count, status, status_at, json.dumps(source) if source else None,
-             hold_until),
-        )
-        return cur.lastrowid
+            "recall_count, status, status_at, source, hold_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        last = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'facts'").fetchone()[0]
+        if last - before != len(rows):  # cannot happen inside one transaction; never guess ids
+            raise RuntimeError(f"{len(rows)} facts inserted but the id sequence moved by {last - before}")
+        index_words(conn, before + 1, last)
+        return list(range(before + 1, last + 1))
 
     def recall(self, facts: list[Fact], at: float, reason: str = "used in a reply") -> None:
         """Facts used in a reply: stability grows by the decay policy, more when retention was low."""

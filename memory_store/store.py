@@ -7,6 +7,7 @@ A store is a directory holding `memory.db` and `index/user-<id>.faiss`. Every mu
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -185,33 +186,30 @@ class MemoryStore:
             vectors = checked_vectors(vectors, len(texts), self.embedder.dim, "vectors argument")
         importances = self._importance(vectors, given)
         stability = policy.initial_stability(importances, self.config.decay)
+        told = utc(at)
         with self.ledger.transaction():
             uid = self.ledger.user_id(user, create=True)
             # A bulk load (no dedupe) does not need the index; it only feeds an exact index already loaded.
             index = self.indexes.get(uid) if dedupe else self.indexes.loaded(uid)
-            threshold = self.config.duplicate_threshold
             inactive = self.ledger.inactive(uid) if dedupe else None
-            duplicate_of = (
-                find_duplicates(index, vectors, texts, threshold, self.ledger.texts, inactive) if dedupe else [None] * len(texts)
-            )
-            fact_ids: list[int] = []
-            new_rows: list[int] = []
-            for i, text in enumerate(texts):
-                dup = duplicate_of[i]
+            duplicate_of = (find_duplicates(index, vectors, texts, self.config.duplicate_threshold, self.ledger.texts,
+                                            inactive) if dedupe else [None] * len(texts))
+            new_rows = [i for i, d in enumerate(duplicate_of) if d is None]
+            source_json = json.dumps(source) if source else None
+            holds = [hold_until(texts[i], told) for i in new_rows]
+            new_ids = self.ledger.insert_many([
+                (uid, texts[i], vectors[i].tobytes(), at, float(importances[i]), int(pinned), float(stability[i]), at, 0,
+                 "active", at, source_json, hold) for i, hold in zip(new_rows, holds)])
+            fact_ids: list[int] = [0] * len(texts)
+            for i, fid in zip(new_rows, new_ids):
+                fact_ids[i] = fid
+            for i, dup in enumerate(duplicate_of):  # a row duplicates a stored fact or an earlier new row
                 if dup is not None:
-                    fact_ids.append(dup[1] if dup[0] == "fact" else fact_ids[dup[1]])
-                    continue
-                fact_ids.append(self.ledger.insert(
-                    uid, text, vectors[i], created_at=at, importance=float(importances[i]), pinned=pinned,
-                    stability=float(stability[i]), last_review=at, recall_count=0, status="active", status_at=at,
-                    source=source, hold_until=hold_until(text, utc(at)),
-                ))
-                new_rows.append(i)
-            new_ids = [fact_ids[i] for i in new_rows]
+                    fact_ids[i] = dup[1] if dup[0] == "fact" else fact_ids[dup[1]]
             self.ledger.log_events([(fid, uid, "add", at, 1.0, "stored", source) for fid in new_ids])
             reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
-            told = {fact_ids[i]: float(importances[i]) for i, d in enumerate(duplicate_of) if d is not None}
-            self.ledger.reinforce(reinforced, uid, at, told, pinned)
+            told_again = {fact_ids[i]: float(importances[i]) for i, d in enumerate(duplicate_of) if d is not None}
+            self.ledger.reinforce(reinforced, uid, at, told_again, pinned)
             if inactive is not None:
                 revived = self.ledger.by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
                 self.ledger.apply_restore(uid, revived, at, "told again")
@@ -220,10 +218,16 @@ class MemoryStore:
             else:  # a bulk load: durable now, indexed when the user is next searched
                 self.indexes.behind(uid)
         self.indexes.changed(uid)
-        facts = {f.id: f for f in self.ledger.by_ids(sorted(set(fact_ids)))}
-        return [
-            replace(facts[fid], reinforced=duplicate_of[i] is not None) for i, fid in enumerate(fact_ids)
-        ]
+        # New facts are what was just written (no read back); reinforced ones are read as they are now.
+        stored_source = json.loads(source_json) if source_json else None
+        facts = {fid: Fact(id=fid, user=user, text=texts[i], created_at=told, importance=float(importances[i]),
+                           pinned=bool(pinned), stability=float(stability[i]), last_review=told, recall_count=0,
+                           status="active", status_at=told, source=stored_source,
+                           hold_until=None if hold is None else utc(hold))
+                 for i, fid, hold in zip(new_rows, new_ids, holds)}
+        facts.update({f.id: f for f in self.ledger.by_ids(reinforced)})
+        return [facts[fid] if dup is None else replace(facts[fid], reinforced=True)
+                for fid, dup in zip(fact_ids, duplicate_of)]
 
     def _importance(self, vectors: np.ndarray, given: float | None) -> np.ndarray:
         """Each new fact's importance: the caller's, else the importance model's estimate, else the default."""

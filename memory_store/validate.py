@@ -15,8 +15,10 @@ def check_text(text: object, max_chars: int) -> str:
         raise InvalidInput(f"a fact must be text, not {type(text).__name__}")
     if "\x00" in text:
         raise InvalidInput("a fact cannot contain NUL bytes")
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        raise InvalidInput("a fact contains invalid Unicode (lone surrogates, e.g. from undecodable bytes)")
+    try:
+        text.encode("utf-8")  # fails on lone surrogates only (a C-speed check)
+    except UnicodeEncodeError:
+        raise InvalidInput("a fact contains invalid Unicode (lone surrogates, e.g. from undecodable bytes)") from None
     text = text.strip()
     if not text:
         raise InvalidInput("a fact cannot be empty or only whitespace")

@@ -136,6 +136,19 @@ def test_users_are_kept_apart_by_words_too(store):
     assert store.search("locker code", k=3, user="ana", now=T0, mode="lexical")[0].fact.user == "ana"
 
 
+def test_a_user_with_few_of_the_stores_matches_still_gets_their_best(store):
+    store.add_many([f"zeppelin {i}" for i in range(400)], user="ana", now=T0)  # short: better matches than bo's
+    padding = "on a long grey afternoon by the old harbour wall near the station"
+    mine = store.add_many([f"{padding} I saw a zeppelin", f"{padding} a zeppelin hangar", f"{padding} my zeppelin ticket"],
+                          user="bo", now=T0)
+    assert all(i not in {f.id for f in mine} for i, _ in store.lexical.search(1, "zeppelin", 200))  # ana's 200 best
+    hits = store.search("zeppelin", k=3, user="bo", now=T0, mode="lexical")
+    assert sorted(h.fact.id for h in hits) == sorted(f.id for f in mine)
+    late = store.add("the zeppelin returns", user="ana", now=days(5))
+    window = store.search("zeppelin", k=10, user="ana", now=days(5), mode="lexical", since=days(1))
+    assert [h.fact.id for h in window] == [late.id]
+
+
 def test_fusion_ranks_agreement_first_and_normalises_to_one():
     fused = fuse({"lexical": [1, 2, 3], "dense": [1, 3, 4]}, SearchConfig(rrf_k=60))
     assert list(fused.relevance)[0] == 1 and fused.relevance[1] == pytest.approx(1.0)
