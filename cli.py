@@ -1487,8 +1487,7 @@ def recalled_table(recalled) -> Table:
                           ("retention", "right"), ("importance", "right"), ("answers", "right"), ("attention", "right"), ("used", "left")):
         table.add_column(name, justify=justify)
     for r in recalled:
-        # found_by: the search signals, once the assistant's Recalled carries them (issue 14); "—" until then
-        table.add_row(str(r.fact.id), Text(r.fact.text), found_by(getattr(r, "found_by", ())), f"{r.similarity:.3f}",
+        table.add_row(str(r.fact.id), Text(r.fact.text), found_by(r.found_by), f"{r.similarity:.3f}",
                       f"{r.retention:.2f}", f"{r.fact.importance:.2f}",
                       "—" if r.answers is None else f"{r.answers:.2f}", f"{r.attention:.2f}", "yes" if r.used else "")
     return table

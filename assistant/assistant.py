@@ -75,6 +75,7 @@ class Recalled:
     used: bool  # the reply used it (attention above the threshold, or a word copied from it)
     answers: float | None = None  # P(it answers the question) by the answer finder (None: not asked); a
     # question's reply reads only the fact the finder chose, the others are listed unused
+    found_by: tuple[str, ...] = ()  # the searches that found it ("lexical", "dense"; `Hit.found_by`)
 
 
 @dataclass(frozen=True)
@@ -288,7 +289,7 @@ class Assistant:
             hits, probability = self._answer(text, vector, hits, nearest[: self.config.memory_k])
         decoded, facts_lines, context = self._generate(hits, text)
         recalled = self._recalled(hits, decoded, facts_lines, context, probability)
-        recalled += [Recalled(h.fact, h.similarity, h.retention, 0.0, False, probability.get(h.fact.id))
+        recalled += [Recalled(h.fact, h.similarity, h.retention, 0.0, False, probability.get(h.fact.id), h.found_by)
                      for h in candidates if h not in hits]  # weighed by the finder, not read
         used = [r.fact.id for r in recalled if r.used and r.fact.id not in {f.id for f in stored}]
         spelled = spellings([*(h.fact.text for h in hits), *(line.text for line in self._session.lines), text])
@@ -320,7 +321,7 @@ class Assistant:
         "My sister Ana moved."), and memory is read again for that."""
         k = max(self.config.memory_k, self.config.reader_k if self.reader is not None else 0, self._reach())
         vector = self.store.embed_query(query) if vector is None else vector
-        nearest = self.store.search_vector(vector, k=k, user=self.user, now=now)
+        nearest = self.store.search(query, k=k, user=self.user, now=now, vector=vector)  # words and meaning
         facts = [h.fact.text for h in nearest]
         resolved = with_kin(query, names_given(facts))
         if resolved == query and may_name_someone(query):  # a name an update left behind?
@@ -331,7 +332,7 @@ class Assistant:
         if resolved == query:
             return query, vector, nearest
         vector = self.store.embed_query(resolved)
-        return resolved, vector, self.store.search_vector(vector, k=k, user=self.user, now=now)
+        return resolved, vector, self.store.search(resolved, k=k, user=self.user, now=now, vector=vector)
 
     def _answer(self, question: str, vector, hits: list[Hit], nearest: list[Hit]) -> tuple[list[Hit], dict[int, float]]:
         """The fact that answers a question (none, or one of `hits`), and the finder's probability for each
@@ -451,7 +452,8 @@ class Assistant:
             attention = float(mass.max()) if mass.numel() else 0.0
             copied = {w for w in tokenize(hit.fact.text) if w.isalnum() and len(w) > 2} & reply_words - asked
             used = attention >= self.config.used_attention or bool(copied)
-            out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used, probability.get(hit.fact.id)))
+            out.append(Recalled(hit.fact, hit.similarity, hit.retention, attention, used, probability.get(hit.fact.id),
+                                hit.found_by))
         return out
 
     def _reach(self) -> int:

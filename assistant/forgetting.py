@@ -31,7 +31,7 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
     only ("take the tent off the list"); one whose several items it says is not touched (`unclear`)."""
     said = [request, *([first] if (first := request.split(",")[0].strip()) != request and first else [])]
     vectors, asking = store.embed_words(said)  # the request embedded once: searched with, and read
-    hits = store.search_vector(vectors[0], k=config.forget_candidates, user=user, now=now)
+    hits = store.search(request, k=config.forget_candidates, user=user, now=now, vector=vectors[0])  # words and meaning
     if not hits:
         return Named()
     _, memories = store.embed_words([h.fact.text for h in hits])

@@ -50,6 +50,19 @@ class ReadingConfig:
 
 
 @dataclass(frozen=True)
+class JointConfig:
+    """The joint reader: MiniLM's last layers run again over a question and one memory together."""
+
+    dim: int = 384  # the word vectors' width (all-MiniLM-L6-v2)
+    layers: int = 2  # joint layers, started from MiniLM's last ones (the words come in after layer 4 of 6)
+    heads: int = 12
+    feedforward: int = 1536
+    hidden: int = 128  # the answer and none scorers' width
+    dropout: float = 0.1
+    threshold: float = 0.5  # as ReadingConfig.threshold
+
+
+@dataclass(frozen=True)
 class Reading:
     """What the reader made of a question over some memories."""
 
@@ -112,10 +125,71 @@ class MemoryReader(nn.Module):
         return torch.cat([scores, none], dim=-1), span
 
 
-def batch_reading(questions: list[Words], memories: list[list[Words]]
+class JointReader(nn.Module):
+    """Which memory answers, read from each memory and the question together (cross-attention).
+
+    MiniLM encodes the question and each memory apart up to layer 4 (`Words.middle`, from the store's one
+    forward pass); the model's last two layers, started from MiniLM's own weights and fine-tuned, then read
+    the question's words and one memory's words as one sequence, with a summary token in front, so every
+    question word attends to every memory word (the late-interaction split of PreTTR, MacAvaney et al.
+    2020). The summary token scores the memory; a "none" slot, scored from the strongest summary among the
+    memories read, competes with them in one softmax, as in MemoryReader; a start/end pointer over the
+    memory's words gives the answer. Same inputs and outputs as MemoryReader."""
+
+    def __init__(self, config: JointConfig = JointConfig()):
+        super().__init__()
+        self.config = config
+        d = config.dim
+        self.summary = nn.Parameter(torch.zeros(d))
+        self.side = nn.Parameter(torch.zeros(2, d))  # question words, memory words
+        self.layers = nn.ModuleList(nn.TransformerEncoderLayer(
+            d, config.heads, config.feedforward, config.dropout, activation="gelu", layer_norm_eps=1e-12,
+            batch_first=True) for _ in range(config.layers))
+        self.score = nn.Sequential(nn.Linear(d, config.hidden), nn.GELU(), nn.Linear(config.hidden, 1))
+        self.none = nn.Sequential(nn.Linear(d, config.hidden), nn.GELU(), nn.Linear(config.hidden, 1))
+        self.span = nn.Linear(d, 2)
+
+    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N) (the words' `middle` states) ->
+        answer logits (B, K + 1) (the last is "none"), span logits (B, K, N, 2)."""
+        b, k, n, d = m.shape
+        t = q.shape[1]
+        low = torch.finfo(q.dtype).min
+        has = m_mask.any(-1)  # (B, K)
+        rows = has.reshape(-1).nonzero().squeeze(-1)  # only real memories are read
+        qs = (q + self.side[0]).unsqueeze(1).expand(b, k, t, d).reshape(b * k, t, d)[rows]
+        ms = (m + self.side[1]).reshape(b * k, n, d)[rows]
+        x = torch.cat([self.summary.expand(len(rows), 1, d), qs, ms], dim=1)
+        mask = torch.cat([torch.ones(len(rows), 1, dtype=torch.bool, device=q.device),
+                          q_mask.unsqueeze(1).expand(b, k, t).reshape(b * k, t)[rows],
+                          m_mask.reshape(b * k, n)[rows]], dim=1)
+        for layer in self.layers:
+            x = layer(x, src_key_padding_mask=~mask)
+        summary = q.new_zeros(b * k, d)
+        summary[rows] = x[:, 0]
+        words = q.new_zeros(b * k, n, d)
+        words[rows] = x[:, 1 + t:]
+        summary = summary.reshape(b, k, d)
+        scores = self.score(summary).squeeze(-1).masked_fill(~has, low)  # (B, K)
+        strongest = summary.masked_fill(~has.unsqueeze(-1), low).max(1).values  # (B, d)
+        none = self.none(torch.where(has.any(-1, keepdim=True), strongest, torch.zeros_like(strongest)))
+        span = self.span(words).reshape(b, k, n, 2).masked_fill(~m_mask.unsqueeze(-1), low)
+        return torch.cat([scores, none], dim=-1), span
+
+
+def batch_reading(questions: list[Words], memories: list[list[Words]], middle: bool = False
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks."""
-    dim = next((w.vectors.shape[1] for w in questions if len(w.pieces)), 384)
+    """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks: the words' last
+    hidden states, or (`middle`) their states after MiniLM's layer 4."""
+    def of(w: Words) -> np.ndarray:
+        array = w.middle if middle else w.vectors
+        if array is None:
+            raise CheckpointError("the joint memory reader needs MiniLM's middle-layer word states; this "
+                                  "embedder gives none")
+        return array
+
+    dim = next((of(w).shape[1] for w in questions if len(w.pieces)), 384)
     t = max(1, max(len(w.pieces) for w in questions))
     k = max(1, max(len(ms) for ms in memories))
     n = max(1, max((len(w.pieces) for ms in memories for w in ms), default=1))
@@ -125,13 +199,13 @@ def batch_reading(questions: list[Words], memories: list[list[Words]]
     m_mask = torch.zeros(len(questions), k, n, dtype=torch.bool)
     for b, (w, ms) in enumerate(zip(questions, memories)):
         if len(w.pieces):
-            q[b, : len(w.pieces)] = torch.from_numpy(np.asarray(w.vectors, dtype=np.float32))
+            q[b, : len(w.pieces)] = torch.from_numpy(np.asarray(of(w), dtype=np.float32))
             q_mask[b, : len(w.pieces)] = True
         else:
             q_mask[b, 0] = True
         for i, mw in enumerate(ms):
             if len(mw.pieces):
-                m[b, i, : len(mw.pieces)] = torch.from_numpy(np.asarray(mw.vectors, dtype=np.float32))
+                m[b, i, : len(mw.pieces)] = torch.from_numpy(np.asarray(of(mw), dtype=np.float32))
                 m_mask[b, i, : len(mw.pieces)] = True
     return q, q_mask, m, m_mask
 
@@ -157,9 +231,10 @@ def answer_text(words: Words, first: int, last: int) -> str:
 class Reader:
     """The shipped memory reader, ready to read."""
 
-    def __init__(self, model: MemoryReader, metrics: dict | None = None):
+    def __init__(self, model: MemoryReader | JointReader, metrics: dict | None = None):
         self.model = model.eval()
         self.metrics = dict(metrics or {})
+        self.middle = isinstance(model, JointReader)  # reads the words' middle-layer states
 
     @property
     def threshold(self) -> float:
@@ -172,7 +247,7 @@ class Reader:
         if not memories:
             return Reading((), 1.0, None)
         with torch.no_grad():
-            logits, span = self.model(*batch_reading([question], [memories]))
+            logits, span = self.model(*batch_reading([question], [memories], self.middle))
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
@@ -184,7 +259,7 @@ class Reader:
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""
         with torch.no_grad():
-            _, span = self.model(*batch_reading([question], [[memory]]))
+            _, span = self.model(*batch_reading([question], [[memory]], self.middle))
         first, last = best_span(span[0, 0, :, 0], span[0, 0, :, 1], len(memory.pieces))
         return answer_text(memory, first, last)
 
@@ -192,7 +267,8 @@ class Reader:
 def load_reader(path: Path) -> Reader:
     saved = load_checkpoint(Path(path), kind=CHECKPOINT_KIND)
     try:
-        model = MemoryReader(ReadingConfig(**saved.config))
+        model = JointReader(JointConfig(**saved.config)) if "layers" in saved.config else MemoryReader(
+            ReadingConfig(**saved.config))
         model.load_state_dict(saved.state)
     except (TypeError, KeyError, RuntimeError) as e:
         raise CheckpointError(f"{path} is not a memory reader this version can load: {e}") from e

@@ -197,3 +197,69 @@ def _attribute_fact(kin: str, attribute: str, book, rng: random.Random) -> tuple
 def _cased(text: str, rng: random.Random) -> str:
     """As typed in a hurry, now and then: lower case, no final stop (spans stay where they were)."""
     return text.lower().rstrip(".") if rng.random() < 0.3 and not text.endswith("?") else text
+
+
+# How a user marks a correction, and how it may end (data: the model learns that news restates a memory
+# with another value, however it is introduced).
+NEWS_OPENINGS = ("", "", "", "actually ", "update: ", "correction, ", "no wait, ", "oops, ", "change of plan, ",
+                 "scratch that, ", "sorry, ", "it turns out ")
+NEWS_ENDINGS = ("", "", "", " now", " instead", " actually", " after all")
+
+
+def news_examples(articles: Sequence[Article], count: int, seed: int) -> list[ReadingExample]:
+    """Statements read as questions, over a paragraph's sentences: a sentence retold with another value in
+    place of an answer (a correction, cut to the words around it) points at that sentence, the answer span
+    being the old value; another sentence of the same paragraph (a new fact on the same topic) points at none
+    (its own sentence left out). They teach the reader which memory a statement updates, and that a related
+    new fact updates none (a wrong retirement is worse than a missed one)."""
+    rng = random.Random(f"news:{seed}")
+    out = []
+    for article in articles:
+        values = [t for p in article.paragraphs for qa in p.qas for t, _ in qa.answers[:1] if len(t.split()) <= 4]
+        for p in article.paragraphs:
+            spans = sentence_spans(p.context)
+            for qa in p.qas:
+                if not qa.answers or rng.random() > 0.5:
+                    continue
+                text, start = qa.answers[0]
+                at = next((i for i, (a, b) in enumerate(spans) if a <= start < b), None)
+                if at is None or len(spans) < 2 or len(text.split()) > 4:
+                    continue
+                chosen = [s for s in _window(spans, qa, rng)]
+                index = chosen.index(spans[at]) if spans[at] in chosen else None
+                if index is None:
+                    continue
+                memories = tuple(p.context[a:b] for a, b in chosen)
+                old = (start - chosen[index][0], start - chosen[index][0] + len(text))
+                if rng.random() < 0.5:  # a correction of this sentence
+                    others = [v for v in values if v.lower() != text.lower() and v.lower() not in memories[index].lower()
+                              and _shape(v) == _shape(text)]  # a number for a number, a name for a name
+                    if not others:
+                        continue
+                    sentence = memories[index]
+                    statement = _retold(sentence, old, rng.choice(others), rng)
+                    out.append(ReadingExample(statement, memories, index, old, (text,)))
+                else:  # another fact of the same paragraph: news on none of the others
+                    other = rng.choice([i for i in range(len(memories)) if i != index] or [index])
+                    if other == index:
+                        continue
+                    statement = _cased(rng.choice(NEWS_OPENINGS) + memories[other], rng)
+                    rest = tuple(m for i, m in enumerate(memories) if i != other)
+                    out.append(ReadingExample(statement, rest, None))
+    rng.shuffle(out)
+    return out[:count]
+
+
+def _retold(sentence: str, span: tuple[int, int], value: str, rng: random.Random) -> str:
+    """`sentence` with `value` in place of the characters `span`, cut to a few words around it, as a user
+    types a correction."""
+    before = sentence[:span[0]].split()
+    after = sentence[span[1]:].split()
+    words = before[max(0, len(before) - rng.randint(2, 8)):] + [value] + after[:rng.randint(0, 4)]
+    text = rng.choice(NEWS_OPENINGS) + " ".join(words).rstrip(",;:. ") + rng.choice(NEWS_ENDINGS)
+    return text.lower() if rng.random() < 0.4 else text
+
+
+def _shape(value: str) -> str:
+    """What kind of value a SQuAD answer is, by its characters: a number, a name, or other words."""
+    return "number" if any(c.isdigit() for c in value) else "name" if value[:1].isupper() else "words"

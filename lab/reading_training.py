@@ -20,17 +20,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from assistant.checkpoint import save_checkpoint
 from assistant.errors import ConfigError
-from assistant.reading import (CHECKPOINT_KIND, MemoryReader, ReadingConfig, answer_text, batch_reading, best_span,
-                               load_reader)
+from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
+                               batch_reading, best_span, load_reader)
 from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
+from memory_store.minilm import read_safetensors
 
-from .reading_data import ReadingExample, attribute_examples, personal_examples, squad_examples, squad_split
+from .reading_data import (ReadingExample, attribute_examples, news_examples, personal_examples, squad_examples,
+                           squad_split)
 from .word_vectors import encode
 
 Log = Callable[[str], None]
@@ -42,16 +45,29 @@ class ReadingTrainConfig:
     personal: int = 6000  # catalogue examples beside SQuAD's
     attributes: int = 4000  # questions about one attribute of a person among their others (`attribute_examples`)
     squad_limit: int | None = None  # SQuAD training questions used (None: all)
-    epochs: int = 6
+    news: int = 5000  # statements read as questions: corrections of a SQuAD sentence, or a new fact (`news_examples`)
+    epochs: int = 3
     batch_size: int = 32
     lr: float = 1e-3
     clip: float = 1.0
     hidden: int = 128
     hops: int = 2
+    # The joint reader (`JointReader`): MiniLM's last layers fine-tuned over question and memory together;
+    # False: the MemN2N reader over each text's own word vectors (`MemoryReader`).
+    joint: bool = True
+    joint_lr: float = 5e-5  # the joint layers' learning rate (they start from MiniLM's weights)
+    # Memories of an example read per training step (the answering one always among them; every one at
+    # development and test time): the joint layers read each memory with the question, so this bounds the cost.
+    train_memories: int = 3
+    train_pieces: int = 48  # ... each cut to this many word pieces around its answer (the joint reader's cost)
+    dev_limit: int = 1200  # development examples read after each epoch (epoch and threshold chosen on them)
 
     def __post_init__(self) -> None:
-        if min(self.personal, self.epochs, self.batch_size, self.hidden, self.hops) < 1 or self.lr <= 0:
-            raise ConfigError("personal, epochs, batch_size, hidden and hops must be 1 or more, lr above 0")
+        if min(self.personal, self.epochs, self.batch_size, self.hidden, self.hops, self.train_memories,
+               self.train_pieces, self.dev_limit) < 1 \
+                or self.lr <= 0 or self.joint_lr <= 0:
+            raise ConfigError("personal, epochs, batch_size, hidden, hops and train_memories must be 1 or more, "
+                              "the learning rates above 0")
 
 
 Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
@@ -74,16 +90,54 @@ def _pieces(words: Words, span: tuple[int, int]) -> tuple[int, int] | None:
     return (inside[0], inside[-1]) if inside else None
 
 
-def _batches(rows: list[Row], size: int, rng: random.Random | None):
+def _batches(rows: list[Row], size: int, rng: random.Random | None, middle: bool = False, memories: int | None = None,
+             pieces: int = 48):
+    """Batches of rows (shuffled by `rng`), each row cut to `memories` memories at most (the answering one
+    kept) of `pieces` word pieces at most, as tensors of the words' last (or `middle`) states."""
     order = list(range(len(rows)))
     if rng is not None:
         rng.shuffle(order)
     for start in range(0, len(order), size):
         chosen = [rows[i] for i in order[start:start + size]]
-        tensors = batch_reading([r[0] for r in chosen], [r[1] for r in chosen])
+        if memories is not None and rng is not None:
+            chosen = [_cut(_fewer(r, memories, rng), pieces, rng) for r in chosen]
+        tensors = batch_reading([r[0] for r in chosen], [r[1] for r in chosen], middle)
         k = tensors[2].shape[1]
         targets = torch.tensor([r[2] if r[2] < len(r[1]) else k for r in chosen])  # "none" is slot k
         yield chosen, tensors, targets
+
+
+def _fewer(row: Row, count: int, rng: random.Random) -> Row:
+    """`row` with `count` of its memories at most, the answering one among them (in their order)."""
+    question, memories, target, pieces, example = row
+    if len(memories) <= count:
+        return row
+    keep = sorted(rng.sample([i for i in range(len(memories)) if i != target],
+                             count - (target < len(memories))) + ([target] if target < len(memories) else []))
+    new_target = keep.index(target) if target < len(memories) else count
+    return question, [memories[i] for i in keep], new_target, pieces, example
+
+
+def _cut(row: Row, limit: int, rng: random.Random) -> Row:
+    """`row` with each memory cut to `limit` word pieces at most, the answer's pieces kept inside."""
+    question, memories, target, pieces, example = row
+    if all(len(m.pieces) <= limit for m in memories):
+        return row
+    out = []
+    for i, m in enumerate(memories):
+        if len(m.pieces) <= limit:
+            out.append(m)
+            continue
+        first = rng.randrange(len(m.pieces) - limit + 1)
+        if i == target and pieces is not None:
+            low, high = max(0, pieces[1] + 1 - limit), min(pieces[0], len(m.pieces) - limit)
+            first = rng.randint(low, max(low, high))
+            pieces = (pieces[0] - first, pieces[1] - first)
+        out.append(Words(m.text, m.pieces[first:first + limit], m.spans[first:first + limit],
+                         m.vectors[first:first + limit], None if m.middle is None else m.middle[first:first + limit]))
+    if pieces is not None and not (0 <= pieces[0] <= pieces[1] < limit):
+        pieces = None  # an answer longer than the cut: the memory is still chosen, without a span
+    return question, out, target, pieces, example
 
 
 def _loss(model: MemoryReader, chosen: list[Row], tensors, targets) -> torch.Tensor:
@@ -102,28 +156,37 @@ def _loss(model: MemoryReader, chosen: list[Row], tensors, targets) -> torch.Ten
     return loss
 
 
-def predict(model: MemoryReader, rows: list[Row], threshold: float | None) -> list[tuple[int | None, str, float]]:
+def predict(model: MemoryReader | JointReader, rows: list[Row], threshold: float | None
+            ) -> list[tuple[int | None, str, float]]:
     """(chosen memory or None, answer text, P of the best memory) for each row: the most probable memory if
     it reaches `threshold`, or (None) as the chat decides, if it is more probable than "none"."""
+    return decide(read_all(model, rows), threshold)
+
+
+def decide(read: list[tuple[int | None, str, float, float]], threshold: float | None
+           ) -> list[tuple[int | None, str, float]]:
+    """`read_all`'s readings decided at `threshold` (None: the best memory when above "none")."""
+    return [(best, text, p) if best is not None and (p > none if threshold is None else p >= threshold)
+            else (None, "", p) for best, text, p, none in read]
+
+
+def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[int | None, str, float, float]]:
+    """(the most probable memory, its answer span, its P, P(none)) for each row, in one pass."""
     model.eval()
     out = []
     with torch.no_grad():
-        for chosen, tensors, _ in _batches(rows, 64, None):
+        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader)):
             logits, span = model(*tensors)
             k = tensors[2].shape[1]
             p = torch.softmax(logits, dim=-1)
             for b, r in enumerate(chosen):
                 if not r[1]:
-                    out.append((None, "", 0.0))
+                    out.append((None, "", 0.0, 1.0))
                     continue
                 real = p[b, : len(r[1])]
                 best = int(real.argmax())
-                below = float(real[best]) <= float(p[b, k]) if threshold is None else float(real[best]) < threshold
-                if below:
-                    out.append((None, "", float(real[best])))
-                    continue
                 first, last = best_span(span[b, best, :, 0], span[b, best, :, 1], len(r[1][best].pieces))
-                out.append((best, answer_text(r[1][best], first, last), float(real[best])))
+                out.append((best, answer_text(r[1][best], first, last), float(real[best]), float(p[b, k])))
     model.train()
     return out
 
@@ -168,13 +231,46 @@ def _f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _choose_threshold(model: MemoryReader, rows: list[Row]) -> tuple[float, dict]:
-    """The threshold with the best F1 on the development rows."""
-    predictions = predict(model, rows, 0.0)
+def _model(config: ReadingTrainConfig) -> tuple[MemoryReader | JointReader, torch.optim.Optimizer]:
+    """A new reader and its optimizer: the joint one starts its layers from MiniLM's last layers."""
+    if not config.joint:
+        model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops))
+        return model, torch.optim.Adam(model.parameters(), lr=config.lr)
+    model = JointReader(JointConfig(hidden=config.hidden))
+    _start_from_minilm(model)
+    joint = [p for layer in model.layers for p in layer.parameters()]
+    ids = {id(p) for p in joint}
+    rest = [p for p in model.parameters() if id(p) not in ids]
+    return model, torch.optim.AdamW([{"params": joint, "lr": config.joint_lr}, {"params": rest, "lr": config.lr}],
+                                    weight_decay=0.01)
+
+
+def _start_from_minilm(model: JointReader) -> None:
+    """Copy MiniLM's last `layers` encoder layers into the joint layers (BERT's post-norm layer is torch's
+    TransformerEncoderLayer with norm_first=False and GELU)."""
+    w = read_safetensors(MiniLMEmbedder.model_dir() / "model.safetensors")
+    first = 6 - len(model.layers)
+    for i, layer in enumerate(model.layers):
+        p = f"encoder.layer.{first + i}."
+        state = {
+            "self_attn.in_proj_weight": [w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")],
+            "self_attn.in_proj_bias": [w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")],
+            "self_attn.out_proj.weight": w[p + "attention.output.dense.weight"],
+            "self_attn.out_proj.bias": w[p + "attention.output.dense.bias"],
+            "norm1.weight": w[p + "attention.output.LayerNorm.weight"], "norm1.bias": w[p + "attention.output.LayerNorm.bias"],
+            "linear1.weight": w[p + "intermediate.dense.weight"], "linear1.bias": w[p + "intermediate.dense.bias"],
+            "linear2.weight": w[p + "output.dense.weight"], "linear2.bias": w[p + "output.dense.bias"],
+            "norm2.weight": w[p + "output.LayerNorm.weight"], "norm2.bias": w[p + "output.LayerNorm.bias"],
+        }
+        layer.load_state_dict({k: torch.from_numpy(np.concatenate(v) if isinstance(v, list) else np.array(v))
+                               for k, v in state.items()})
+
+
+def _choose_threshold(read: list, rows: list[Row]) -> tuple[float, dict]:
+    """The threshold with the best F1 on the development rows (`read`: their `read_all`)."""
     best = (-1.0, 0.5, {})
     for t in [x / 20 for x in range(2, 19)]:
-        cut = [(c, a, p) if p >= t else (None, "", p) for c, a, p in predictions]
-        scores = squad_scores(rows, cut)
+        scores = squad_scores(rows, decide(read, t))
         if scores["f1"] > best[0]:
             best = (scores["f1"], t, scores)
     return best[1], best[2]
@@ -190,7 +286,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     rng = random.Random(config.seed)
     train_articles, test_articles = squad_split(data)
     examples = squad_examples(train_articles, config.seed, config.squad_limit) + \
-        personal_examples(data, config.personal, config.seed) + attribute_examples(config.attributes, config.seed)
+        personal_examples(data, config.personal, config.seed) + attribute_examples(config.attributes, config.seed) + \
+        news_examples(train_articles, config.news, config.seed)
     rng.shuffle(examples)
     cut = len(examples) // 10
     dev, train = examples[:cut], examples[cut:]
@@ -199,33 +296,45 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     texts = [t for e in [*train, *dev, *test, *personal_test] for t in (e.question, *e.memories)]
     say(f"{len(train)} training, {len(dev)} development, {len(test)} SQuAD test questions; embedding "
         f"{len(set(texts))} texts")
-    vectors = encode(texts, progress=progress, cache=cache)
-    rows, dev_rows = _rows(train, vectors), _rows(dev, vectors)
-    model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops))
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    vectors = encode(texts, progress=progress, cache=cache, middle=config.joint)
+    rows, dev_rows = _rows(train, vectors), _rows(dev[: config.dev_limit], vectors)
+    model, optimizer = _model(config)
     best, best_state, history = -1.0, None, []
+    steps, done = config.epochs * -(-len(rows) // config.batch_size), 0
     for epoch in range(1, config.epochs + 1):
         total = 0.0
         model.train()
-        for chosen, tensors, targets in _batches(rows, config.batch_size, rng):
+        for chosen, tensors, targets in _batches(rows, config.batch_size, rng, config.joint,
+                                                 config.train_memories if config.joint else None, config.train_pieces):
             loss = _loss(model, chosen, tensors, targets)
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
             total += float(loss.detach()) * len(chosen)
-        scores = squad_scores(dev_rows, predict(model, dev_rows, 0.5))
-        history.append({"epoch": epoch, "loss": total / len(rows), **scores})
-        say(f"epoch {epoch}: loss {total / len(rows):.4f}, dev F1 {scores['f1']:.1f}, memory "
+            done += 1
+            if done % 200 == 0:
+                say(f"step {done} of {steps}: loss {float(loss.detach()):.4f}")
+        dev_read = read_all(model, dev_rows)
+        threshold, scores = _choose_threshold(dev_read, dev_rows)
+        history.append({"epoch": epoch, "loss": total / len(rows), "threshold": threshold, **scores})
+        say(f"epoch {epoch}: loss {total / len(rows):.4f}, dev F1 {scores['f1']:.1f} at {threshold}, memory "
             f"{scores['memory_accuracy']:.1f}, no-answer {scores['no_answer_accuracy']:.1f}")
         if scores["f1"] > best:
             best, best_state = scores["f1"], {k: v.clone() for k, v in model.state_dict().items()}
+            best_threshold, dev_scores = threshold, scores
+            if config.epochs > 1:  # a stopped run keeps its best epoch so far
+                model.config = dataclasses.replace(model.config, threshold=threshold)
+                save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)),
+                                metrics={"embedder": MiniLMEmbedder.name, "epoch": epoch, "threshold": threshold,
+                                         "dev": scores, "partial": True})
     model.load_state_dict(best_state)
-    threshold, dev_scores = _choose_threshold(model, dev_rows)
+    threshold = best_threshold
     model.config = dataclasses.replace(model.config, threshold=threshold)
     test_rows = _rows(test, vectors)
-    test_scores = squad_scores(test_rows, predict(model, test_rows, threshold))
-    chat_scores = squad_scores(test_rows, predict(model, test_rows, None))
+    test_read = read_all(model, test_rows)
+    test_scores = squad_scores(test_rows, decide(test_read, threshold))
+    chat_scores = squad_scores(test_rows, decide(test_read, None))
     personal_scores = squad_scores(_rows(personal_test, vectors),
                                    predict(model, _rows(personal_test, vectors), threshold))
     say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test_scores['exact_match']:.1f}, F1 "
@@ -288,6 +397,6 @@ def score_saved(path: Path, data: Path, seed: int = 0, cache: Path | None = None
     saved = load_reader(path)
     _, test_articles = squad_split(data)
     test = squad_examples(test_articles, seed)
-    rows = _rows(test, encode([t for e in test for t in (e.question, *e.memories)], cache=cache))
+    rows = _rows(test, encode([t for e in test for t in (e.question, *e.memories)], cache=cache, middle=saved.middle))
     return {"squad2_test_articles": squad_scores(rows, predict(saved.model, rows, saved.threshold)),
             "squad2_test_articles_as_the_chat_decides": squad_scores(rows, predict(saved.model, rows, None))}

@@ -93,6 +93,19 @@ SMALL_TALK = ("hi", "hello", "hey", "hey there", "good morning", "good evening",
               "who are you", "what's your name", "nice to meet you", "you too", "same", "ugh", "omg",
               "that's all for now", "k", "kk", "brb", "back", "hiya", "yo", "morning", "evening",
               "have a nice day", "take care", "hello again", "good afternoon", "thx", "ty", "np", "great, thanks")
+# Small talk is often two pieces at once ("thanks, off to bed now"): second pieces, written here as data.
+TALK_AFTER = ("off to bed", "catch you later", "that's super useful", "appreciate it", "you rock", "ok let's go",
+              "long day today", "i'm off now", "fingers crossed", "all done for today", "see you soon",
+              "that was quick", "nothing else for now", "speak tomorrow", "have a good one", "you're the best",
+              "back to work", "so tired", "what a week", "love it", "that's handy", "happy friday",
+              "that's it from me", "i'll be back later", "much appreciated", "i'm here again", "let's start",
+              "busy busy", "time for dinner", "made my day", "good stuff", "nice one")
+TALK_JOINERS = (", ", " ", "! ", ". ", " - ", "... ", " :) ")
+# Why a user asks to forget, said after the request ("drop the gym schedule, it's done"): data.
+FORGET_REASONS = (", it got cancelled", " - not needed anymore", ", i changed my mind", ", plans changed",
+                  " since it's done", ", we sold it", " lol", ", it's sorted now", ", that's over",
+                  ", no longer relevant", " because it fell through", ", not happening", ", all finished",
+                  ", we broke up", ", moved on from that", " thanks", ", it's old news", ", i already did it")
 QUESTION_OPENERS = ("remind me ", "hey, ", "quick question: ", "do you remember ", "can you tell me ", "so ",
                     "wait, ", "um ", "btw ", "ok and ", "and ", "hmm ", "sorry, ")
 CASUAL = 0.4  # chance a line is typed in lower case without its final stop
@@ -133,6 +146,7 @@ class _Pool:
         dd_questions = [u.text for u in dd if u.act == "question" and u.text.endswith("?")
                         and not _addresses_you(u.text) and len(u.text.split()) <= 20]
         phatic = [u.text for u in dd if u.first and len(u.text.split()) <= 4] + \
+                 [u.text for u in dd if u.act != "question" and _addresses_you(u.text) and len(u.text.split()) <= 12] + \
                  [u.text for u in dd if u.act == "question" and _addresses_you(u.text) and len(u.text.split()) <= 5] + \
                  [u.text for u in dd if u.emotion not in ("no emotion", "") and len(u.text.split()) <= 5
                   and not _FIRST_PERSON.search(u.text) and u.act != "question"]
@@ -174,13 +188,18 @@ class _Pool:
         else:
             target = rng.choice(self.topics)  # "my sister", "my favourite food"
         before, after = frame.split("{t}")
+        if rng.random() < 0.3:
+            after = after.rstrip("?") + rng.choice(FORGET_REASONS)
         return _framed("forget", _typed(before, rng, final=False), _typed(target, rng, final=False), after)
 
     def list(self, rng: random.Random) -> TurnExample:
         return TurnExample(_typed(rng.choice(LIST) + rng.choice(("?", "", "?", ".")), rng), "list")
 
     def small_talk(self, rng: random.Random) -> TurnExample:
-        return TurnExample(_typed(rng.choice(self.talk), rng), "small_talk")
+        text = rng.choice(self.talk)
+        if rng.random() < 0.3:
+            text = text.rstrip(".!") + rng.choice(TALK_JOINERS) + rng.choice(TALK_AFTER)
+        return TurnExample(_typed(text, rng), "small_talk")
 
     def help(self, rng: random.Random) -> TurnExample:
         return TurnExample(rng.choice(HELP) if rng.random() < 0.6 else _typed(rng.choice(HELP), rng), "help")

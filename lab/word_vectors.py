@@ -16,19 +16,23 @@ Progress = Callable[[int, int], None]  # (done, total)
 
 
 def encode(texts: Iterable[str], embedder: MiniLMEmbedder | None = None, batch: int = 256,
-           progress: Progress | None = None, cache: Path | None = None) -> dict[str, tuple[np.ndarray, Words]]:
-    """{text: (sentence vector, word vectors as float16)} for every distinct text. `cache`: a file of
-    earlier results to start from (only the texts it lacks are embedded), written back when done."""
+           progress: Progress | None = None, cache: Path | None = None, middle: bool = False
+           ) -> dict[str, tuple[np.ndarray, Words]]:
+    """{text: (sentence vector, word vectors as float16)} for every distinct text; with `middle`, each
+    word's middle-layer state too (`Words.middle`, the joint reader's input). `cache`: a file of earlier
+    results to start from (only the texts it lacks are embedded), written back when done."""
     embedder = embedder or MiniLMEmbedder()
     out: dict[str, tuple[np.ndarray, Words]] = {}
     if cache is not None and Path(cache).exists():
         out = pickle.loads(Path(cache).read_bytes())
-    distinct = [t for t in dict.fromkeys(texts) if t not in out]
+    distinct = [t for t in dict.fromkeys(texts)
+                if t not in out or (middle and getattr(out[t][1], "middle", None) is None)]
     for start in range(0, len(distinct), batch):
         chunk = distinct[start:start + batch]
         sentences, words = embedder.embed_words(chunk)
         for text, s, w in zip(chunk, sentences, words):
-            out[text] = (s, Words(w.text, w.pieces, w.spans, w.vectors.astype(np.float16)))
+            kept = w.middle.astype(np.float16) if middle and w.middle is not None else None
+            out[text] = (s, Words(w.text, w.pieces, w.spans, w.vectors.astype(np.float16), kept))
         if progress is not None:
             progress(min(start + batch, len(distinct)), len(distinct))
         if cache is not None and (start // batch) % 40 == 39:  # a killed run keeps most of its work

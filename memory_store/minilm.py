@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+# The layer whose output `Words.middle` keeps: the memory reader runs the model's last layers again over a
+# question and a memory together (`assistant.reading`), from each one's state after this layer.
+MIDDLE_LAYER = 4
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Words:
     pieces: tuple[str, ...]  # the word pieces ("7", ":", "45"; "check", "-", "in"; "##ing" continues a word)
     spans: tuple[tuple[int, int], ...]  # the characters of `text` each piece covers
     vectors: np.ndarray  # (pieces, 384) float32, not normalised
+    middle: np.ndarray | None = None  # (pieces, 384): the hidden state after layer MIDDLE_LAYER (None: not kept)
 
 
 @dataclass(frozen=True)
@@ -139,24 +143,26 @@ class MiniLMEncoder:
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1.0
-            hidden = self._hidden(ids, mask)  # (B, T, H)
+            hidden, middle = self._hidden(ids, mask, keep=MIDDLE_LAYER)  # (B, T, H) each
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
             out[chosen] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for row, i in enumerate(chosen):
                 e = encodings[i]
                 real = [j for j, special in enumerate(e.special_tokens_mask) if not special]
                 words[i] = Words(texts[i], tuple(e.tokens[j] for j in real), tuple(e.offsets[j] for j in real),
-                                 np.ascontiguousarray(hidden[row, real], dtype=np.float32))
+                                 np.ascontiguousarray(hidden[row, real], dtype=np.float32),
+                                 np.ascontiguousarray(middle[row, real], dtype=np.float32))
         return out, words  # type: ignore[return-value]
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Sentence vectors: the mean of the real tokens' last hidden states, unit length."""
-        x = self._hidden(ids, mask)
+        x, _ = self._hidden(ids, mask)
         pooled = (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
-    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(B, T, 384): every token's last hidden state (BERT's contextual word vectors)."""
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray, keep: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(B, T, 384): every token's last hidden state (BERT's contextual word vectors), and (`keep`) its
+        state after that many layers."""
         s = self.shape
         b, t = ids.shape
         head = s.hidden // s.heads
@@ -164,7 +170,10 @@ class MiniLMEncoder:
         x = layer_norm(x, *self.embed_norm, s.eps)
         # Padding keys get the dtype's minimum: they take no attention weight.
         bias = ((1.0 - mask) * float(np.finfo(np.float32).min))[:, None, None, :]  # (B, 1, 1, T)
-        for layer in self.layers:
+        kept = None
+        for number, layer in enumerate(self.layers):
+            if number == keep:
+                kept = x.reshape(b, t, s.hidden).copy()
             qkv = x @ layer["qkv"][0]  # (B*T, 3H)
             qkv += layer["qkv"][1]
             q, k, v = (qkv[:, j * s.hidden:(j + 1) * s.hidden].reshape(b, t, s.heads, head).transpose(0, 2, 1, 3)
@@ -188,4 +197,4 @@ class MiniLMEncoder:
             y += layer["down"][1]
             y += x
             x = layer_norm(y, *layer["out_norm"], s.eps)
-        return x.reshape(b, t, s.hidden)
+        return x.reshape(b, t, s.hidden), kept

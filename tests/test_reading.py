@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from assistant.assistant import DEFAULT_READER
-from assistant.reading import MemoryReader, Reader, ReadingConfig, answer_text, batch_reading, best_span, load_reader
+from assistant.errors import CheckpointError
+from assistant.reading import (JointConfig, JointReader, MemoryReader, Reader, ReadingConfig, answer_text, batch_reading,
+                               best_span, load_reader)
 from lab.reading_data import ReadingExample
-from lab.reading_training import _batches, _f1, _loss, _norm, _rows, predict, squad_scores
+from lab.reading_training import _batches, _f1, _loss, _norm, _rows, _start_from_minilm, predict, squad_scores
 from memory_store import Words
 from memory_store.embedder import embed_words
 
@@ -84,6 +86,58 @@ def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does():
     q = embed_words(embedder, ["where does tom live"])[1][0]
     reading = reader.read(q, ms)
     assert reading.chosen == 1 and "oslo" in reading.answer
+
+
+def _with_middle(words: Words) -> Words:
+    return Words(words.text, words.pieces, words.spans, words.vectors, words.vectors.copy())
+
+
+def test_a_tiny_joint_reader_learns_which_memory_answers_reading_a_few_memories_a_step():
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    examples = _examples(rng)
+    embedder = HashEmbedder(dim=32)
+    texts = sorted({t for e in examples for t in (e.question, *e.memories)})
+    vectors = {t: (s, _with_middle(w)) for t, s, w in zip(texts, *embed_words(embedder, texts))}
+    rows = _rows(examples, vectors)
+    model = JointReader(JointConfig(dim=32, layers=1, heads=2, feedforward=64, hidden=32, dropout=0.0))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        for chosen, tensors, targets in _batches(rows, 8, rng, middle=True, memories=2):
+            assert tensors[2].shape[1] <= 2  # every row cut to two memories, the answering one kept
+            loss = _loss(model, chosen, tensors, targets)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    scores = squad_scores(rows, predict(model, rows, 0.5))  # read over all three memories
+    assert scores["memory_accuracy"] >= 90 and scores["no_answer_accuracy"] >= 85
+    reader = Reader(model)
+    q = _with_middle(embed_words(embedder, ["where does zed live"])[1][0])
+    ms = [_with_middle(w) for w in embed_words(embedder, ["ana lives in rome", "tom lives in oslo"])[1]]
+    assert reader.read(q, ms).chosen is None
+    q = _with_middle(embed_words(embedder, ["where does tom live"])[1][0])
+    assert reader.read(q, ms).chosen == 1
+
+
+def test_the_joint_reader_refuses_words_without_middle_states():
+    words = Words("q", ("q",), ((0, 1),), np.ones((1, 8), dtype=np.float32))
+    with pytest.raises(CheckpointError, match="middle"):
+        batch_reading([words], [[words]], middle=True)
+
+
+def test_the_joint_layers_start_as_minilms_last_layers(minilm):
+    """Copied right, MiniLM's last two layers, run in torch on a text's states after layer 4, give the
+    numpy encoder's last hidden states."""
+    model = JointReader(JointConfig(dropout=0.0)).eval()
+    _start_from_minilm(model)
+    encoder = minilm._small()
+    ids = np.array([encoder.tokenizer.encode("the removal company is Swift Movers, they come at 8am").ids])
+    last, middle = encoder._hidden(ids, np.ones(ids.shape, dtype=np.float32), keep=4)
+    x = torch.from_numpy(middle)
+    with torch.no_grad():
+        for layer in model.layers:
+            x = layer(x)
+    assert np.allclose(x.numpy(), last, atol=1e-3)
 
 
 def test_squad_scoring_follows_the_official_definitions():
