@@ -397,6 +397,26 @@ def test_a_store_from_before_the_lexical_index_builds_it_once_and_loses_nothing(
     store.close()
 
 
+def test_a_lexical_index_of_the_first_format_loses_its_insert_trigger_and_indexes_each_new_fact_once(tmp_path):
+    path = tmp_path / "store"
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    store.add_many(["my kite is called Quixote", "my boat is called Luna"], now=T0)
+    store.close()
+    conn = sqlite3.connect(path / "memory.db")  # format 1 wrote new facts' words by a trigger per row
+    conn.executescript("CREATE TRIGGER facts_fts_insert AFTER INSERT ON facts BEGIN "
+                       "INSERT INTO facts_fts (rowid, text) VALUES (new.id, new.text); END; "
+                       "UPDATE meta SET value = 'fts5-porter-1' WHERE key = 'lexical_index';")
+    conn.close()
+    store = MemoryStore.open(path, embedder=HashEmbedder())
+    added = store.add_many(["my cart is called Quixote", "my sled is called Rex"], now=T0)
+    triggers = {r[0] for r in store.db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert "facts_fts_insert" not in triggers
+    assert store.db.conn.execute("SELECT count(*) FROM facts_fts_docsize").fetchone()[0] == 4  # each once
+    hits = store.search("Quixote", k=5, now=T0, mode="lexical")
+    assert len(hits) == 2 and added[0].id in {h.fact.id for h in hits}
+    store.close()
+
+
 @pytest.mark.parametrize("damage", ["emptied", "garbage"])
 def test_damaged_lexical_index_is_rebuilt_with_identical_results(tmp_path, damage, caplog):
     path = tmp_path / "store"
