@@ -47,6 +47,27 @@ def test_assistant_never_imports_lab():
         assert "lab" not in imported_modules(path), path
 
 
+STAGES = ("understanding", "recalling", "answering", "generating", "remembering")  # one chat turn, in order
+
+
+def relative_imports(path: Path) -> set[str]:
+    """The assistant modules `path` imports by relative import (`from .reading import ...`, `from . import x`)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            names.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+    return names
+
+
+def test_a_turns_stages_never_call_back_up():
+    """understand -> recall -> decide -> generate -> commit: a stage imports only earlier ones, and no stage
+    (nor forgetting) imports the assistant facade that runs them."""
+    for i, stage in enumerate(STAGES):
+        imported = relative_imports(ROOT / "assistant" / f"{stage}.py")
+        assert not imported & {*STAGES[i + 1:], "assistant", "forgetting"}, f"{stage}.py imports {imported}"
+    assert not relative_imports(ROOT / "assistant" / "forgetting.py") & {*STAGES, "assistant"}
+
+
 def test_lab_never_imports_cli():
     for path in (ROOT / "lab").glob("*.py"):
         assert "cli" not in imported_modules(path), path

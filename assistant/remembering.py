@@ -1,0 +1,131 @@
+"""Commit stage of a telling turn: a statement stored as its facts, each retiring the older memory it
+updates (by the update detector, the answer finder and the memory reader; without them, the word rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from memory_store import Fact, Hit, MemoryStore
+
+from .answers import AnswerFinder
+from .clauses import clauses
+from .consolidation import replaces, without_update_marker
+from .reading import Reader
+from .recalling import update_reach
+from .settings import AssistantConfig
+from .updates import UpdateDetector, another_pet, choose_update, passing
+
+
+@dataclass(frozen=True)
+class Judges:
+    """The models that judge whether a statement updates an older memory (None: not loaded)."""
+
+    updates: UpdateDetector | None = None  # None: updates are found by the word rules alone
+    answers: AnswerFinder | None = None
+    reader: Reader | None = None
+
+
+@dataclass(frozen=True)
+class Told:
+    """Who told a statement, in which session and turn (the `source` its facts are stored with)."""
+
+    user: str
+    session: int
+    turn: int
+
+
+def remember(store: MemoryStore, config: AssistantConfig, judges: Judges, told: Told, statement: str,
+             now: datetime | None, nearest: Sequence[Hit] | None = None, importance: float | None = None,
+             parts: Sequence[str] = (), marked: bool | None = None) -> tuple[list[Fact], list[Fact]]:
+    """Store a statement; where it updates one of the nearest older facts (by the update detector, or
+    the word rules of `consolidation.replaces` without one), retire that one: dormant, linked to the
+    new fact. `nearest`: the turn's search results, when the statement is stored during its turn. Returns
+    (stored, replaced)."""
+    core, news = without_update_marker(statement)
+    marked = news if marked is None else marked
+    parts = list(parts) or clauses(core)  # the turn model's facts, else the word rules' clauses
+    if len(parts) == 1:
+        core = parts[0]
+        return _remember_one(store, config, judges, told, core, marked, now, nearest, importance, ())
+    stored: list[Fact] = []
+    replaced: list[Fact] = []
+    for part in parts:  # "I'm Tom, I'm 34 years old.": two facts, each read against its own nearest facts
+        one, gone = _remember_one(store, config, judges, told, part, marked, now, None, importance,
+                                  [f.id for f in stored])
+        stored += one
+        replaced += gone
+    return stored, replaced
+
+
+def _remember_one(store: MemoryStore, config: AssistantConfig, judges: Judges, told: Told, core: str, marked: bool,
+                  now: datetime | None, nearest: Sequence[Hit] | None, importance: float | None,
+                  keep: Sequence[int]) -> tuple[list[Fact], list[Fact]]:
+    """Store one fact, retiring the older fact it updates (never one of `keep`, stored this turn)."""
+    reach = update_reach(config, judges.answers)
+    hits = nearest if nearest is not None else store.search(core, k=reach, user=told.user, now=now)
+    source = {"session": told.session, "turn": told.turn, "via": "chat"}
+    fact = store.add(core, user=told.user, importance=importance, now=now, source=source)
+    candidates = [h for h in hits[:reach] if h.fact.id != fact.id and h.fact.id not in keep]
+    if judges.updates is not None and candidates:
+        chosen = _update_by_models(store, config, judges, core, marked, fact, candidates)
+    else:
+        nearest_few = candidates[: config.update_candidates]
+        chosen = next((i for i, h in enumerate(nearest_few) if replaces(core, h.fact.text, h.similarity)), None)
+    if judges.reader is not None and config.reader_updates and candidates:
+        chosen = _confirmed_update(store, config, judges.reader, core, candidates, chosen)
+    retire = [] if chosen is None else [candidates[chosen]]
+    replaced = [store.supersede(h.fact.id, fact.id, now=now) for h in retire]
+    return [fact], replaced
+
+
+def _confirmed_update(store: MemoryStore, config: AssistantConfig, reader: Reader, statement: str,
+                      candidates: list[Hit], chosen: int | None) -> int | None:
+    """The memory a statement updates, read by the memory reader: both must answer the same questions,
+    so the reader, given the statement, must point at the candidate the update models chose (else no
+    update: a wrong retirement is worse than a missed one); a candidate the reader is sure of
+    (`reader_updates_above`) is updated even when those models missed it."""
+    candidates = candidates[: config.reader_k]  # as many as the reader was trained to read
+    if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(candidates):
+        return None
+    _, words = store.embed_words([statement, *(h.fact.text for h in candidates)])
+    reading = reader.read(words[0], words[1:], config.reader_update_threshold)
+    if reading.chosen is None:
+        return None
+    if reading.chosen == chosen:
+        return chosen
+    sure = config.reader_updates_above
+    return reading.chosen if sure is not None and reading.chances[reading.chosen] >= sure else None
+
+
+def _update_by_models(store: MemoryStore, config: AssistantConfig, judges: Judges, statement: str, marked: bool,
+                      fact: Fact, candidates: list[Hit]) -> int | None:
+    """Which candidate a statement updates, by the models: the update detector (over the nearest
+    `update_candidates`) and the answer finder's same relation (ranked first), never a fact the finder
+    places surely in another relation; for a statement the user marked as news ("Actually, ...", "That
+    has changed."), failing those, the likeliest candidate by either model at `marked_updates`."""
+    updates, answers = judges.updates, judges.answers
+    texts = [h.fact.text for h in candidates]
+    vectors = store.vectors([fact.id, *(h.fact.id for h in candidates)])  # embedded once, when stored
+    detector = [p if rank < config.update_candidates else 0.0
+                for rank, p in enumerate(updates.probabilities(vectors[0], vectors[1:]))]
+    same = [0.0] * len(candidates)
+    apart = [False] * len(candidates)
+    if answers is not None:
+        same = answers.probabilities(vectors[0], vectors[1:])
+        if config.apart_above is not None:  # never a fact surely about another relation
+            apart = answers.apart(vectors[0], vectors[1:], config.apart_above)
+    above = config.same_relation_updates
+    if not marked:  # "My cat is called Pepper." beside "My dog is called Biscuit.": a second pet, unless news
+        apart = [other or another_pet(statement, t) for other, t in zip(apart, texts)]
+    chances = [0.0 if other else 1.0 + q if answers is not None and above is not None and q >= above
+               else passing(p, updates.config.threshold) for p, q, other in zip(detector, same, apart)]
+    chosen = choose_update(statement, texts, chances)
+    if chosen is None and marked and config.marked_updates is not None:
+        if answers is not None:
+            apart = answers.apart(vectors[0], vectors[1:], config.marked_apart_above)
+        hints = [0.0 if other else passing(max(p, q), config.marked_updates)
+                 for p, q, other in zip(detector, same, apart)]
+        chosen = choose_update(statement, texts, hints)
+    return chosen
