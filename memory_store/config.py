@@ -115,6 +115,11 @@ class StoreConfig:
     search: SearchConfig = field(default_factory=SearchConfig)
     max_text_chars: int = 2_000  # longer facts are refused, not truncated
     duplicate_threshold: float = 0.95  # cosine at or above which a new fact reinforces an old one
+    # An add_many of at least bulk_rows texts checks near-duplicates in k-means cells (memory_store/cells.py),
+    # each row looking into at most duplicate_probes cells, and leaves an HNSW graph to catch up when the user
+    # is next searched (as a bulk load does); smaller adds search the user's index and update it at once.
+    bulk_rows: int = 1_000
+    duplicate_probes: int = 8
     # forget_matching takes a fact when the query names all its content words, or when its cosine is
     # at least forget_threshold and within forget_margin of the best match (short queries score low).
     forget_threshold: float = 0.45
@@ -132,3 +137,5 @@ class StoreConfig:
             raise ValueError("retention_weight must lie in [0, 1]")
         if not 0.0 < self.duplicate_threshold <= 1.0:
             raise ValueError("duplicate_threshold must lie in (0, 1]")
+        if self.bulk_rows < 1 or self.duplicate_probes < 1:
+            raise ValueError("bulk_rows and duplicate_probes must be at least 1")

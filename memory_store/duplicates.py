@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from memory_store.cells import Cells
 from memory_store.index import VectorIndex
 
 # What a row duplicates: ("fact", fact_id) for a stored fact, ("row", j) for an earlier row of the batch.
@@ -67,6 +68,43 @@ def find_duplicates(
     if inactive is not None and len(inactive.ids):
         _against_inactive(vectors, keys, threshold, inactive, out)
     _within_batch(vectors, keys, threshold, out)
+    return out
+
+
+def find_duplicates_in_cells(
+    cells: Cells,
+    vectors: np.ndarray,
+    texts: list[str],
+    threshold: float,
+    probes: int,
+    stored_texts: Callable[[list[int]], dict[int, str]],
+    inactive: Inactive | None = None,
+) -> list[Duplicate | None]:
+    """`find_duplicates` for a bulk add, with the user's active vectors held in `cells` (which see): one
+    search finds both the stored facts and the earlier rows near each row. A row takes the nearest stored
+    fact (of up to 8 at the threshold) that names the same numbers and names, else the first earlier kept
+    row of the batch that does, with no window."""
+    out: list[Duplicate | None] = [None] * len(vectors)
+    keys = _Keys(texts)
+    pairs = cells.search(vectors, threshold, probes)
+    if len(pairs.rows):
+        order = np.lexsort((-pairs.sims, pairs.rows))  # by row, nearest first
+        rows, ids = pairs.rows[order], pairs.ids[order]
+        known = stored_texts(sorted(set(ids.tolist())))
+        tried: dict[int, int] = {}
+        for i, fact_id in zip(rows.tolist(), ids.tolist()):
+            if out[i] is not None or tried.get(i, 0) >= 8:
+                continue
+            tried[i] = tried.get(i, 0) + 1
+            if fact_id in known and KeyTokens(known[fact_id]).agrees_with(keys[i]):
+                out[i] = ("fact", fact_id)
+    if inactive is not None and len(inactive.ids):
+        _against_inactive(vectors, keys, threshold, inactive, out)
+    order = np.lexsort((pairs.earlier, pairs.later))  # each row's earlier rows in order
+    for i, j in zip(pairs.later[order].tolist(), pairs.earlier[order].tolist()):
+        # rows are decided in order: j < i is settled, and is kept when it duplicates nothing
+        if out[i] is None and out[j] is None and keys[j].agrees_with(keys[i]):
+            out[i] = ("row", j)
     return out
 
 

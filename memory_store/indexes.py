@@ -5,6 +5,8 @@ set has been compared with the user's active facts: missing facts are added, ext
 A missing, corrupt or mismatched file is rebuilt from the vectors in SQLite, with a logged warning.
 Facts edited since an index last saw an edit (`VectorIndex.edits_applied`) get their new vectors.
 Commits by other processes are noticed through `PRAGMA data_version` and reconciled the same way.
+A bulk add's near-duplicate check reads the user's active vectors in k-means cells (`Cells`), built from
+SQLite when first needed, kept in step by the bulk adds themselves and dropped on any other change.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Callable
 import numpy as np
 import sqlite_utils
 
+from memory_store.cells import Cells
 from memory_store.config import IndexConfig
 from memory_store.errors import IndexCorrupt
 from memory_store.index import VectorIndex, choose_kind
@@ -35,6 +38,7 @@ class IndexSet:
         self._loaded: dict[int, VectorIndex] = {}
         self._dirty: set[int] = set()
         self._behind: set[int] = set()  # users whose index lags this process's own writes
+        self._cells: dict[int, Cells] = {}  # users' active vectors for a bulk add's near-duplicate check
         self._data_version = self._current_data_version()
 
     def path(self, user_id: int) -> Path:
@@ -55,10 +59,31 @@ class IndexSet:
         self._behind.discard(user_id)
         return index
 
+    def cells(self, user_id: int) -> Cells:
+        """The user's active vectors in cells, consistent with everything committed so far by any process:
+        kept from the last bulk add, else read from SQLite."""
+        self._notice_other_writers()
+        cells = self._cells.get(user_id)
+        if cells is None:
+            cells = Cells(self.dim)
+            cursor = self.db.conn.execute(
+                "SELECT id, vector FROM facts WHERE user_id = ? AND status = 'active' ORDER BY id", (user_id,))
+            rows = cursor.fetchall()
+            vectors = self._stack([r[1] for r in rows])
+            cells.prepare(vectors)
+            cells.add(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)), vectors)
+            self._cells[user_id] = cells
+        return cells
+
+    def keep_cells(self, user_id: int, cells: Cells) -> None:
+        """After a committed bulk add that put its new facts into `cells` and changed nothing else."""
+        self._cells[user_id] = cells
+
     def _notice_other_writers(self) -> None:
         version = self._current_data_version()
         if version != self._data_version:
             self._data_version = version
+            self._cells.clear()
             for uid in list(self._loaded):
                 self._reconcile(uid, self._loaded[uid], expected=True)
 
@@ -70,11 +95,13 @@ class IndexSet:
         """This process wrote rows without indexing them (a bulk load): catch up when next needed."""
         self._behind.add(user_id)
         self._dirty.add(user_id)
+        self._cells.pop(user_id, None)
 
     def changed(self, user_id: int) -> None:
         """Record that this process changed the user's index (saved on `save_all`). When the index no
         longer fits its size, it is rebuilt when next needed, so a bulk load is not slowed by it."""
         self._dirty.add(user_id)
+        self._cells.pop(user_id, None)
         index = self._loaded.get(user_id)
         # This process applied its own change to the index, so its live count is the active count.
         if index is not None and index.needs_rebuild(index.live_count):
@@ -86,6 +113,7 @@ class IndexSet:
         self._loaded.clear()
         self._dirty.clear()
         self._behind.clear()
+        self._cells.clear()
 
     # -- load, reconcile, rebuild -----------------------------------------------------------------
     def refresh(self, user_id: int) -> VectorIndex:

@@ -24,7 +24,8 @@ from memory_store.embedder import Embedder, MiniLMEmbedder, checked_vectors, emb
 from memory_store.minilm import Words
 from memory_store.errors import EmbedderMismatch, FactNotActive, FactNotFound, InvalidInput, StoreUnavailable
 from memory_store.dates import hold_until
-from memory_store.duplicates import find_duplicates
+from memory_store.cells import Cells
+from memory_store.duplicates import Duplicate, Inactive, find_duplicates, find_duplicates_in_cells
 from memory_store.forgetting import faded, named_by, purge_cutoff
 from memory_store.importance import shipped_for
 from memory_store.index import VectorIndex
@@ -189,11 +190,12 @@ class MemoryStore:
         told = utc(at)
         with self.ledger.transaction():
             uid = self.ledger.user_id(user, create=True)
-            # A bulk load (no dedupe) does not need the index; it only feeds an exact index already loaded.
-            index = self.indexes.get(uid) if dedupe else self.indexes.loaded(uid)
+            # A bulk add does not need the index (its check reads cells); it only feeds an exact index already loaded.
+            bulk = not dedupe or len(texts) >= self.config.bulk_rows
+            index = self.indexes.loaded(uid) if bulk else self.indexes.get(uid)
             inactive = self.ledger.inactive(uid) if dedupe else None
-            duplicate_of = (find_duplicates(index, vectors, texts, self.config.duplicate_threshold, self.ledger.texts,
-                                            inactive) if dedupe else [None] * len(texts))
+            cells = self.indexes.cells(uid) if dedupe and bulk else None
+            duplicate_of = self._duplicates(index, cells, vectors, texts, inactive) if dedupe else [None] * len(texts)
             new_rows = [i for i, d in enumerate(duplicate_of) if d is None]
             source_json = json.dumps(source) if source else None
             holds = [hold_until(texts[i], told) for i in new_rows]
@@ -210,14 +212,17 @@ class MemoryStore:
             reinforced = sorted({fact_ids[i] for i, d in enumerate(duplicate_of) if d is not None} - set(new_ids))
             told_again = {fact_ids[i]: float(importances[i]) for i, d in enumerate(duplicate_of) if d is not None}
             self.ledger.reinforce(reinforced, uid, at, told_again, pinned)
-            if inactive is not None:
-                revived = self.ledger.by_ids(sorted(set(reinforced) & set(inactive.ids.tolist())))
-                self.ledger.apply_restore(uid, revived, at, "told again")
-            if index is not None and (dedupe or index.kind == "flat"):
+            revived_ids = sorted(set(reinforced) & set(inactive.ids.tolist())) if inactive is not None else []
+            if revived_ids:  # restoring reads the index: a bulk add that revives nothing leaves it alone
+                self.ledger.apply_restore(uid, self.ledger.by_ids(revived_ids), at, "told again")
+            if index is not None and (not bulk or index.kind == "flat"):
                 index.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])
-            else:  # a bulk load: durable now, indexed when the user is next searched
+            else:  # a bulk add: durable now, indexed when the user is next searched
                 self.indexes.behind(uid)
         self.indexes.changed(uid)
+        if cells is not None and not revived_ids:
+            cells.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])  # committed: kept for the next bulk add
+            self.indexes.keep_cells(uid, cells)
         # New facts are what was just written (no read back); reinforced ones are read as they are now.
         stored_source = json.loads(source_json) if source_json else None
         facts = {fid: Fact(id=fid, user=user, text=texts[i], created_at=told, importance=float(importances[i]),
@@ -228,6 +233,17 @@ class MemoryStore:
         facts.update({f.id: f for f in self.ledger.by_ids(reinforced)})
         return [facts[fid] if dup is None else replace(facts[fid], reinforced=True)
                 for fid, dup in zip(fact_ids, duplicate_of)]
+
+    def _duplicates(self, index: VectorIndex | None, cells: Cells | None, vectors: np.ndarray, texts: list[str],
+                    inactive: Inactive) -> list[Duplicate | None]:
+        """What each new row duplicates: searched in the user's cells for a bulk add, else in the index."""
+        threshold = self.config.duplicate_threshold
+        if cells is not None:
+            cells.prepare(vectors)
+            return find_duplicates_in_cells(cells, vectors, texts, threshold, self.config.duplicate_probes,
+                                            self.ledger.texts, inactive)
+        assert index is not None
+        return find_duplicates(index, vectors, texts, threshold, self.ledger.texts, inactive)
 
     def _importance(self, vectors: np.ndarray, given: float | None) -> np.ndarray:
         """Each new fact's importance: the caller's, else the importance model's estimate, else the default."""
