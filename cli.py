@@ -1212,8 +1212,11 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
               help="Catalogue examples beside SQuAD's (default: the recipe's).")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
+@click.option("--joint", is_flag=True,
+              help="Train the joint reader instead (MiniLM's last two layers fine-tuned over question and memory "
+                   "together; an experiment, see the README): about 45 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path) -> None:
+                     data: Path, joint: bool) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1224,11 +1227,12 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     Examples:
       memchat train-reader --results results/reader
       memchat train-reader --personal 500 --epochs 2 --out /tmp/reader.pt
+      memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
     """
-    from lab.reading_training import ReadingTrainConfig, train_reader, write_results
+    from lab.reading_training import JOINT_RECIPE, ReadingTrainConfig, train_reader, write_results
 
-    metrics = _train_on_word_vectors(train_reader, ReadingTrainConfig(seed=seed), data, out_path,
-                                     personal=personal, epochs=epochs)
+    recipe = ReadingTrainConfig(seed=seed, **(JOINT_RECIPE if joint else {}))
+    metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
     test = metrics["squad2_test_articles"]
     _result_table(f"Memory reader written to {esc(out_path)}", [
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
@@ -1239,7 +1243,8 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    _reproduce("memchat train-reader" + (f" --epochs {epochs}" if epochs else ""), "personal", personal, seed)
+    _reproduce("memchat train-reader" + (" --joint" if joint else "") + (f" --epochs {epochs}" if epochs else ""),
+               "personal", personal, seed)
 
 
 def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:
