@@ -106,6 +106,28 @@ def read_text_argument(text: str) -> str:
         raise click.UsageError(f"standard input is not valid UTF-8 (byte {e.start}); nothing was stored")
 
 
+class FactId(click.ParamType):
+    """A fact id; anything else is refused with what to type instead (the fact's text is not an id)."""
+
+    name = "ID"
+    HINTS = {
+        "restore": "`memchat facts --all` lists forgotten and dormant facts with their ids",
+        "edit": 'give the id first, then the new text: memchat edit 12 "new text"; `memchat search TEXT` finds the id',
+        "explain": "`memchat search {value}` finds the fact and shows its id",
+        "history": "`memchat history` alone shows the whole log; `memchat search {value}` finds a fact's id",
+    }
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isdigit():
+            return int(text)
+        command = ctx.command.name if ctx is not None and ctx.command is not None else "this command"
+        hint = self.HINTS.get(command, "`memchat facts` lists the ids").format(value=json.dumps(text))
+        self.fail(f"{command} takes a fact id (a number, see `memchat facts`), not {text!r}; {hint}", param, ctx)
+
+
 # -- the application object, built once in the group callback ------------------------------------
 @dataclasses.dataclass
 class App:
@@ -276,6 +298,9 @@ def add(app: App, text: str, importance: float | None, pin: bool, raw: bool, as_
       echo "My dog is called Rex." | memchat add --raw -
     """
     said = read_text_argument(text)
+    if not said.strip():
+        raise click.UsageError('nothing to remember: TEXT is empty or only whitespace; give the fact, e.g. '
+                               'memchat add "My sister Ana lives in Lisbon."')
     if raw:
         stored, replaced = [app.store.add(said, user=app.user, importance=importance, now=app.now)], []
     else:
@@ -346,7 +371,7 @@ def forget(app: App, what: tuple[str, ...], query: str | None, hard: bool, yes: 
 
 
 @cli.command()
-@click.argument("fact_id", type=int)
+@click.argument("fact_id", type=FactId())
 @pass_app
 def restore(app: App, fact_id: int) -> None:
     """Bring back a dormant or forgotten fact.
@@ -360,7 +385,7 @@ def restore(app: App, fact_id: int) -> None:
 
 
 @cli.command()
-@click.argument("fact_id", type=int)
+@click.argument("fact_id", type=FactId())
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print the edited fact as JSON.")
 @pass_app
@@ -408,7 +433,7 @@ def facts(app: App, show_all: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("-k", "k", type=int, default=5, show_default=True, help="How many facts to return.")
+@click.option("-k", "k", type=click.IntRange(1), default=5, show_default=True, help="How many facts to return.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None,
               help="hybrid: words and meaning fused (the default); dense: meaning only; lexical: words only.")
 @click.option("--since", "since_text", default=None, metavar="TIME",
@@ -494,7 +519,7 @@ def show_decay(report, user: str | None) -> None:
 
 
 @cli.command()
-@click.argument("fact_id", type=int)
+@click.argument("fact_id", type=FactId())
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app
 def explain(app: App, fact_id: int, as_json: bool) -> None:
@@ -545,7 +570,7 @@ def events_table(events, title: str) -> Table:
 
 
 @cli.command()
-@click.argument("fact_id", type=int, required=False)
+@click.argument("fact_id", type=FactId(), required=False)
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Show the last N events.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_app

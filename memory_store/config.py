@@ -124,6 +124,11 @@ class StoreConfig:
     # at least forget_threshold and within forget_margin of the best match (short queries score low).
     forget_threshold: float = 0.45
     forget_margin: float = 0.15
+    # ... or when it holds every query word the user's facts hold, if those words say what the query says:
+    # a cosine of at least forget_words_cover between the query and them ("the dentist stuff" ~ "dentist"
+    # 0.72, "my old bike" ~ "old" 0.41, "my car insurance" ~ "car" 0.57), and its own cosine is at least
+    # forget_threshold - forget_margin.
+    forget_words_cover: float = 0.7
     # Ranking: score = similarity * (1 - retention_weight + retention_weight * retention)
     retention_weight: float = 0.3
     candidates: int = 2  # search fetches k * candidates (at least k + 8) neighbours, then ranks by score

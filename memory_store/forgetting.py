@@ -43,18 +43,30 @@ def purge_cutoff(now: float, config: DecayConfig) -> float:
 
 
 def content_words(text: str) -> set[str]:
-    """Lower-cased words of a text, less common function words: for lexical matching."""
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS}
+    """Lower-cased words of a text, less common function words and a possessive 's: for lexical matching."""
+    return {re.sub(r"'s?$", "", w) for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS} - {""}
 
 
-def named_by(query: str, texts: list[str], sims: np.ndarray, threshold: float, margin: float) -> list[int]:
-    """Positions of the texts a forget request names: every content word of the query appears in
-    the text, or the cosine is at least `threshold` and within `margin` of the best match."""
+def held_words(query: str, texts: list[str]) -> list[str]:
+    """The query's content words that at least one of the texts holds, in the query's order."""
+    held = set().union(*(content_words(t) for t in texts)) if texts else set()
+    said = [re.sub(r"'s?$", "", w) for w in re.findall(r"[a-z0-9']+", query.lower()) if w not in STOPWORDS]
+    return list(dict.fromkeys(w for w in said if w in held))
+
+
+def named_by(query: str, texts: list[str], sims: np.ndarray, threshold: float, margin: float,
+             by_words: bool = False) -> list[int]:
+    """Positions of the texts a forget request names, by meaning or by words: the cosine is at least
+    `threshold` and within `margin` of the best match; or the text holds every content word of the query;
+    or, when `by_words` (the words the store holds say what the query says: "the dentist stuff" is about
+    "dentist"), the text holds every one of those words and its cosine is at least `threshold - margin`."""
     if not texts:
         return []
-    words = content_words(query)
+    words, known = content_words(query), set(held_words(query, texts))
     floor = max(threshold, float(sims.max()) - margin)
-    return [
-        i for i, (text, sim) in enumerate(zip(texts, sims.tolist()))
-        if sim >= floor or (words and words <= content_words(text))
-    ]
+    named = []
+    for i, (text, sim) in enumerate(zip(texts, sims.tolist())):
+        have = content_words(text)
+        if sim >= floor or (words and words <= have) or (by_words and known and known <= have and sim >= threshold - margin):
+            named.append(i)
+    return named

@@ -26,7 +26,7 @@ from memory_store.errors import EmbedderMismatch, FactNotActive, FactNotFound, I
 from memory_store.dates import hold_until
 from memory_store.cells import Cells
 from memory_store.duplicates import Duplicate, Inactive, find_duplicates, find_duplicates_in_cells
-from memory_store.forgetting import faded, named_by, purge_cutoff
+from memory_store.forgetting import content_words, faded, held_words, named_by, purge_cutoff
 from memory_store.importance import shipped_for
 from memory_store.index import VectorIndex
 from memory_store.indexes import IndexSet
@@ -536,17 +536,28 @@ class MemoryStore:
         return [current[i] for i in ids]
 
     def matching(self, query: str, user: str = "default", threshold: float | None = None) -> list[Hit]:
-        """Active facts that `query` names: every content word of the query in the text, or a cosine of at
-        least `threshold` (default `config.forget_threshold`) within `config.forget_margin` of the best."""
+        """Active facts that `query` names, by meaning or by words (`forgetting.named_by`): a cosine of at
+        least `threshold` (default `config.forget_threshold`) within `config.forget_margin` of the best, or
+        every content word of the query in the text, or every query word the user's facts hold when those
+        words say what the query says (a cosine of `config.forget_words_cover` between the query and them:
+        "the dentist stuff" names every fact about the dentist). `found_by`: "dense" for meaning,
+        "lexical" for words."""
         query = check_query(query, self.config.max_text_chars)
         threshold = self.config.forget_threshold if threshold is None else threshold
         if self._searchable(user) is None:
             return []
-        vector = self.embed([query])[0]
         facts = self.facts(user)
-        sims = self.indexes.vectors(np.array([f.id for f in facts], dtype=np.int64)) @ vector
-        chosen = named_by(query, [f.text for f in facts], sims, threshold, self.config.forget_margin)
-        hits = [Hit(fact=facts[i], similarity=float(sims[i]), retention=1.0, score=float(sims[i])) for i in chosen]
+        texts = [f.text for f in facts]
+        held = held_words(query, texts)
+        vectors = self.embed([query, " ".join(held)] if held else [query])
+        sims = self.indexes.vectors(np.array([f.id for f in facts], dtype=np.int64)) @ vectors[0]
+        by_words = bool(held) and float(vectors[1] @ vectors[0]) >= self.config.forget_words_cover
+        chosen = named_by(query, texts, sims, threshold, self.config.forget_margin, by_words=by_words)
+        words = set(held)
+        hits = [Hit(fact=facts[i], similarity=float(sims[i]), retention=1.0, score=float(sims[i]),
+                    found_by=tuple(s for s, yes in (("lexical", words and words <= content_words(facts[i].text)),
+                                                    ("dense", sims[i] >= threshold)) if yes) or ("dense",))
+                for i in chosen]
         return sorted(hits, key=lambda h: -h.similarity)
 
     def forget_matching(

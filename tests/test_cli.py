@@ -68,6 +68,22 @@ def test_add_search_forget_restore_through_the_cli(home, capsys, monkeypatch):
     assert "Rex" in out and "3 fact(s)" in out
 
 
+def test_forget_by_words_names_every_fact_about_them_and_shows_them_first(home, capsys):
+    h = ["--home", str(home)]
+    for text in ("My dentist is Dr Ames on Hill Street.", "The dentist appointment is on May 3rd.",
+                 "My car is a blue Honda."):
+        assert run(h + ["add", "--raw", text], capsys)[0] == 0
+    code, out, err = run(h + ["forget", "--match", "the dentist stuff"], capsys)  # shown, then asked
+    assert code == 2 and "Dr Ames" in out and "May 3rd" in out and "Honda" not in out and "--yes" in err
+    assert fact_count(home, capsys) == 4
+    code, out, _ = run(h + ["forget", "the dentist stuff", "--yes"], capsys)
+    assert code == 0 and "Forgot 2 fact(s)" in out
+    code, out, _ = run(h + ["facts", "--json"], capsys)
+    assert sorted(f["text"] for f in json.loads(out)) == ["My car is a blue Honda.", "My sister Ana lives in Lisbon."]
+    code, out, _ = run(h + ["forget", "--match", "my old laptop", "--yes"], capsys)  # a word held, the meaning not
+    assert code == 0 and "nothing forgotten" in out
+
+
 def test_user_option_keeps_people_apart(home, capsys):
     h = ["--home", str(home)]
     assert run(h + ["--user", "bob", "add", "Bob's cat is called Tom."], capsys)[0] == 0
@@ -122,6 +138,7 @@ BAD_INPUTS = [
     (["add", "-"], "NUL", b"secret\x00bytes"),
     (["add", "-"], "not valid UTF-8", b"caf\xe9 au lait"),
     (["add", "-"], "empty", b""),
+    (["add", ""], "nothing to remember", None),
     (["add", "--importance", "1.5", "text"], "1.5 is not in the range", None),
     (["add", "--importance", "high", "text"], "not a valid float", None),
     (["forget", "999"], "no fact with id 999", None),
@@ -133,13 +150,17 @@ BAD_INPUTS = [
     (["forget", "--hard", "999"], "no fact with id 999", None),
     (["restore", "999"], "no fact with id 999", None),
     (["edit", "999", "My sister Ana lives in Porto."], "no fact with id 999", None),
-    (["edit", "one", "My sister Ana lives in Porto."], "not a valid integer", None),
+    (["edit", "one", "My sister Ana lives in Porto."], 'edit takes a fact id (a number, see `memchat facts`), not \'one\'', None),
+    (["edit", "My sister Ana lives in Porto."], 'memchat edit 12 "new text"', None),
+    (["restore", "sister"], "`memchat facts --all` lists forgotten", None),
+    (["explain", "my sister"], '`memchat search "my sister"` finds the fact', None),
+    (["history", "sister"], "`memchat history` alone shows the whole log", None),
     (["edit", "1", "  "], "empty or only whitespace", None),
     (["edit", "1"], "Missing argument 'TEXT'", None),
     (["explain", "999"], "no fact with id 999", None),
     (["history", "999"], "no fact with id 999", None),
-    (["search", "sister", "-k", "0"], "k must be a whole number", None),
-    (["search", "sister", "-k", "-5"], "k must be a whole number", None),
+    (["search", "sister", "-k", "0"], "Invalid value for '-k'", None),
+    (["search", "sister", "-k", "-5"], "Invalid value for '-k'", None),
     (["search", ""], "a query cannot be empty", None),
     (["--now", "someday", "facts"], "is not a time", None),
     (["--now", "2026-13-45", "facts"], "is not a time", None),
@@ -151,7 +172,7 @@ BAD_INPUTS = [
     (["--now", "+10000y", "facts"], "longer than a thousand years", None),
     (["--now", "9999-12-01", "facts"], "between 1970 and 9000", None),
     (["--user", "[/]", "facts"], "invalid user name '[/]'", None),
-    (["search", "[/]", "-k", "0"], "k must be a whole number", None),
+    (["search", "[/]", "-k", "0"], "Invalid value for '-k'", None),
 ]
 
 

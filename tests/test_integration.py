@@ -75,3 +75,14 @@ def test_numpy_and_sentence_transformers_engines_agree(minilm):
     bulk = minilm.embed(texts * (minilm.bulk_from // len(texts) + 1))  # sentence-transformers engine
     assert minilm._numpy is not None and minilm._torch is not None
     assert np.min(np.sum(small * bulk[: len(texts)], axis=1)) > 0.99999
+
+
+def test_matching_finds_by_the_words_the_store_holds_when_they_carry_the_meaning(tmp_path, minilm):
+    store = MemoryStore.open(tmp_path / "words", embedder=minilm)
+    store.add_many(["My dentist is Dr Ames on Hill Street.", "The dentist appointment is on May 3rd.",
+                    "My old car was a red Fiat.", "My gym schedule is Monday and Thursday."], now=T0)
+    named = store.matching("the dentist stuff")
+    assert sorted(h.fact.id for h in named) == [1, 2] and all("lexical" in h.found_by for h in named)
+    assert [h.fact.id for h in store.matching("the gym things")] == [4]
+    assert store.matching("my old laptop") == []  # 'old' is held, but the laptop is what the request is about
+    store.close()
