@@ -133,7 +133,33 @@ class LexicalIndex:
             log.warning("the lexical index is stale (%d facts, %d indexed); rebuilding it from the facts table",
                         facts[0], indexed[0])
             self.build()
+        elif facts[0] and not self._finds_its_own():
+            log.warning("the lexical index does not find facts by their own words (damaged); rebuilding it from "
+                        "the facts table")
+            self.build()
         self._checked = True
+
+    def _finds_its_own(self) -> bool:
+        """Whether the first, middle and last facts are found by a word of their own text: counts alone
+        miss an index whose data blocks were overwritten (it then answers nothing, or raises)."""
+        conn = self.db.conn
+        probes = conn.execute(
+            "SELECT id, text FROM facts WHERE id IN ((SELECT min(id) FROM facts), (SELECT max(id) FROM facts), "
+            "(SELECT id FROM facts ORDER BY id LIMIT 1 OFFSET (SELECT count(*) / 2 FROM facts)))").fetchall()
+        try:
+            for fact_id, text in probes:
+                words = [w for w in re.findall(r"\w+", text) if len(w) >= 3] or re.findall(r"\w+", text)
+                if not words:
+                    continue
+                word = max(words, key=len)
+                if conn.execute("SELECT 1 FROM facts_fts WHERE facts_fts MATCH ? AND rowid = ?",
+                                (fts_string(word), fact_id)).fetchone() is None:
+                    return False
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise
+            return False
+        return True
 
     # -- searching --------------------------------------------------------------------------------
     def search(self, user_id: int, text: str, n: int, window: Window | None = None) -> list[tuple[int, float]]:
