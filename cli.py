@@ -1239,7 +1239,7 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
               help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
 @click.option("--joint", is_flag=True,
               help="Train the joint reader instead (MiniLM's last two layers fine-tuned over question and memory "
-                   "together; an experiment, see the README): about 45 min.")
+                   "together; an experiment, see the README): about 80 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
                      data: Path, joint: bool) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
