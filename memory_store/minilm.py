@@ -173,7 +173,7 @@ class MiniLMEncoder:
         kept = None
         for number, layer in enumerate(self.layers):
             if number == keep:
-                kept = x.reshape(b, t, s.hidden).copy()
+                kept = x.reshape(b, t, s.hidden)  # never written in place: each layer makes a new x
             qkv = x @ layer["qkv"][0]  # (B*T, 3H)
             qkv += layer["qkv"][1]
             q, k, v = (qkv[:, j * s.hidden:(j + 1) * s.hidden].reshape(b, t, s.heads, head).transpose(0, 2, 1, 3)
