@@ -334,8 +334,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     test_read = read_all(model, test_rows)
     test_scores = squad_scores(test_rows, decide(test_read, threshold))
     chat_scores = squad_scores(test_rows, decide(test_read, None))
-    personal_scores = squad_scores(_rows(personal_test, vectors),
-                                   predict(model, _rows(personal_test, vectors), threshold))
+    personal_rows = _rows(personal_test, vectors)
+    personal_scores = squad_scores(personal_rows, predict(model, personal_rows, threshold))
     say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test_scores['exact_match']:.1f}, F1 "
         f"{test_scores['f1']:.1f}, no-answer {test_scores['no_answer_accuracy']:.1f}; catalogue eval split memory "
         f"{personal_scores['memory_accuracy']:.1f}")
@@ -399,5 +399,6 @@ def score_saved(path: Path, data: Path, seed: int = 0, cache: Path | None = None
     _, test_articles = squad_split(data)
     test = squad_examples(test_articles, seed)
     rows = _rows(test, encode([t for e in test for t in (e.question, *e.memories)], cache=cache, middle=saved.middle))
-    return {"squad2_test_articles": squad_scores(rows, predict(saved.model, rows, saved.threshold)),
-            "squad2_test_articles_as_the_chat_decides": squad_scores(rows, predict(saved.model, rows, None))}
+    read = read_all(saved.model, rows)  # one pass, decided both ways
+    return {"squad2_test_articles": squad_scores(rows, decide(read, saved.threshold)),
+            "squad2_test_articles_as_the_chat_decides": squad_scores(rows, decide(read, None))}
