@@ -856,6 +856,167 @@ def eval_convai2(data: Path, model_path: Path | None, dialogues: int | None, res
     out.print(f"Written: {esc(results_dir / 'convai2.json')}, {esc(results_dir / 'convai2.md')}")
 
 
+def chat_eval_options(stem: str, dialogues: str):
+    """The options of the chat model's evaluations on real conversation: --data (the shared data folder),
+    --model, --dialogues (`dialogues`: what N counts) and --results (where STEM.json and STEM.md go)."""
+    def decorate(command):
+        for option in reversed((
+            data_option(""),
+            click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="Chat model to score (default: the shipped assistant/models/default.pt)."),
+            click.option("--dialogues", type=click.IntRange(1), default=None, help=f"Only the first N {dialogues}."),
+            click.option("--results", "results_dir", type=click.Path(file_okay=False, path_type=Path),
+                         default=Path(__file__).resolve().parent / "results", help=f"Where {stem}.json and {stem}.md go."),
+        )):
+            command = option(command)
+        return command
+    return decorate
+
+
+def _chat_model(model_path: Path | None):
+    """(path, model, vocabulary) of the chat model to score (the shipped one by default), on one thread."""
+    from assistant.assistant import DEFAULT_MODEL, load_generator
+
+    _one_reply_at_a_time()
+    path = model_path or DEFAULT_MODEL
+    return (path, *load_generator(path))
+
+
+def _chat_eval_command(name: str, dialogues: int | None, model_path: Path | None) -> str:
+    return f"memchat eval {name}" + (f" --dialogues {dialogues}" if dialogues else "") + (
+        f" --model {model_path}" if model_path else "")
+
+
+@eval_group.command("dailydialog")
+@chat_eval_options("dailydialog", "test dialogues (default: all 1,000)")
+def eval_dailydialog(data: Path, model_path: Path | None, dialogues: int | None, results_dir: Path) -> None:
+    """Score the chat model on DailyDialog's test dialogues: perplexity, F1 and distinct-1/2.
+
+    Every reply of a test dialogue, its last turns as the context (older ones carried), no memories;
+    the figures are set beside published baselines on the same split.
+
+    \b
+    Examples:
+      memchat eval dailydialog
+      memchat eval dailydialog --dialogues 100 --model my-model.pt --results /tmp/dd
+    """
+    from lab.chat_eval import dailydialog_examples, dailydialog_markdown, score_replies, scores_json
+
+    path, model, vocab = _chat_model(model_path)
+    window = 6
+    examples = dailydialog_examples(data, window, dialogues)
+    with stage_progress() as report:
+        scores = score_replies(model, vocab, examples, progress=report, description="DailyDialog test batches")
+    payload = {"model": path.name, "command": _chat_eval_command("dailydialog", dialogues, model_path),
+               "machine": machine_description(), "window": window,
+               "dialogues": dialogues or len({e.dialog for e in examples}), "scores": scores_json(scores)}
+    _write_results(results_dir, "dailydialog", payload, dailydialog_markdown(payload))
+
+
+@eval_group.command("msc")
+@chat_eval_options("msc", "test dialogues of each session (default: all 501)")
+def eval_msc(data: Path, model_path: Path | None, dialogues: int | None, results_dir: Path) -> None:
+    """Score the chat model on MSC sessions 2-3 test, with the earlier sessions' memories and without.
+
+    With memory, the replying speaker's persona summary of the earlier sessions is given as stored
+    memories; the F1 gap says what reading them adds.
+
+    \b
+    Examples:
+      memchat eval msc
+      memchat eval msc --dialogues 50 --model my-model.pt --results /tmp/msc
+    """
+    from lab.chat_data import msc
+    from lab.chat_eval import msc_examples, msc_markdown, score_replies, scores_json
+
+    path, model, vocab = _chat_model(model_path)
+    window = 6
+    scores = {}
+    with stage_progress() as report:
+        for memories in (True, False):
+            examples = msc_examples(data, window, memories, dialogues)
+            scores[memories] = score_replies(model, vocab, examples, progress=report,
+                                             description=f"MSC test batches, {'with' if memories else 'without'} memory")
+    payload = {"model": path.name, "command": _chat_eval_command("msc", dialogues, model_path),
+               "machine": machine_description(), "window": window,
+               "dialogues": sum(len(msc(data, session, "test")[:dialogues]) for session in (2, 3)),
+               "with_memory": scores_json(scores[True]),
+               "without_memory": scores_json(scores[False])}
+    _write_results(results_dir, "msc", payload, msc_markdown(payload))
+
+
+SMALL_TALK = Path(__file__).resolve().parent / "lab" / "small_talk"
+
+
+@eval_group.command("small-talk")
+@click.option("--turns", "turns_path", type=click.Path(dir_okay=False, path_type=Path), default=SMALL_TALK / "turns.txt",
+              show_default="lab/small_talk/turns.txt", help="The small-talk turns to play.")
+@click.option("--judged", "judged_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SMALL_TALK / "judged.tsv", show_default="lab/small_talk/judged.tsv",
+              help="Verdicts written by hand (turn, reply, sensible|not, note; tab-separated).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Chat model to play (default: the shipped assistant/models/default.pt).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent / "results" / "small-talk",
+              show_default="results/small-talk", help="Writes OUT.json and OUT.md.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts: every turn, reply and verdict.")
+def eval_small_talk(turns_path: Path, judged_path: Path, model_path: Path | None, out_path: Path, as_json: bool) -> None:
+    """Play hand-written small talk through the assistant; report the share judged sensible by hand.
+
+    The user's memories are stored first, then each block of turns is a chat session, as `memchat chat`
+    plays it. Nothing scores the replies automatically: add a verdict per reply to the judgement file
+    (a reply that changed since it was judged counts as not judged).
+
+    \b
+    Examples:
+      memchat eval small-talk
+      memchat eval small-talk --model my-model.pt --out /tmp/small-talk --json
+    """
+    import tempfile
+
+    from assistant.assistant import DEFAULT_MODEL, Assistant
+    from lab.small_talk_eval import judged, play, read_judgements, read_turns, small_talk_markdown, summary
+
+    _one_reply_at_a_time()
+    path = model_path or DEFAULT_MODEL
+    turns, verdicts = read_turns(turns_path), read_judgements(judged_path)
+    with tempfile.TemporaryDirectory() as folder, stage_progress() as report:
+        store = MemoryStore.open(Path(folder) / "store")
+        try:
+            played = play(turns, lambda s: Assistant.load(s, user="small-talk", checkpoint=path), store,
+                          datetime(2026, 1, 1, 9, tzinfo=timezone.utc), progress=report)
+        finally:
+            store.close()
+    played = judged(played, verdicts)
+    command = "memchat eval small-talk" + (f" --model {model_path}" if model_path else "")
+    payload = {"model": path.name, "command": command, "summary": summary(played),
+               "turns": [dataclasses.asdict(p) for p in played]}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.with_name(out_path.name + ".json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    out_path.with_name(out_path.name + ".md").write_text(small_talk_markdown(payload))
+    if as_json:
+        print_json(payload)
+        return
+    table = Table(title=f"Small talk, {path.name}", title_justify="left")
+    for name in ("turn", "reply", "taken for", "verdict"):
+        table.add_column(name)
+    for p in played:
+        table.add_row(esc(p.turn), esc(p.reply), p.intent, p.verdict or "—")
+    out.print(table)
+    s = payload["summary"]
+    share = "none judged yet" if s["sensible_share"] is None else f"{s['sensible_share']} % sensible of {s['judged']} judged"
+    out.print(f"{s['turns']} turns, {share}; written to {esc(out_path)}.json and .md")
+
+
+def _write_results(results_dir: Path, stem: str, payload: dict, markdown: str) -> None:
+    """results/STEM.json and STEM.md, and the markdown shown."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{stem}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    (results_dir / f"{stem}.md").write_text(markdown)
+    out.print(Markdown(markdown))
+    out.print(f"Written: {esc(results_dir / f'{stem}.json')}, {esc(results_dir / f'{stem}.md')}")
+
+
 # -- training -------------------------------------------------------------------------------------
 SHIPPED_MODEL = Path(__file__).resolve().parent / "assistant" / "models" / "default.pt"
 
@@ -1028,17 +1189,25 @@ def eval_conversations(folder: Path, as_json: bool, out_path: Path | None) -> No
 @click.option("--conversations", type=click.IntRange(1), default=None,
               help="Personal-fact training conversations (default: the recipe's).")
 @click.option("--resume", is_flag=True, help="Continue a stopped run from OUT.resume (written after every epoch).")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Shared data folder with dailydialog/ and synthetic_persona_chat/ (default: ../shared/data "
+                   "beside the checkout, if any; without it: memchat's own conversations only).")
+@click.option("--init", "init_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Start from this chat model's weights (same size; its words keep their rows).")
+@click.option("--threads", type=click.IntRange(1), default=None, help="torch threads (default: torch's).")
 def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, seed: int, conversations: int | None,
-              resume: bool) -> None:
-    """Train memchat's default chat model on personal facts, small talk and dialog bAbI.
+              resume: bool, data: Path | None, init_path: Path | None, threads: int | None) -> None:
+    """Train memchat's default chat model on real conversation, personal facts and small talk.
 
-    The epoch with the lowest loss on dev conversations (train split, another seed) is saved with its
-    recipe; the eval split stays unseen for `memchat eval recall`. The shipped model took about 70
-    minutes under torchrun with 2 processes on this 2-core CPU; one process takes about twice as long.
+    DailyDialog train and Synthetic-Persona-Chat test (its personas as stored memories) from the shared
+    data folder, memchat's own memory conversations and small talk. The epoch with the lowest loss on dev
+    conversations (train split, another seed) and DailyDialog validation is saved with its recipe; the
+    eval split stays unseen for `memchat eval recall`. The shipped model: see the README for its command
+    and time (one process, one thread, started from the previous model with --init).
 
     \b
     Examples:
-      memchat train
+      memchat train --threads 1
       memchat train --epochs 3 --conversations 500 --out /tmp/chat.pt
       memchat train --resume
       torchrun --standalone --nproc_per_node 2 -m cli train
@@ -1051,17 +1220,23 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
         config = dataclasses.replace(config, conversations=conversations)
     if epochs is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     rank, _ = init_distributed()  # under torchrun: one data-parallel process each; rank 0 prints and writes
-    dialog_data = dialog_data or default_data_dir("dialog_babi")
-    if dialog_data is None and rank == 0:
-        err.print("note: no dialog bAbI data (../shared/data/dialog_babi or --dialog-data): "
-                  "training on personal facts and small talk only")
+    dialog_data = (dialog_data or default_data_dir("dialog_babi")) if config.dialog_babi_share else None
+    data = data or default_data_dir("")
+    if data is None and rank == 0:
+        err.print("note: no shared data folder (../shared/data or --data): no real conversation, training on "
+                  "personal facts and small talk only")
     try:
         if rank != 0:
-            train_chat_model(config, model_path, dialog_data, resume=resume)
+            train_chat_model(config, model_path, dialog_data, resume=resume, data_dir=data, init=init_path)
             return
         with stage_progress() as report:
-            result = train_chat_model(config, model_path, dialog_data, progress=report, resume=resume)
+            result = train_chat_model(config, model_path, dialog_data, progress=report, resume=resume, data_dir=data,
+                                      init=init_path)
     finally:
         shutdown_distributed()
     _result_table(f"Chat model written to {esc(model_path)}", [

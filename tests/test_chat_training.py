@@ -98,7 +98,7 @@ def test_the_trained_model_loads_as_the_chat_kind_and_decodes(tmp_path):
     result = train_chat_model(TINY, out, None)
     assert out.exists() and not resume_path(out).exists() and result.checkpoint_bytes == out.stat().st_size
     assert result.examples == {"personal": len(training_sources(TINY, None)["personal"]),
-                               "small_talk": len(small_talk_pairs("train")), "dialog_babi": 0}
+                               "small_talk": len(small_talk_pairs("train")) * TINY.small_talk, "dialog_babi": 0}
     saved = load_checkpoint(out, kind="generator-chat")
     assert saved.metrics["command"] == "memchat train --seed 0 --conversations 50 --epochs 1"
     assert saved.metrics["recipe"]["conversations"] == 50 and saved.metrics["dev_per_response"] == round(result.dev_accuracy, 2)
@@ -174,7 +174,7 @@ from assistant.generator import GeneratorConfig
 from lab import chat_training
 chat_training.ChatTrainConfig = functools.partial(  # the tiny recipe, in each process torchrun starts
     chat_training.ChatTrainConfig, generator=GeneratorConfig(dim=32, hops=1), dev_conversations=8, small_talk=0,
-    dialog_babi_tasks=(1, 2))
+    dialog_babi_tasks=(1, 2), dialog_babi_share=1500, dailydialog=0, persona_chat=0)
 cli.main(sys.argv[1:])
 """
 
