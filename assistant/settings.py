@@ -73,6 +73,11 @@ class AssistantConfig:
     # its next most likely kind ("end of story, she quit" is a statement). A forget request is acted on as
     # the model says: the reader (or the word rules) must still find what it names.
     sure_to_act: float = 0.9
+    # A word of a statement is left out of the facts stored (filler: "oh and", "lol") only when the turn model
+    # gives "outside every fact" at least this probability; else it stays in the fact (None: the model's likeliest
+    # tag). Losing a word the user told costs more than keeping a filler word: at 0.9 the turn model's
+    # development turns lose 0.06 % of their facts' characters (0.56 % by likeliest tag) and keep 0.63 % extra.
+    drop_filler_above: float | None = 0.9
     # When the reader finds no memory that answers, the answer finder's likeliest fact answers if the
     # finder gives it at least this (None: the reader alone decides).
     finder_backs_reader_above: float | None = 0.9

@@ -94,6 +94,24 @@ def batch(words: list[Words], sentences: np.ndarray) -> tuple[torch.Tensor, torc
     return x, mask, torch.from_numpy(np.asarray(sentences, dtype=np.float32))
 
 
+def decode_tags(tag_p: torch.Tensor, drop_above: float | None) -> list[int]:
+    """Each piece's tag from the model's (T, 3) tag probabilities. `drop_above` (None: the likeliest tag):
+    a piece is O only when the model gives O at least this probability, or when it is likelier O and stands
+    between a fact and the next fact's B (the joiner ", and" of "my flight is at 7:45, and Sam does the
+    slides"); else B or I, whichever is likelier: a told word is lost only when surely filler."""
+    likeliest = tag_p.argmax(dim=-1).tolist()
+    if drop_above is None:
+        return likeliest
+    chosen = torch.where(tag_p[:, 0] >= drop_above, 0, 1 + tag_p[:, 1:].argmax(dim=-1)).tolist()
+    for j in range(1, len(chosen)):
+        if likeliest[j] == 1:  # a new fact begins: the likely filler just before it is its joiner
+            k = j - 1
+            while k > 0 and likeliest[k] == 0 and chosen[k] != 0:
+                chosen[k] = 0
+                k -= 1
+    return chosen
+
+
 def spans_from_tags(words: Words, tags: list[int]) -> list[tuple[int, int]]:
     """The character spans of the facts a line's B/I/O tags mark. BIO decoding: B begins a fact, I goes on
     with the one before it (across a gap of O words the model left out inside it, unless punctuation
@@ -149,8 +167,10 @@ class TurnReader:
         self.model = self.models[0]
         self.metrics = dict(metrics or {})
 
-    def understand(self, words: Words, sentence: np.ndarray) -> Turn:
-        """One line: `words` and `sentence` as `MemoryStore.embed_words` gives them."""
+    def understand(self, words: Words, sentence: np.ndarray, drop_above: float | None = None) -> Turn:
+        """One line: `words` and `sentence` as `MemoryStore.embed_words` gives them. `drop_above`: a telling
+        turn's word piece is left out of its facts only when the model gives O at least this probability
+        (else it is B or I, whichever is likelier); None: every piece takes its likeliest tag."""
         x, mask, s = batch([words], np.asarray(sentence, dtype=np.float32).reshape(1, -1))
         with torch.no_grad():
             outputs = [m(x, mask, s) for m in self.models]
@@ -158,7 +178,8 @@ class TurnReader:
         order = p.argsort(descending=True).tolist()
         kind, runner_up = self.model.config.kinds[order[0]], self.model.config.kinds[order[1]]
         tag_p = torch.stack([torch.softmax(t[0], dim=-1) for _, t in outputs]).mean(0)
-        chosen = tag_p[: len(words.pieces)].argmax(dim=-1).tolist()
+        tag_p = tag_p[: len(words.pieces)]
+        chosen = decode_tags(tag_p, drop_above) if kind in TELLING else tag_p.argmax(dim=-1).tolist()
         spans = spans_from_tags(words, chosen)
         if kind == "forget" and spans:  # a request names one thing: its first run, with the runs after it
             spans = [_joined(words.text, spans)]  # that only a space parts from it ("that" "my dog is ...")

@@ -34,23 +34,24 @@ def understand(store: MemoryStore, turns: TurnReader | None, config: AssistantCo
         intent = classify(text)
         return Understood(Turn(text, intent.kind, 1.0), intent)
     vectors, words = store.embed_words([text])
-    turn = turns.understand(words[0], vectors[0])
+    turn = turns.understand(words[0], vectors[0], config.drop_filler_above)
     if words[0].spans and words[0].spans[-1][1] < len(text.rstrip(" .!?")):  # longer than MiniLM reads
-        turn = _understand_in_parts(store, turns, text, turn)
+        turn = _understand_in_parts(store, turns, config, text, turn)
     if turn.kind == "exit" and turn.confidence < config.sure_to_act:
         # not sure enough to end the chat: the model's next guess, the line as its fact
         turn = dataclasses.replace(turn, kind=turn.runner_up, facts=(turn.text,))
     return Understood(turn, intent_of(turn), vectors[0], words[0])
 
 
-def _understand_in_parts(store: MemoryStore, turns: TurnReader, text: str, first: Turn) -> Turn:
+def _understand_in_parts(store: MemoryStore, turns: TurnReader, config: AssistantConfig, text: str,
+                         first: Turn) -> Turn:
     """A line longer than the embedding model reads (256 word pieces), understood sentence by sentence:
     its kind is the first part's, its facts every part's, so nothing told at its end is lost."""
     if first.kind not in TELLING:
         return first
     parts = [p for p in re.split(r"(?<=[.!?;])\s+", text) if p.strip()]
     vectors, words = store.embed_words(parts)
-    read = [turns.understand(w, v) for w, v in zip(words, vectors)]
+    read = [turns.understand(w, v, config.drop_filler_above) for w, v in zip(words, vectors)]
     return dataclasses.replace(first, facts=tuple(f for t in read for f in (t.facts or (t.text,))))
 
 

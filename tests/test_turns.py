@@ -11,7 +11,8 @@ import torch
 
 from assistant.checkpoint import save_checkpoint
 from assistant.assistant import DEFAULT_TURNS as SHIPPED
-from assistant.turns import KINDS, TAGS, TurnConfig, TurnModel, TurnReader, load_turn_reader, spans_from_tags
+from assistant.turns import (KINDS, TAGS, TurnConfig, TurnModel, TurnReader, decode_tags, load_turn_reader,
+                             spans_from_tags)
 from assistant.vocab import PAD, UNK, Vocab
 from lab.turn_data import TurnExample
 from lab.turn_training import _batches, _tensors, evaluate, piece_tags
@@ -32,6 +33,19 @@ def test_tags_from_spans_cut_the_same_characters_back():
     tags = piece_tags(words, spans)
     assert [TAGS[t] for t in tags].count("B") == 2
     assert [text[a:b] for a, b in spans_from_tags(words, tags)] == ["my flight is at 7:45", "Sam does the check-in"]
+
+
+def test_a_told_word_is_dropped_only_when_surely_filler():
+    text = "oh aisha does the slides, and Sam runs QA"
+    words = words_of(text)
+    assert [w.lower() for w in words.pieces] == ["oh", "aisha", "does", "the", "slides", ",", "and", "sam", "runs", "qa"]
+    o, b, i = (0.98, 0.01, 0.01), (0.05, 0.9, 0.05), (0.05, 0.05, 0.9)
+    p = torch.tensor([o, (0.57, 0.3, 0.13), i, i, i, (0.4, 0.05, 0.55), (0.57, 0.03, 0.4), b, i, i])
+    likeliest = decode_tags(p, None)
+    assert [text[a:c].rstrip(",") for a, c in spans_from_tags(words, likeliest)] == ["does the slides", "Sam runs QA"]
+    kept = decode_tags(p, 0.9)  # "aisha" is unsure filler: kept; ", and" before the next fact is its joiner
+    assert [text[a:c].rstrip(",") for a, c in spans_from_tags(words, kept)] == ["aisha does the slides", "Sam runs QA"]
+    assert decode_tags(torch.tensor([o, i, i]), 0.9) == [0, 2, 2]  # sure filler still goes
 
 
 def test_a_continuation_piece_never_starts_a_fact():
