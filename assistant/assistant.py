@@ -134,12 +134,13 @@ class Assistant:
         intent = understood.intent
         if intent.kind in ("help", "exit"):
             return Reply(HELP if intent.kind == "help" else GOODBYE, intent.kind)
-        if intent.kind == "forget":
-            reply = self._forget(intent, now)
-        elif intent.kind == "list":
-            reply = self._list(now)
-        else:
-            reply = self._converse(text, understood, now)
+        with self.store.transaction():  # the turn's writes commit together, or (on an error) not at all
+            if intent.kind == "forget":
+                reply = self._forget(intent, now)
+            elif intent.kind == "list":
+                reply = self._list(now)
+            else:
+                reply = self._converse(text, understood, now)
         if reply.forgotten:  # forgetting reaches short-term memory too: no line about it stays to be copied
             self._forget_briefly(reply.forgotten)
         else:
@@ -151,14 +152,16 @@ class Assistant:
         """Store a statement as the chat stores one (`memchat add`): cut into its facts, each checked for
         being known already (reinforced) and for updating an older memory (retired, linked). Returns
         (stored, replaced)."""
-        return remembering.remember(self.store, self.config, self._judges, self._told(self._session.turn), statement,
-                                    now, importance=importance)
+        with self.store.transaction():
+            return remembering.remember(self.store, self.config, self._judges, self._told(self._session.turn),
+                                        statement, now, importance=importance)
 
     def end_session(self, now: datetime | None = None) -> list[Fact]:
         """Consolidate short-term memory: store the statements still pending, then start afresh."""
-        stored = [f for statement, turn in self._session.pending
-                  for f in remembering.remember(self.store, self.config, self._judges, self._told(turn), statement,
-                                                now)[0]]
+        with self.store.transaction():
+            stored = [f for statement, turn in self._session.pending
+                      for f in remembering.remember(self.store, self.config, self._judges, self._told(turn), statement,
+                                                    now)[0]]
         self._session = _Session(deque(maxlen=self.config.window), number=self._session.number + 1)
         return stored
 

@@ -35,20 +35,30 @@ class Ledger:
     def __init__(self, db: sqlite_utils.Database, indexes: IndexSet, config: StoreConfig, dim: int,
                  clock: Callable[[], float]):
         self.db, self.indexes, self.config, self.dim, self.clock = db, indexes, config, dim, clock
+        self._depth = 0  # transactions open on this connection (the outer one, then savepoints)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction. On failure the in-memory indexes, which may be ahead of SQLite, are
-        dropped: they are reloaded and reconciled when next needed."""
+        dropped: they are reloaded and reconciled when next needed. Inside another transaction it is a
+        savepoint of that one: its writes are undone alone on failure, and committed with the outer one."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        depth = self._depth
+        begin, commit, undo = (("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK") if depth == 0 else
+                               (f"SAVEPOINT w{depth}", f"RELEASE w{depth}", f"ROLLBACK TO w{depth}"))
+        conn.execute(begin)
+        self._depth = depth + 1
         try:
             yield
-            conn.execute("COMMIT")
+            conn.execute(commit)
         except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute(undo)
+            if depth:
+                conn.execute(f"RELEASE w{depth}")
             self.indexes.forget_all_loaded()
             raise
+        finally:
+            self._depth = depth
 
     def user_id(self, user: str, create: bool = False) -> int | None:
         user = check_user(user)

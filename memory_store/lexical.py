@@ -77,7 +77,6 @@ class LexicalIndex:
                  transaction: Callable[[], AbstractContextManager[None]]):
         self.db, self.config, self.transaction = db, config, transaction
         self._checked = False  # compared with the facts table in this process
-        self._scratch = False
         self._common: dict[str, int] = {}  # stem -> facts holding it, for words held by COMMON_FROM facts or more
         self._common_total = 0  # facts in the index when those counts were read
 
@@ -231,10 +230,8 @@ class LexicalIndex:
         counts a word by reading its whole posting list, so the counts of words held by COMMON_FROM facts or
         more are kept, until the index has grown or shrunk by COMMON_DRIFT: such a word's weight barely moves."""
         conn = self.db.conn
-        if not self._scratch:
-            for statement in SCRATCH:
-                conn.execute(statement)
-            self._scratch = True
+        for statement in SCRATCH:  # every time: made inside a write that was rolled back, they are gone
+            conn.execute(statement)
         conn.execute("DELETE FROM temp.query_words")
         conn.executemany("INSERT INTO temp.query_words (rowid, word) VALUES (?, ?)", list(enumerate(found, 1)))
         counts = [0] * len(found)

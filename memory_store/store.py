@@ -11,6 +11,7 @@ import json
 import logging
 import sqlite3
 import time
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -142,6 +143,13 @@ class MemoryStore:
             return self.indexes.vectors(ids)
         except KeyError as e:
             raise FactNotFound(f"no fact with id {e.args[0]}") from e
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes into one transaction, all or nothing: `with store.transaction(): store.add(...);
+        store.supersede(...)`. Each write inside is a savepoint of it (a write that fails is undone alone
+        and raises); nothing is committed before the block ends, and an error leaving the block undoes
+        every write in it. Other processes wait for the block to end before they write."""
+        return self.ledger.transaction()
 
     # -- adding -----------------------------------------------------------------------------------
     def add(

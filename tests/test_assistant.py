@@ -53,6 +53,22 @@ def test_statements_are_stored_with_provenance_and_questions_and_small_talk_are_
     assert asked.text and isinstance(asked.text, str)
 
 
+def test_a_turn_that_fails_after_storing_leaves_no_write_behind(bot, store, monkeypatch):
+    bot.reply("My flight is at 7:45.", now=NOW)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the generator failed")
+
+    monkeypatch.setattr("assistant.assistant.generate", broken)
+    with pytest.raises(RuntimeError):
+        bot.reply("Actually my flight is at 9:10 now.", now=NOW)  # stored and retired before generating
+    assert [(f.text, f.status) for f in store.facts("ana", include_dormant=True)] == [
+        ("My flight is at 7:45.", "active")]
+    monkeypatch.undo()
+    assert [f.text for f in bot.reply("Actually my flight is at 9:10 now.", now=NOW).stored] == [
+        "My flight is at 9:10 now."]
+
+
 def test_news_about_a_relative_named_by_name_alone_is_a_statement_about_them(bot, store):
     bot.reply("My wife is Sofia.", now=NOW)
     told = bot.reply("Sofia works as a teacher.", now=NOW)  # no "I", no "my": small talk but for the name

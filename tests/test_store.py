@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -490,3 +491,38 @@ def test_hnsw_edit_is_found_by_its_new_text_and_not_its_old(tmp_path, embedder):
     index = s.indexes.get(s.ledger.user_id("default"))
     assert index.kind == "hnsw" and list(index.edited) == [target.id]  # the saved file, edited in place, not rebuilt
     s.close()
+
+
+def test_writes_in_one_transaction_commit_together(store):
+    old = store.add("My flight is at 7:45.", now=T0)
+    with store.transaction():
+        new = store.add("My flight is at 9:10 now.", now=days(1))
+        store.supersede(old.id, new.id, now=days(1))
+        other = sqlite3.connect(store.path / "memory.db")  # another process's view: not yet
+        assert other.execute("SELECT text, status FROM facts").fetchall() == [("My flight is at 7:45.", "active")]
+        other.close()
+    assert [f.text for f in store.facts(now=days(1))] == ["My flight is at 9:10 now."]
+    assert store.get(old.id).status == "dormant"
+
+
+def test_an_error_in_a_transaction_undoes_every_write_in_it(store):
+    kept = store.add("The hotel is called Skovly.", now=T0)
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add("The museum trip is on the 14th.", now=T0)
+            store.forget(kept.id, now=T0)
+            assert store.search("museum trip", k=1, now=T0)  # a read inside makes the lexical scratch tables
+            raise RuntimeError("the turn failed")
+    assert [f.text for f in store.facts(now=T0)] == ["The hotel is called Skovly."]
+    assert [h.fact.text for h in store.search("museum trip", k=5, now=T0)] == ["The hotel is called Skovly."]
+    assert store.add("The museum trip is on the 14th.", now=T0).reinforced is False  # no trace of the undone one
+
+
+def test_a_failed_write_inside_a_transaction_is_undone_alone(store):
+    with store.transaction():
+        kept = store.add("Check-in is from 3pm.", now=T0)
+        with pytest.raises(FactNotFound):
+            store.supersede(kept.id, 999_999, now=T0)
+        store.add("Check-out is at 11am.", now=T0)
+    assert sorted(f.text for f in store.facts(now=T0)) == ["Check-in is from 3pm.", "Check-out is at 11am."]
+    assert store.get(kept.id).status == "active"
