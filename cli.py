@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -1555,68 +1556,88 @@ class ChatSession:
             out.print(f"Fact [cyan]{fact.id}[/] replaced (/restore {fact.id} undoes it).")
 
     def command(self, name: str, arg: str) -> bool:
-        store, user = self.app.store, self.app.user
+        """One slash command, by the dispatch table `SLASH`; False when the user leaves."""
         if name in ("quit", "exit", "q"):
             return False
-        if name == "help":
-            out.print(CHAT_HELP, markup=False)
-        elif name in ("remember", "add"):
-            self.remember(self.need(arg, "/remember TEXT"))
-        elif name == "forget":
-            ids = self.ids(arg) if arg and all(w.isdigit() for w in arg.split()) else None
-            facts = store.forget_many(ids, now=self.now()) if ids else store.forget_matching(
-                self.need(arg, "/forget ID... or /forget TEXT"), user=user, now=self.now())
-            out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
-                      if facts else "Nothing matched; nothing forgotten.")
-        elif name == "restore":
-            fact = store.restore(self.ids(arg)[0], now=self.now())
-            out.print(f"Restored fact [cyan]{fact.id}[/]: {esc(fact.text)}")
-        elif name == "facts":
-            items = store.facts(user, include_dormant=arg == "all", now=self.now())
-            retention = {f.id: store.retention(f, self.now()) for f in items}
-            out.print(facts_table(items, f"{len(items)} fact(s) of {esc(user)}", retention) if items else "I know nothing yet.")
-        elif name == "search":
-            out.print(hits_table(store.search(self.need(arg, "/search QUERY"), k=5, user=user, now=self.now()), "Search"))
-        elif name == "why":
-            recalled = self.last_reply.recalled if self.last_reply is not None else ()
-            out.print(recalled_table(recalled) if recalled else "My last answer read no fact.")
-        elif name in ("explain", "forecast"):
-            ex = store.explain(self.ids(arg)[0], now=self.now())
-            when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
-            when = f"already (dormant since {_when(ex.fades_at)})" if ex.status != ex.fact.status else when
-            out.print(f"[cyan]{ex.fact.id}[/] {esc(ex.fact.text)}: {ex.status}, retention {ex.retention:.2f}, stability "
-                      f"{ex.fact.stability:.1f} days, importance {ex.fact.importance:.2f}, fades {when}")
-            if name == "forecast":
-                out.print(", ".join(f"+{d:g}d: {r:.2f}" for d, r in ex.forecast))
-        elif name in ("pin", "unpin"):
-            fact = store.pin(self.ids(arg)[0], pinned=name == "pin", now=self.now())
-            out.print(f"Fact {fact.id} is {'pinned' if fact.pinned else 'no longer pinned'}.")
-        elif name == "advance":
-            step = parse_duration(self.need(arg, "/advance 7d"))
-            shifted(self.now(), step)
-            self.offset += step
-            report = store.decay(now=self.now(), dry_run=True, user=user)
-            out.print(f"It is now {_when(self.now())} (simulated: nothing is written). By then {len(report.dormant)} "
-                      f"fact(s) have faded: out of free recall, a question can still bring one back; "
-                      f"{len(report.purged)} would be erased. /decay apply writes it.")
-        elif name == "decay":
-            report = store.decay(now=self.now(), dry_run=arg != "apply", user=user)
-            show_decay(report, user)
-            if report.dry_run and (report.dormant or report.purged):
-                out.print("/decay apply writes this to the store.")
-        elif name == "history":
-            events = store.history(self.ids(arg)[0] if arg else None, user=None if arg else user, limit=30)
-            out.print(events_table(events, "History"))
-        elif name == "user":
-            name = self.need(arg, "/user NAME")
-            store.facts(name)  # validates the name
-            self.leave()
-            self.app.user = name
-            self.bot = self.bot.for_user(name)
-            out.print(f"Now talking with {esc(self.app.user)}.")
-        else:
+        handler = SLASH.get(name)
+        if handler is None:
             out.print(f"Unknown command /{esc(name)}; /help lists them.")
+        else:
+            handler(self, arg)
         return True
+
+    def show_help(self, arg: str) -> None:
+        out.print(CHAT_HELP, markup=False)
+
+    def add(self, arg: str) -> None:
+        self.remember(self.need(arg, "/remember TEXT"))
+
+    def forget(self, arg: str) -> None:
+        store, user = self.app.store, self.app.user
+        ids = self.ids(arg) if arg and all(w.isdigit() for w in arg.split()) else None
+        facts = store.forget_many(ids, now=self.now()) if ids else store.forget_matching(
+            self.need(arg, "/forget ID... or /forget TEXT"), user=user, now=self.now())
+        out.print("Forgot: " + "; ".join(f"{f.id} {esc(f.text)}" for f in facts) + " (/restore ID undoes it)"
+                  if facts else "Nothing matched; nothing forgotten.")
+
+    def restore(self, arg: str) -> None:
+        fact = self.app.store.restore(self.ids(arg)[0], now=self.now())
+        out.print(f"Restored fact [cyan]{fact.id}[/]: {esc(fact.text)}")
+
+    def facts(self, arg: str) -> None:
+        store, user = self.app.store, self.app.user
+        items = store.facts(user, include_dormant=arg == "all", now=self.now())
+        retention = {f.id: store.retention(f, self.now()) for f in items}
+        out.print(facts_table(items, f"{len(items)} fact(s) of {esc(user)}", retention) if items else "I know nothing yet.")
+
+    def search(self, arg: str) -> None:
+        hits = self.app.store.search(self.need(arg, "/search QUERY"), k=5, user=self.app.user, now=self.now())
+        out.print(hits_table(hits, "Search"))
+
+    def why(self, arg: str) -> None:
+        recalled = self.last_reply.recalled if self.last_reply is not None else ()
+        out.print(recalled_table(recalled) if recalled else "My last answer read no fact.")
+
+    def explain(self, arg: str, forecast: bool = False) -> None:
+        ex = self.app.store.explain(self.ids(arg)[0], now=self.now())
+        when = "never (pinned)" if ex.fact.pinned else (_when(ex.fades_at) if ex.fades_at else f"already {ex.fact.status}")
+        when = f"already (dormant since {_when(ex.fades_at)})" if ex.status != ex.fact.status else when
+        out.print(f"[cyan]{ex.fact.id}[/] {esc(ex.fact.text)}: {ex.status}, retention {ex.retention:.2f}, stability "
+                  f"{ex.fact.stability:.1f} days, importance {ex.fact.importance:.2f}, fades {when}")
+        if forecast:
+            out.print(", ".join(f"+{d:g}d: {r:.2f}" for d, r in ex.forecast))
+
+    def pin(self, arg: str, pinned: bool = True) -> None:
+        fact = self.app.store.pin(self.ids(arg)[0], pinned=pinned, now=self.now())
+        out.print(f"Fact {fact.id} is {'pinned' if fact.pinned else 'no longer pinned'}.")
+
+    def advance(self, arg: str) -> None:
+        step = parse_duration(self.need(arg, "/advance 7d"))
+        shifted(self.now(), step)
+        self.offset += step
+        report = self.app.store.decay(now=self.now(), dry_run=True, user=self.app.user)
+        out.print(f"It is now {_when(self.now())} (simulated: nothing is written). By then {len(report.dormant)} "
+                  f"fact(s) have faded: out of free recall, a question can still bring one back; "
+                  f"{len(report.purged)} would be erased. /decay apply writes it.")
+
+    def decay(self, arg: str) -> None:
+        report = self.app.store.decay(now=self.now(), dry_run=arg != "apply", user=self.app.user)
+        show_decay(report, self.app.user)
+        if report.dry_run and (report.dormant or report.purged):
+            out.print("/decay apply writes this to the store.")
+
+    def history(self, arg: str) -> None:
+        events = self.app.store.history(self.ids(arg)[0] if arg else None, user=None if arg else self.app.user,
+                                        limit=30)
+        out.print(events_table(events, "History"))
+
+    def switch_user(self, arg: str) -> None:
+        name = self.need(arg, "/user NAME")
+        self.app.store.facts(name)  # validates the name
+        self.leave()
+        self.app.user = name
+        self.bot = self.bot.for_user(name)
+        out.print(f"Now talking with {esc(self.app.user)}.")
 
     @staticmethod
     def need(arg: str, usage: str) -> str:
@@ -1630,6 +1651,17 @@ class ChatSession:
             return [int(w) for w in arg.split()] or [int("")]
         except ValueError:
             raise click.UsageError("give a fact id (a number); /facts lists them") from None
+
+
+# The chat's slash commands: name -> handler(session, argument). /quit, /exit and /q end the chat.
+SLASH: dict[str, Callable[[ChatSession, str], None]] = {
+    "help": ChatSession.show_help, "remember": ChatSession.add, "add": ChatSession.add, "forget": ChatSession.forget,
+    "restore": ChatSession.restore, "facts": ChatSession.facts, "search": ChatSession.search, "why": ChatSession.why,
+    "explain": ChatSession.explain, "forecast": lambda session, arg: session.explain(arg, forecast=True),
+    "pin": ChatSession.pin, "unpin": lambda session, arg: session.pin(arg, pinned=False),
+    "advance": ChatSession.advance, "decay": ChatSession.decay, "history": ChatSession.history,
+    "user": ChatSession.switch_user,
+}
 
 
 @cli.command()
