@@ -16,7 +16,7 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder
 from .consolidation import about_someone_else
 from .intents import Intent
-from .lists import named_items, without_item
+from .lists import item_count, named_items, without_item
 from .reading import Reader
 from .replies import Reply
 from .settings import AssistantConfig
@@ -49,7 +49,8 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
     """Read a forget request against its nearest memories (one store read). The memory
     the reader chooses goes, and every other it finds, read alone, surely named (`forget_sure`): "everything
     about my old flatmate" names several. A chosen list whose one item the request says loses that item
-    only ("take the tent off the list"); one whose several items it says is not touched (`unclear`)."""
+    only ("take the tent off the list"); one whose several items, not all, it says is not touched (`unclear`);
+    one whose every item it says goes whole ("forget that bakari, my mother, lives in puebla")."""
     said = [request, *([first] if (first := request.split(",")[0].strip()) != request and first else [])]
     vectors, asking = store.embed_words(said)  # the request embedded once: searched with, and read
     hits = store.search(request, k=config.forget_candidates, user=user, now=now, vector=vectors[0])  # words and meaning
@@ -64,10 +65,11 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
         return Named()
     chosen = hits[reading.chosen].fact
     items = named_items(chosen.text, request)
-    if len(items) == 1:
+    if len(items) == 1 and item_count(chosen.text) > 1:
         return Named(item_of=chosen, item=items[0])
-    if len(items) > 1:
+    if 1 < len(items) < item_count(chosen.text):
         return Named(unclear=tuple(chosen.text[a:b] for a, b in items))
+    # no item named, or every one ("forget that bakari, my mother, lives in puebla"): the memory goes whole
     alone = [i for i in range(len(hits)) if i != reading.chosen
              and reader.read(asked, [memories[i]], config.forget_sure).chosen is not None]
     return Named(forget=(chosen, *(hits[i].fact for i in alone)))

@@ -50,6 +50,11 @@ def named_items(text: str, request: str) -> list[tuple[int, int]]:
     return [span for span, piece in _items(text) if piece.split()[-1].lower().strip("'") in said]
 
 
+def item_count(text: str) -> int:
+    """How many items the list in `text` has (0 when it lists nothing)."""
+    return len(_items(text))
+
+
 def _items(text: str) -> list[tuple[tuple[int, int], str]]:
     """Every item of the list in `text`, with its characters (the words before a list's first item, up to
     a verb like "need", stay with it: "need milk" is the item, which the request's last word still names)."""

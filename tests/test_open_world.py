@@ -49,6 +49,10 @@ def test_a_new_user_tells_asks_corrects_forgets_and_restarts(tmp_path, minilm):
     assert dropped.intent == "forget" and dropped.stored == ()
     assert [f.text for f in dropped.forgotten] == ["My train to Leeds leaves at 6:40 on friday."]
 
+    said = say("my cousin, Ines, runs a bakery in Porto")
+    gone = say("you can stop remembering that my cousin, ines, runs a bakery in porto")  # every item named: all of it
+    assert gone.intent == "forget" and [f.id for f in gone.forgotten] == [f.id for f in said.stored]
+
     assert say("help").intent == "help"
     store.close()
 
