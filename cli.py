@@ -1139,7 +1139,9 @@ CONVERSATIONS = Path(__file__).resolve().parent / "lab" / "conversations"
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts: every figure and every failed line.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write OUT.json (figures and failures) and OUT.md (the table and the failures).")
-def eval_conversations(folder: Path, as_json: bool, out_path: Path | None) -> None:
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Chat model to reply with (default: the shipped assistant/models/default.pt).")
+def eval_conversations(folder: Path, as_json: bool, out_path: Path | None, model_path: Path | None) -> None:
     """Replay the hand-written conversations through the assistant and score every line (issue 13's targets).
 
     Each file (format: lab/conversations/FORMAT.md) runs on a fresh store with the real embedding model;
@@ -1159,8 +1161,10 @@ def eval_conversations(folder: Path, as_json: bool, out_path: Path | None) -> No
     conversations = read_conversations(folder)
     _one_reply_at_a_time()
     with stage_progress() as report:
-        scores = run_conversation_eval(conversations, lambda store: Assistant.load(store, user="eval"), progress=report)
-    command = "memchat eval conversations" + (f" --dir {folder}" if folder != CONVERSATIONS else "")
+        scores = run_conversation_eval(conversations, lambda store: Assistant.load(store, user="eval", checkpoint=model_path),
+                                       progress=report)
+    command = "memchat eval conversations" + (f" --dir {folder}" if folder != CONVERSATIONS else "") + (
+        f" --model {model_path}" if model_path else "")
     payload = scores.to_json(command)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)

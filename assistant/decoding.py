@@ -2,7 +2,9 @@
 
 Both decode over the extended vocabulary, so a word copied from memory comes out as itself even when
 the vocabulary has never seen it; <unk>, padding and <go> are never emitted. A reply ends at <eos> or
-after `max_len` words.
+after `max_len` words. Greedy decoding can also refuse to say any n-gram twice in one reply (`no_repeat`:
+the trigram avoidance of Paulus, Xiong & Socher 2018, section 2.5, which ParlAI's dialogue models use as
+beam_block_ngram), which ends the loops a small model falls into ("I don't know. I know. I don't know.").
 """
 
 from __future__ import annotations
@@ -30,11 +32,19 @@ def _word(vocab: Vocab, oov: tuple[str, ...], index: int) -> str:
     return vocab.words[index] if index < len(vocab) else oov[index - len(vocab)]
 
 
+def _repeats(ids: list[int], n: int) -> list[int]:
+    """The words that would complete an n-gram `ids` already holds (none while it is shorter than n - 1)."""
+    if n < 1 or len(ids) < n - 1:
+        return []
+    last = ids[len(ids) - n + 1:] if n > 1 else []
+    return [ids[i + n - 1] for i in range(len(ids) - n + 1) if ids[i : i + n - 1] == last]
+
+
 @torch.no_grad()
 def greedy(model: Generator, batch: ContextBatch, vocab: Vocab, max_len: int | None = None,
-           carried: State | None = None) -> list[Decoded]:
+           carried: State | None = None, no_repeat: int = 0) -> list[Decoded]:
     """The most likely word at each step, for every context of the batch at once (`carried`: see
-    `Generator.encode`)."""
+    `Generator.encode`); with `no_repeat` n > 0, never a word that would say an n-gram of the reply again."""
     model.eval()
     max_len = max_len or model.config.max_reply
     memory, state = model.encode(batch, carried)
@@ -46,6 +56,10 @@ def greedy(model: Generator, batch: ContextBatch, vocab: Vocab, max_len: int | N
         output, state = model(inputs, state, memory)
         log_probs = output.log_probs[:, 0]
         log_probs[:, _blocked(vocab)] = torch.finfo(log_probs.dtype).min
+        if no_repeat and chosen:
+            said = torch.stack(chosen, 1).tolist()  # (B, steps so far)
+            for b in range(B):
+                log_probs[b, _repeats(said[b], no_repeat)] = torch.finfo(log_probs.dtype).min
         best, index = log_probs.max(dim=-1)  # (B,)
         scores += torch.where(done, 0.0, best)
         chosen.append(index)

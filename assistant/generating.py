@@ -37,7 +37,7 @@ def generate(model: Generator, vocab: Vocab, config: AssistantConfig, hits: Sequ
     encoded = encode_context(context, model.config.memory_tokens)
     batch = collate([encoded], vocab)
     with torch.no_grad():
-        decoded = (greedy(model, batch, vocab, carried=carried)[0] if config.beam <= 1
+        decoded = (greedy(model, batch, vocab, carried=carried, no_repeat=config.no_repeat)[0] if config.beam <= 1
                    else beam_search(model, batch, vocab, beam=config.beam, carried=carried))
     kept = len(encoded.words)
     first = len(context) - kept  # lines dropped from the front for length

@@ -28,6 +28,7 @@ class AssistantConfig:
     used_attention: float = 0.2  # copy-pointer mass on a fact's words at some step above which it was used
     consolidate: Literal["at_once", "end_of_session"] = "at_once"  # when plain statements are stored
     beam: int = 1  # 1 = greedy decoding
+    no_repeat: int = 3  # greedy decoding never says an n-gram of this length twice in a reply (0 = allowed)
     # A statement about the same relation of the catalogue as one of its nearest facts (by the answer
     # finder, at least this probable) updates it, as the update detector's own choice does; the same
     # vetoes apply (someone else, the same fact again, "also"). None: the update detector alone.

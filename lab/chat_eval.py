@@ -28,6 +28,7 @@ from assistant.batching import carried_state, collate, encode_context
 from assistant.decoding import greedy
 from assistant.errors import ConfigError
 from assistant.generator import Generator
+from assistant.settings import AssistantConfig
 from assistant.text import detokenize, tokenize
 from assistant.vocab import Vocab
 
@@ -36,8 +37,12 @@ from .convai2_eval import f1_score, reply_log_probs
 from .dialog_babi import Example
 from .training import Progress
 
-# Published anchors, each read in its source (see the README's table and results/dailydialog.md)
-DAILYDIALOG_BASELINES: dict[str, dict[str, float]] = {}
+# Published anchors on DailyDialog's test split. PLATO (Bao et al., ACL 2020, arXiv:1910.07931), Table 2, its
+# Seq2Seq baseline, as the authors' repository (PaddlePaddle/Research, PLATO README) lists it: distinct-1/2
+# 0.030 / 0.128 (BLEU-1/2 0.336 / 0.268, which memchat does not measure). No perplexity or F1 is given there.
+DAILYDIALOG_BASELINES: dict[str, dict[str, float]] = {
+    "Seq2Seq (PLATO, Bao et al. 2020, Table 2)": {"distinct_1": 0.030, "distinct_2": 0.128},
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,10 @@ class ReplyScores:
 
 
 def score_replies(model: Generator, vocab: Vocab, examples: Sequence[Example], *, batch_examples: int = 32,
-                  progress: Progress | None = None, description: str = "replies", samples: int = 12) -> ReplyScores:
-    """Perplexity, F1 and distinct-1/2 of the model's replies to `examples` (batched by context size)."""
+                  progress: Progress | None = None, description: str = "replies", samples: int = 12,
+                  no_repeat: int = AssistantConfig().no_repeat) -> ReplyScores:
+    """Perplexity, F1 and distinct-1/2 of the model's replies to `examples` (batched by context size),
+    decoded greedily as the chat decodes (`no_repeat`)."""
     if not examples:
         raise ConfigError("no replies to score")
     if batch_examples < 1:
@@ -78,7 +85,8 @@ def score_replies(model: Generator, vocab: Vocab, examples: Sequence[Example], *
                 counted += int(p.sum())
                 unproducible += int((~p).sum())
                 total += len(p)
-            decoded = greedy(model, collate(chosen, vocab), vocab, carried=carried_state(model, chosen, vocab))
+            decoded = greedy(model, collate(chosen, vocab), vocab, carried=carried_state(model, chosen, vocab),
+                             no_repeat=no_repeat)
             for i, d in zip(rows, decoded):
                 replies[i] = detokenize(d.tokens)
             if progress is not None:

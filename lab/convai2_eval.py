@@ -28,6 +28,7 @@ from assistant.batching import EncodedContext, carried_state, collate, collate_r
 from assistant.decoding import greedy
 from assistant.errors import ConfigError
 from assistant.generator import Generator, Memory, State
+from assistant.settings import AssistantConfig
 from assistant.lines import Line
 from assistant.text import detokenize
 from assistant.vocab import Vocab
@@ -72,7 +73,9 @@ def probe_examples(dialogues: Sequence[Dialogue], window: int, memory_tokens: in
 
 
 def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, window: int = 6,
-              batch_examples: int = 8, progress: Progress | None = None) -> ProbeResult:
+              batch_examples: int = 8, progress: Progress | None = None,
+              no_repeat: int = AssistantConfig().no_repeat) -> ProbeResult:
+    """Score the model on `dialogues`; its replies decoded greedily as the chat decodes them (`no_repeat`)."""
     if window < 0 or batch_examples < 1:
         raise ConfigError(f"window must be 0 or more and batch_examples 1 or more, not {window}, {batch_examples}")
     examples = probe_examples(dialogues, window, model.config.memory_tokens)
@@ -95,7 +98,7 @@ def run_probe(model: Generator, vocab: Vocab, dialogues: Sequence[Dialogue], *, 
                 unproducible += int((~p).sum())
                 total_tokens += len(p)
             carried = carried_state(model, [e.context for e in chunk], vocab)
-            for e, d in zip(chunk, greedy(model, batch, vocab, carried=carried)):
+            for e, d in zip(chunk, greedy(model, batch, vocab, carried=carried, no_repeat=no_repeat)):
                 f1s.append(f1_score(detokenize(d.tokens), e.label))
             ranked = [e for e in chunk if e.candidates]
             if ranked:
@@ -177,8 +180,10 @@ def probe_markdown(payload: dict) -> str:
         "",
         f"\\* over the true replies' tokens memchat can produce; {payload['unproducible']:.1f} % of them are "
         "neither in its vocabulary nor in the context, and are left out. The leaderboard's models were trained "
-        "on Persona-Chat; memchat never saw it (the file is used for evaluation only), so this measures how "
-        "its dialogue skills carry to open conversation, not a like-for-like ranking.",
+        "on Persona-Chat; memchat never saw this file's personas or dialogues (it is used for evaluation only; "
+        "since issue 16 the chat model trains on Synthetic-Persona-Chat's test split, whose conversations were "
+        "written by a language model on Persona-Chat's test personas), so this measures how its dialogue "
+        "skills carry to open conversation, not a like-for-like ranking.",
         "",
     ]
     return "\n".join(lines)

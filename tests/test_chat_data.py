@@ -195,3 +195,11 @@ def test_memchat_eval_small_talk_plays_the_turns_through_the_assistant(tmp_path)
     assert [t["turn"] for t in payload["turns"]] == ["hello there", "thank you", "see you soon"]
     assert all(t["reply"] for t in payload["turns"]) and payload["summary"]["judged"] == 0
     assert "not judged yet" in out.with_name("small-talk.md").read_text()
+
+
+def test_greedy_decoding_can_refuse_to_say_an_ngram_twice():
+    from assistant.decoding import _repeats
+
+    assert _repeats([5, 6, 7, 5, 6], 3) == [7]  # "5 6" was followed by 7: 7 would repeat the trigram
+    assert _repeats([5, 6, 5], 2) == [6] and _repeats([5], 3) == [] and _repeats([1, 2], 0) == []
+    assert _repeats([4, 4], 1) == [4, 4]  # unigrams: every word said
