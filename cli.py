@@ -1420,8 +1420,11 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
 @click.option("--joint", is_flag=True,
               help="Train the joint reader instead (MiniLM's last two layers fine-tuned over question and memory "
                    "together; an experiment, see the README): about 80 min.")
+@click.option("--dialogues", is_flag=True,
+              help="Add DREAM's train dialogues (questions over the sentences people said) and corrections read "
+                   "as news (an experiment, see the README): about 75 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path, joint: bool) -> None:
+                     data: Path, joint: bool, dialogues: bool) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1433,22 +1436,28 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
       memchat train-reader --results results/reader
       memchat train-reader --personal 500 --epochs 2 --out /tmp/reader.pt
       memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
+      memchat train-reader --dialogues --out /tmp/reader-dream.pt --results results/reader-dream
     """
-    from lab.reading_training import JOINT_RECIPE, ReadingTrainConfig, train_reader, write_results
+    from lab.reading_training import DIALOGUE_RECIPE, JOINT_RECIPE, ReadingTrainConfig, train_reader, write_results
 
-    recipe = ReadingTrainConfig(seed=seed, **(JOINT_RECIPE if joint else {}))
+    if joint and dialogues:
+        raise click.UsageError("--joint and --dialogues are two experiments: choose one")
+    recipe = ReadingTrainConfig(seed=seed, **(JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else {}))
     metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
     test = metrics["squad2_test_articles"]
     _result_table(f"Memory reader written to {esc(out_path)}", [
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
         ("... no-answer accuracy", f"{test['no_answer_accuracy']:.1f}%"),
         ("catalogue eval split: memory chosen right", f"{metrics['catalogue_eval']['memory_accuracy']:.1f}%"),
+        *((("DREAM dev: sentence chosen right / 'none' right",
+            f"{d['memory_accuracy']:.1f}% / {d['no_answer_accuracy']:.1f}%") for d in [metrics.get("dream_dev")] if d)),
         ("threshold, best epoch", f"{metrics['threshold']}, {metrics['epoch']}"),
         ("time", f"{metrics['seconds'] / 60:.1f} min")])
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    _reproduce("memchat train-reader" + (" --joint" if joint else "") + (f" --epochs {epochs}" if epochs else ""),
+    _reproduce("memchat train-reader" + (" --joint" if joint else "") + (" --dialogues" if dialogues else "")
+               + (f" --epochs {epochs}" if epochs else ""),
                "personal", personal, seed)
 
 

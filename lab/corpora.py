@@ -1,5 +1,5 @@
 """The shared corpora as plain Python: DailyDialog turns with their dialogue acts, SQuAD articles, DREAM
-questions and Synthetic-Persona-Chat persona sentences (each folder's SOURCE.md gives origin and license).
+dialogues with their questions and Synthetic-Persona-Chat persona sentences (each folder's SOURCE.md gives origin and license).
 
 Read-only and nothing is copied into the repository; a missing file raises `DataNotFoundError` naming the
 folder to pass with `--data`.
@@ -82,11 +82,35 @@ def squad(data: Path, version: str = "2.0") -> tuple[Article, ...]:
         for p in a["paragraphs"])) for a in raw["data"])
 
 
+@dataclass(frozen=True)
+class Dialogue:
+    """A DREAM dialogue: its lines, each (speaker, words), and its questions, each (question, right answer)."""
+
+    lines: tuple[tuple[str, str], ...]
+    questions: tuple[tuple[str, str], ...]
+
+
+_SPEAKER = re.compile(r"^\s*([A-Za-z][A-Za-z .]{0,15}):\s*")
+
+
+@cache
+def dream(data: Path, split: str = "train") -> tuple[Dialogue, ...]:
+    """DREAM's dialogues of one split ("M: I am considering dropping my dancing class.")."""
+    raw = json.loads(_file(data, "dream", f"{split}.json").read_text())
+    out = []
+    for lines, questions, _ in raw:
+        said = []
+        for line in lines:
+            m = _SPEAKER.match(line)
+            said.append((m.group(1), line[m.end():].strip()) if m else ("", line.strip()))
+        out.append(Dialogue(tuple(said), tuple((q["question"].strip(), q["answer"].strip()) for q in questions)))
+    return tuple(out)
+
+
 @cache
 def dream_questions(data: Path, split: str = "train") -> tuple[str, ...]:
     """The questions DREAM asks about its dialogues ("What does the man suggest the woman do?")."""
-    raw = json.loads(_file(data, "dream", f"{split}.json").read_text())
-    return tuple(q["question"].strip() for _, questions, _ in raw for q in questions)
+    return tuple(q for d in dream(data, split) for q, _ in d.questions)
 
 
 @cache
@@ -105,12 +129,17 @@ def persona_sentences(data: Path) -> tuple[str, ...]:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+# Titles and abbreviations whose stop ends no sentence ("Dr. Lindqvist", "St. Mary's").
+ABBREVIATIONS = frozenset(("dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "mt.", "jr.", "sr.", "vs.", "e.g.", "i.e.",
+                           "approx.", "fig.", "gen.", "lt.", "col.", "sgt.", "rev."))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Where the sentences of a paragraph start and end (a full stop, ! or ? before a capital)."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
+        if text[start:m.start()].split()[-1:] and text[start:m.start()].split()[-1].lower() in ABBREVIATIONS:
+            continue
         spans.append((start, m.start()))
         start = m.end()
     spans.append((start, len(text)))

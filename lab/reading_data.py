@@ -1,11 +1,14 @@
 """Examples for the memory reader (`assistant.reading`): a question, the memories a search returned, which
 of them answers (or none) and which characters of it are the answer.
 
-Two sources, mixed:
+Three sources, mixed:
 - SQuAD 2.0's development set split by article (`squad_split`): a paragraph's sentences are the memories,
   the sentence holding the answer answers, and the half of the questions written to be unanswerable from
   the paragraph teach "none" against close neighbours. SQuAD 1.1's dev articles that are not in 2.0's dev
   set add answerable questions. The test articles are never trained on.
+- DREAM's dialogues (`dialogue_examples`): the sentences people said are the memories, the one holding a
+  question's right answer answers, and the same question over the same sentences without it teaches "none"
+  next to its closest neighbours, in everyday talk rather than encyclopaedia prose.
 - The catalogue's train split (`relations.py`): a user's own facts among persona sentences, questions in
   many phrasings, and questions about a relation whose fact is absent while facts of near relations (the
   same relative's other attribute, a favourite of another kind) are present.
@@ -14,11 +17,12 @@ Two sources, mixed:
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpora import Article, persona_sentences, sentence_spans, squad
+from .corpora import Article, Dialogue, persona_sentences, sentence_spans, squad
 from .relations import catalogue, fields, render
 
 TEST_EVERY = 5  # every fifth SQuAD 2.0 dev article (sorted by title) is held out for testing
@@ -263,3 +267,51 @@ def _retold(sentence: str, span: tuple[int, int], value: str, rng: random.Random
 def _shape(value: str) -> str:
     """What kind of value a SQuAD answer is, by its characters: a number, a name, or other words."""
     return "number" if any(c.isdigit() for c in value) else "name" if value[:1].isupper() else "words"
+
+
+# Words too common to show where an answer was said (data generation only: which sentence of a dialogue
+# holds a question's answer).
+_COMMON = frozenset("""a an the of to in on at for by with from and or but not no is are was were be been am do does
+did has have had i you he she it we they me him her us them my your his its our their this that these those
+there here so very just too will would can could shall should may might must s t ll ve re d m what which who
+when where why how he's she's it's i'm""".split())
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _content(text: str) -> list[tuple[str, int, int]]:
+    """The uncommon words of `text`, each with where it is."""
+    return [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text.lower()) if m.group() not in _COMMON]
+
+
+def dialogue_examples(dialogues: Sequence[Dialogue], count: int | None, seed: int) -> list[ReadingExample]:
+    """DREAM's questions over the sentences of their dialogue (at most MAX_MEMORIES, around the answer). A
+    question whose right answer's words are mostly in one sentence, and clearly fewer in every other, is
+    answered by it, the answer span running from the first of those words to the last; the same question
+    over the sentences left when every sentence sharing a third of the answer's words is taken out is
+    answered by none. Questions about what the talk implies (the answer's words are in no sentence) are
+    left out."""
+    rng = random.Random(f"dialogue:{seed}")
+    out = []
+    for dialogue in dialogues:
+        sentences = [line[a:b] for _, line in dialogue.lines for a, b in sentence_spans(line)]
+        for question, answer in dialogue.questions:
+            wanted = {w for w, _, _ in _content(answer)}
+            if not wanted or not sentences:
+                continue
+            found = [[(w, a, b) for w, a, b in _content(s) if w in wanted] for s in sentences]
+            share = [len({w for w, _, _ in f}) / len(wanted) for f in found]
+            at = max(range(len(sentences)), key=lambda i: share[i])
+            runner_up = max((x for i, x in enumerate(share) if i != at), default=0.0)
+            if share[at] < 0.6 or runner_up > share[at] - 0.3:
+                continue
+            first, last = found[at][0][1], found[at][-1][2]
+            span = (first, last) if len(sentences[at][first:last].split()) <= 10 else None
+            start = max(0, min(at - rng.randrange(MAX_MEMORIES), len(sentences) - MAX_MEMORIES))
+            window = list(range(start, min(len(sentences), start + MAX_MEMORIES)))
+            asked = question.lower().rstrip("?") if rng.random() < 0.3 else question
+            out.append(ReadingExample(asked, tuple(sentences[i] for i in window), window.index(at), span, (answer,)))
+            rest = tuple(sentences[i] for i in window if share[i] < 1 / 3)
+            if rest:
+                out.append(ReadingExample(asked, rest, None))
+    rng.shuffle(out)
+    return out[:count] if count is not None else out

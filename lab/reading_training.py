@@ -32,8 +32,9 @@ from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
 from memory_store.minilm import read_safetensors
 
-from .reading_data import (ReadingExample, attribute_examples, news_examples, personal_examples, squad_examples,
-                           squad_split)
+from .corpora import dream
+from .reading_data import (ReadingExample, attribute_examples, dialogue_examples, news_examples, personal_examples,
+                           squad_examples, squad_split)
 from .word_vectors import encode
 
 Log = Callable[[str], None]
@@ -45,6 +46,7 @@ class ReadingTrainConfig:
     personal: int = 6000  # catalogue examples beside SQuAD's
     attributes: int = 4000  # questions about one attribute of a person among their others (`attribute_examples`)
     squad_limit: int | None = None  # SQuAD training questions used (None: all)
+    dialogues: bool = False  # DREAM's train dialogues' questions over their sentences (`dialogue_examples`)
     news: int = 0  # statements read as questions: corrections of a SQuAD sentence, or a new fact (`news_examples`)
     epochs: int = 6
     batch_size: int = 32
@@ -75,6 +77,9 @@ class ReadingTrainConfig:
 # epochs (35-45 min each here), corrections read as news, epoch and threshold chosen on 1,200 development
 # examples.
 JOINT_RECIPE = {"joint": True, "epochs": 2, "news": 5000, "dev_limit": 1200}
+# The MemN2N reader with everyday talk added, as trained for the experiment in the README (`memchat
+# train-reader --dialogues`): DREAM's train dialogues and corrections read as news, 76 min here.
+DIALOGUE_RECIPE = {"dialogues": True, "news": 5000}
 
 Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
 
@@ -294,12 +299,15 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     examples = squad_examples(train_articles, config.seed, config.squad_limit) + \
         personal_examples(data, config.personal, config.seed) + attribute_examples(config.attributes, config.seed) + \
         news_examples(train_articles, config.news, config.seed)
+    if config.dialogues:
+        examples += dialogue_examples(dream(data, "train"), None, config.seed)
     rng.shuffle(examples)
     cut = len(examples) // 10
     dev, train = examples[:cut], examples[cut:]
     test = squad_examples(test_articles, config.seed)
     personal_test = personal_examples(data, 1000, config.seed, split="eval")
-    texts = [t for e in [*train, *dev, *test, *personal_test] for t in (e.question, *e.memories)]
+    dialogue_test = dialogue_examples(dream(data, "dev"), None, config.seed)
+    texts = [t for e in [*train, *dev, *test, *personal_test, *dialogue_test] for t in (e.question, *e.memories)]
     say(f"{len(train)} training, {len(dev)} development, {len(test)} SQuAD test questions; embedding "
         f"{len(set(texts))} texts")
     vectors = encode(texts, progress=progress, cache=cache, middle=config.joint)
@@ -336,17 +344,21 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     chat_scores = squad_scores(test_rows, decide(test_read, None))
     personal_rows = _rows(personal_test, vectors)
     personal_scores = squad_scores(personal_rows, predict(model, personal_rows, threshold))
+    dialogue_rows = _rows(dialogue_test, vectors)
+    dialogue_scores = squad_scores(dialogue_rows, predict(model, dialogue_rows, threshold))
     say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test_scores['exact_match']:.1f}, F1 "
         f"{test_scores['f1']:.1f}, no-answer {test_scores['no_answer_accuracy']:.1f}; catalogue eval split memory "
-        f"{personal_scores['memory_accuracy']:.1f}")
+        f"{personal_scores['memory_accuracy']:.1f}; DREAM dev sentence {dialogue_scores['memory_accuracy']:.1f}, none "
+        f"{dialogue_scores['no_answer_accuracy']:.1f}")
     metrics = {"embedder": MiniLMEmbedder.name, "epoch": max(history, key=lambda h: h["f1"])["epoch"],
                "threshold": threshold, "dev": dev_scores, "squad2_test_articles": test_scores,
                "squad2_test_articles_as_the_chat_decides": chat_scores,
                "test_articles": [a.title for a in test_articles], "catalogue_eval": personal_scores,
-               "history": history, "seconds": round(time.time() - started),
+               "dream_dev": dialogue_scores, "history": history, "seconds": round(time.time() - started),
                "train_config": dataclasses.asdict(config),
                "data": "SQuAD 2.0 dev training articles and SQuAD 1.1 dev articles not in 2.0 (CC BY-SA 4.0), "
-                       "the catalogue's train split, Synthetic-Persona-Chat test personas (CC BY 4.0), questions "
+                       "the catalogue's train split, Synthetic-Persona-Chat test personas (CC BY 4.0), DREAM train dialogues "
+                       "(non-commercial research only), questions "
                        "about one attribute of a person among their others, SQuAD sentences retold with another value "
                        "as corrections (lab/reading_data.py)"}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)),
@@ -359,6 +371,12 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
 ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66.3"), ("human (paper)", "89.5"))
 
 
+def _flags(metrics: dict) -> str:
+    """The train-reader flags of the recipe a run used (" --joint", " --dialogues" or none)."""
+    recipe = metrics.get("train_config", {})
+    return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else ""
+
+
 def write_results(metrics: dict, path: Path) -> None:
     """`metrics` of a training run as PATH.json and a readable PATH.md beside the published anchors."""
     path = Path(path)
@@ -367,7 +385,8 @@ def write_results(metrics: dict, path: Path) -> None:
     test, personal, dev = metrics["squad2_test_articles"], metrics["catalogue_eval"], metrics["dev"]
     lines = [
         "# Memory reader: SQuAD 2.0 (dev split by article) and the catalogue's held-out split", "",
-        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader --results {path}`): "
+        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader{_flags(metrics)} --results "
+        f"{path}`): "
         f"{metrics['data']}. Epoch {metrics['epoch']}, answer threshold {metrics['threshold']} (chosen on the "
         f"development tenth of the training examples).", "",
         f"Held-out SQuAD 2.0 dev articles ({len(metrics['test_articles'])}): "
@@ -385,11 +404,17 @@ def write_results(metrics: dict, path: Path) -> None:
         *(f"| {name}, SQuAD 2.0 test | 8,862 | | {f1} | |" for name, f1 in ANCHORS), "",
         "The published systems trained on SQuAD 2.0's 130k training questions and read whole paragraphs; this "
         "reader trained on the SQuAD dev set's other articles (about 14k questions, a third unanswerable) plus "
-        "generated personal questions and corrections, reading each memory with the question through MiniLM's last "
-        "two layers (fine-tuned; the first four are MiniLM's own, unchanged).", "",
+        "generated personal questions and corrections, "
+        + ("reading each memory with the question through MiniLM's last two layers (fine-tuned; the first four are "
+           "MiniLM's own, unchanged)." if metrics.get("train_config", {}).get("joint") else
+           "over MiniLM's word vectors, which it does not fine-tune."), "",
         f"Catalogue eval split (phrasings and values never trained on, {personal['questions']} questions, "
         f"{personal['unanswerable']} about something not told): the answering memory chosen right "
-        f"{personal['memory_accuracy']:.1f} %, 'none' right {personal['no_answer_accuracy']:.1f} %.", ""]
+        f"{personal['memory_accuracy']:.1f} %, 'none' right {personal['no_answer_accuracy']:.1f} %.", "",
+        *(f"DREAM dev dialogues (never trained on; {d['questions']} questions over the sentences of their dialogue, "
+          f"{d['unanswerable']} with the sentences holding the answer taken out): the answering sentence chosen "
+          f"right {d['memory_accuracy']:.1f} %, 'none' right {d['no_answer_accuracy']:.1f} %.\n"
+          for d in [metrics.get("dream_dev")] if d)]
     path.with_suffix(".md").write_text("\n".join(lines))
 
 

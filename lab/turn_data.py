@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.turns import KINDS
 
-from .corpora import dailydialog, dream_questions, persona_sentences, sentence_spans, squad
+from .corpora import ABBREVIATIONS, dailydialog, dream_questions, persona_sentences, sentence_spans, squad
 from .personal_data import small_talk_pairs
 from .reading_data import squad_split
 from .relations import catalogue, render
@@ -108,6 +108,62 @@ FORGET_REASONS = (", it got cancelled", " - not needed anymore", ", i changed my
                   ", we broke up", ", moved on from that", " thanks", ", it's old news", ", i already did it")
 QUESTION_OPENERS = ("remind me ", "hey, ", "quick question: ", "do you remember ", "can you tell me ", "so ",
                     "wait, ", "um ", "btw ", "ok and ", "and ", "hmm ", "sorry, ")
+# Titles written with a stop, and facts naming someone by one (data: a stop after a title ends no fact).
+TITLES = ("Dr.", "Mrs.", "Mr.", "Ms.", "Prof.", "dr.", "mrs.", "mr.", "St.")
+TITLED = ("her GP is {n}", "my dentist is {n} at the Park Road surgery", "{n} is my son's teacher",
+          "the piano lessons are with {n} on thursdays", "{n} from next door waters the plants",
+          "my appointment is with {n} at 3pm", "we rent from {n}", "{n} runs the choir",
+          "the vet we see is {n}", "{n} signed off the budget", "ask for {n} at reception", "{n} has our spare key",
+          "the physio is {n}, mondays and thursdays", "{n} is covering my classes next week",
+          "my mum's consultant is {n}", "the church on {n} Road has a fete on saturday")
+# Remarks people add after telling something (", ugh"): outside the fact (data).
+REMARKS = (", ugh", " ugh", ", finally", ", annoying", " yay", ", sadly", " which sucks", ", so that's nice",
+           ", typical", ", boo", ", not bad", ", thank god", " unfortunately", ", sigh", " :(", ", can't wait",
+           ", go figure", ", great...", " smh", ", nice")
+EXTRA_STATEMENTS = 0.12  # share of a draw's count added as `hard_statement`s
+# Forget requests given after their reason, which names the target (data).
+REASONS_FIRST = ("{t} fell through", "{t} got cancelled", "we're not going ahead with {t}", "{t} is off",
+                 "{t} is all sorted now", "i don't need {t} any more", "{t} isn't happening", "{t} is done with",
+                 "we dropped {t}", "{t} doesn't matter now", "i gave up on {t}", "{t} was called off",
+                 "turns out {t} is not a thing anymore", "{t} changed completely", "nobody cares about {t} now")
+POINTING_JOINERS = (", ", " so ", ", so ", ". ", " - ", " and ", "; ")
+POINTING_BACK = ("you can forget it", "forget that", "you can wipe that", "take it out of your notes",
+                 "delete that", "drop it", "delete it please", "no need to keep it", "you can remove this",
+                 "please forget about it", "scratch that from memory", "forget all of it", "get rid of that one",
+                 "bin it", "clear that out", "you can let that go", "lose that note", "erase it",
+                 "please don't keep it", "throw that away")
+KEEP_OUT = ("i'd rather you didn't keep {t}", "please do not keep anything about {t}", "could you not store {t}",
+            "leave {t} out of your notes", "keep {t} out of your memory", "don't hang on to {t}",
+            "i'd prefer you not remember {t}", "stop remembering {t}", "please don't save {t}",
+            "no more notes on {t} please", "you shouldn't keep {t}", "leave out anything about {t}",
+            "dont hold {t} in memory", "i don't want you keeping {t}")
+# Questions put as a request ("tell me my favourite drink", "the gate code again?"): frames and what they ask
+# for beside the catalogue's topics (data: the turn model learned "tell me" as small talk or a statement).
+ASK_FRAMES = ("tell me {t}", "remind me {t}", "remind me of {t}", "what's {t} again", "what was {t} again",
+              "tell me what {t} is", "give me {t}", "i need {t}", "{t}?", "{t} again?", "i can't remember {t}",
+              "what did i say {t} was", "i forgot {t}", "any idea what {t} is", "say {t} again", "need {t} please",
+              "{t}, remind me?", "what is {t} again", "tell me {t} please", "remind me about {t}", "go on, {t}",
+              "could you tell me {t}", "tell me again {t}", "quick, {t}", "and {t}?", "recall {t} for me")
+ASKED_FOR = ("the wifi password", "the gate code", "my dentist's name", "the plumber's number", "when the bins go out",
+             "the name of that cafe", "my locker number", "the kids' school hours", "the flight number",
+             "the hotel address", "what time the train leaves", "my blood type", "the landlord's email",
+             "this month's book", "where i parked", "my sister's new address", "the boiler engineer's name",
+             "the project deadline", "who is on call this week", "the dog's vet", "my shoe size", "the pin for the bike lock",
+             "what i need from the shop", "the budget for the kitchen", "my mum's medication", "the recipe's oven temperature",
+             "the name of my manager", "the date of the wedding", "what the doctor said", "my cousin's birthday")
+# Small talk addressed to the assistant, often with a question mark, that asks nothing of memory
+# ("how's your day going?", "got any good riddles?"): data.
+TALK_TO_YOU = ("how's your day going", "how are things with you", "you doing ok", "how's life", "how are you holding up",
+               "what are you up to", "having a good day", "how's everything", "doing alright", "all good with you",
+               "got any good riddles", "know a fun fact", "can you cheer me up", "entertain me", "amuse me a bit",
+               "tell me something interesting", "tell me a story", "tell me a fun fact", "give me a riddle",
+               "do you ever get tired", "do you sleep", "do you have feelings", "are you real", "are you human",
+               "what can you do", "do you like me", "are you smart", "can you sing", "do you dream",
+               "what's your favourite colour", "do you like pizza", "seriously?", "really?", "you sure?", "right?",
+               "isn't it", "no way", "huh?", "what do you mean", "is that so", "you think so")
+EXTRA_TALK = 0.02  # ... and as `hard_talk`s
+EXTRA_FORGETS = 0.03  # ... and as `hard_forget`s
+EXTRA_QUESTIONS = 0.03  # ... and as `hard_question`s
 CASUAL = 0.4  # chance a line is typed in lower case without its final stop
 TYPO = 0.15  # chance a line has one typo
 
@@ -122,6 +178,13 @@ def turn_examples(data: Path, count: int, seed: int, split: str = "train") -> li
     for kind, part in share.items():
         make = getattr(pool, kind)
         out += [_opened(make(rng), rng) for _ in range(max(1, round(count * part)))]
+    extra = random.Random(f"turns-extra:{split}:{seed}")  # its own draws: the lines above stay as they were
+    out += [_opened(pool.hard_statement(extra), extra) for _ in range(round(count * EXTRA_STATEMENTS))]
+    out += [_opened(pool.hard_forget(extra), extra) for _ in range(round(count * EXTRA_FORGETS))]
+    out += [pool.hard_question(extra) for _ in range(round(count * EXTRA_QUESTIONS))]
+    asked = random.Random(f"turns-asked:{split}:{seed}")  # added later still: again its own draws
+    out += [pool.request_question(asked) for _ in range(round(count * EXTRA_QUESTIONS))]
+    out += [pool.hard_talk(asked) for _ in range(round(count * EXTRA_TALK))]
     rng.shuffle(out)
     return out
 
@@ -132,6 +195,7 @@ class _Pool:
     questions: list[str]
     talk: list[str]
     topics: list[str]  # what the catalogue's facts are about, as a user names it ("my car")
+    names: list[str]  # people's names (the catalogue's)
 
     @classmethod
     def read(cls, data: Path, split: str) -> _Pool:
@@ -162,12 +226,69 @@ class _Pool:
         facts = persona * 2 + [p for p in people if p] + lists + informs + told + squad_sentences[:6000]
         short = [q for q in [*squad_questions, *dd_questions] if len(q.split()) <= 6]  # "Who runs QA?"
         questions = squad_questions + list(dream_questions(data, "train"))[:3000] + dd_questions + asked * 3 + short * 4
-        return cls(facts, questions, list(SMALL_TALK) * 20 + talk + phatic[:3000], sorted({r.topic for r in book.relations}))
+        return cls(facts, questions, list(SMALL_TALK) * 20 + talk + phatic[:3000], sorted({r.topic for r in book.relations}),
+                   names)
 
     def statement(self, rng: random.Random) -> TurnExample:
         parts = [rng.choice(self.facts) for _ in range(rng.choice((1, 1, 1, 2, 2, 3)))]
         before = rng.choice(NEWS) if rng.random() < 0.15 else rng.choice(FILLER_BEFORE) if rng.random() < 0.3 else ""
         return _compose("statement", before, parts, rng)
+
+    def hard_statement(self, rng: random.Random) -> TurnExample:
+        """Statements the first draws taught badly: a titled name ("Her GP is Dr. Lindqvist.": the stop
+        after a title ends no fact), a remark after the fact (", ugh": filler), a fact in lower case
+        without "I" ("the doctor changed the warfarin to 4mg": a statement, not a question)."""
+        role = rng.random()
+        if role < 0.4:
+            name = f"{rng.choice(TITLES)} {rng.choice(self.names)}"
+            facts = [rng.choice(TITLED).format(n=name)]
+            if rng.random() < 0.5:
+                facts.insert(rng.randrange(2), rng.choice(self.facts))
+            return _compose("statement", "", facts, rng)
+        if role < 0.7:
+            told = _compose("statement", "", [rng.choice(self.facts)], rng)
+            text = told.text.rstrip(".") + rng.choice(REMARKS)
+            return TurnExample(text, "statement", told.spans)
+        fact = rng.choice(self.facts)
+        return _compose("statement", "", [fact[:1].lower() + fact[1:]], random.Random(rng.random()))
+
+    def hard_question(self, rng: random.Random) -> TurnExample:
+        """A question typed in a hurry: lower case, no question mark, often short and contracted ("how much is
+        a piano lesson", "whats the wifi password")."""
+        text = _contracted(rng.choice(self.questions), rng).strip().rstrip("?").strip()
+        return TurnExample(text[:1].lower() + text[1:] if rng.random() < 0.8 else text.lower(), "question")
+
+    def request_question(self, rng: random.Random) -> TurnExample:
+        """A question put as a request for something remembered ("tell me my favourite drink", "the gate code
+        again?"), a question though no question word starts it."""
+        target = rng.choice(self.topics) if rng.random() < 0.5 else rng.choice(ASKED_FOR)
+        text = rng.choice(ASK_FRAMES).format(t=target)
+        if rng.random() < 0.5:  # "Tell me my favourite drink."
+            text = text[:1].upper() + text[1:] + ("" if text.endswith("?") else rng.choice((".", "", "!", "?")))
+        return TurnExample(_typed(text, rng), "question")
+
+    def hard_talk(self, rng: random.Random) -> TurnExample:
+        """Small talk addressed to the assistant, a question mark and all ("how's your day going?"): it
+        asks nothing of memory."""
+        text = rng.choice(TALK_TO_YOU)
+        if not text.endswith("?") and rng.random() < 0.6:
+            text += "?"
+        return TurnExample(_typed(text, rng), "small_talk")
+
+    def hard_forget(self, rng: random.Random) -> TurnExample:
+        """Forget requests the first draws taught badly: the reason first, naming what to forget, and the
+        request after it pointing back ("the gym plan fell through, you can wipe that"), or a request
+        to keep something out ("i'd rather you didn't hold on to my old address")."""
+        target = rng.choice(FORGET_TOPICS) if rng.random() < 0.7 else rng.choice(self.topics)
+        if rng.random() < 0.6:
+            before, after = rng.choice(REASONS_FIRST).split("{t}")
+            after += rng.choice(POINTING_JOINERS) + rng.choice(POINTING_BACK)
+        else:
+            before, after = rng.choice(KEEP_OUT).split("{t}")
+        if rng.random() < 0.2:
+            before = rng.choice(("actually ", "on second thought, ", "hmm, ", "ok so ", "oh and ")) + before
+        return _framed("forget", _typed(before, rng, final=False), _typed(target, rng, final=False),
+                       _typed(after, rng, final=False) if after.strip() else after)
 
     def remember(self, rng: random.Random) -> TurnExample:
         before = (rng.choice(FILLER_BEFORE) if rng.random() < 0.2 else "") + rng.choice(REMEMBER)
@@ -235,6 +356,9 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Each sentence of a text told at once, without its final stop ("Yes. I have a cat." -> two)."""
     out, start = [], 0
     for m in re.finditer(r"[.!?;]+(?:\s+|$)", text):
+        if text[m.start()] == "." and text[:m.start()].split()[-1:] \
+                and text[:m.start()].split()[-1].lower() + "." in ABBREVIATIONS:
+            continue  # "Dr. Lindqvist": the stop of a title ends no sentence
         if text[start:m.start()].strip():
             out.append((start, m.start()))
         start = m.end()

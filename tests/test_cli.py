@@ -173,6 +173,7 @@ BAD_INPUTS = [
     (["--now", "9999-12-01", "facts"], "between 1970 and 9000", None),
     (["--user", "[/]", "facts"], "invalid user name '[/]'", None),
     (["search", "[/]", "-k", "0"], "Invalid value for '-k'", None),
+    (["train-reader", "--joint", "--dialogues", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "choose one", None),
 ]
 
 

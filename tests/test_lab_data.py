@@ -1,0 +1,78 @@
+"""The training data the lab makes for the turn model and the memory reader: what each generator promises
+about its labels, checked on hand-made inputs (no shared data needed)."""
+from __future__ import annotations
+
+import random
+
+from lab.corpora import Dialogue, sentence_spans
+from lab.reading_data import dialogue_examples
+from lab.turn_data import FILLER_AFTER, REMARKS, TITLES, _Pool
+
+
+def test_a_title_stop_ends_no_sentence():
+    text = "Her GP is Dr. Lindqvist. She moved to St. Mary's last year! Is it far?"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Her GP is Dr. Lindqvist.", "She moved to St. Mary's last year!", "Is it far?"]
+
+
+def _pool() -> _Pool:
+    facts = ["My sister lives in Leeds.", "The boiler was serviced in March.", "We need eggs, milk and flour."]
+    return _Pool(facts=facts, questions=["What time does the gym open?", "Who is Ana's dentist?"],
+                 talk=["hi there"], topics=["my car", "my job"], names=["Lindqvist", "Okafor"])
+
+
+def test_hard_statements_label_whole_facts_and_keep_titles_inside_them():
+    pool, rng = _pool(), random.Random(3)
+    seen_title = False
+    for _ in range(300):
+        example = pool.hard_statement(rng)
+        assert example.kind == "statement" and example.spans
+        told = [example.text[a:b] for a, b in example.spans]
+        assert all(t.strip() == t and t for t in told)
+        for title in TITLES:  # a title and the name after it stay in one fact
+            at = example.text.find(title + " ")
+            if at >= 0:
+                seen_title = True
+                assert any(a <= at and at + len(title) + 1 < b for a, b in example.spans), example
+        remark = example.text[max(b for _, b in example.spans):]
+        assert not any(c.isalpha() for c in remark) or any(r.strip(" ,") in remark for r in (*REMARKS, *FILLER_AFTER)), example
+    assert seen_title
+
+
+def test_hard_questions_and_forgets_have_their_kind_and_name_their_target():
+    pool, rng = _pool(), random.Random(5)
+    for _ in range(200):
+        question = pool.hard_question(rng)
+        assert question.kind == "question" and not question.text.endswith("?") and not question.spans
+        assert pool.request_question(rng).kind == "question" and pool.hard_talk(rng).kind == "small_talk"
+        forget = pool.hard_forget(rng)
+        assert forget.kind == "forget" and len(forget.spans) == 1
+        a, b = forget.spans[0]
+        assert forget.text[a:b].strip() and forget.text[a:b].strip() == forget.text[a:b]
+
+
+def _dialogue() -> Dialogue:
+    lines = (("W", "I am thinking of taking the train to Glasgow on Friday."),
+             ("M", "Why not fly? It only takes an hour."),
+             ("W", "Flights are expensive and the airport is far from my flat."),
+             ("M", "Fair enough. Say hello to your aunt Morag from me."))
+    questions = (("How will the woman travel to Glasgow?", "By train."),
+                 ("Who will the woman visit?", "Her aunt Morag."),
+                 ("How does the man feel?", "He is worried."))  # implied: in no sentence
+    return Dialogue(lines, questions)
+
+
+def test_dialogue_questions_point_at_the_sentence_that_says_the_answer_or_at_none():
+    examples = dialogue_examples([_dialogue()], None, seed=0)
+    answered = [e for e in examples if e.answer is not None]
+    unanswered = [e for e in examples if e.answer is None]
+    assert sorted(e.memories[e.answer] for e in answered) == [
+        "I am thinking of taking the train to Glasgow on Friday.", "Say hello to your aunt Morag from me."]
+    for e in answered:
+        a, b = e.span
+        assert e.memories[e.answer][a:b] in ("train", "aunt Morag")
+    assert len(unanswered) == 2  # the same questions over the sentences without the answer
+    for e in unanswered:
+        said = "train" if "travel" in e.question else "Morag"
+        assert e.memories and not any(said in m for m in e.memories)
+    assert not any(e.question.lower().startswith("how does the man feel") for e in examples)
