@@ -1438,7 +1438,8 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
       memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
       memchat train-reader --dialogues --out /tmp/reader-dream.pt --results results/reader-dream
     """
-    from lab.reading_training import DIALOGUE_RECIPE, JOINT_RECIPE, ReadingTrainConfig, train_reader, write_results
+    from lab.reading_training import (DIALOGUE_RECIPE, JOINT_RECIPE, ReadingTrainConfig, recipe_flags, train_reader,
+                                      write_results)
 
     if joint and dialogues:
         raise click.UsageError("--joint and --dialogues are two experiments: choose one")
@@ -1449,15 +1450,14 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
         ("... no-answer accuracy", f"{test['no_answer_accuracy']:.1f}%"),
         ("catalogue eval split: memory chosen right", f"{metrics['catalogue_eval']['memory_accuracy']:.1f}%"),
-        *((("DREAM dev: sentence chosen right / 'none' right",
-            f"{d['memory_accuracy']:.1f}% / {d['no_answer_accuracy']:.1f}%") for d in [metrics.get("dream_dev")] if d)),
+        ("DREAM dev: sentence chosen right / 'none' right",
+         f"{metrics['dream_dev']['memory_accuracy']:.1f}% / {metrics['dream_dev']['no_answer_accuracy']:.1f}%"),
         ("threshold, best epoch", f"{metrics['threshold']}, {metrics['epoch']}"),
         ("time", f"{metrics['seconds'] / 60:.1f} min")])
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    _reproduce("memchat train-reader" + (" --joint" if joint else "") + (" --dialogues" if dialogues else "")
-               + (f" --epochs {epochs}" if epochs else ""),
+    _reproduce("memchat train-reader" + recipe_flags(dataclasses.asdict(recipe)) + (f" --epochs {epochs}" if epochs else ""),
                "personal", personal, seed)
 
 

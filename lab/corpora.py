@@ -134,11 +134,18 @@ ABBREVIATIONS = frozenset(("dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "mt.", "
                            "approx.", "fig.", "gen.", "lt.", "col.", "sgt.", "rev."))
 
 
+def ends_in_abbreviation(text: str) -> bool:
+    """Whether `text`, up to and including a stop, ends in a title or abbreviation ("... Dr.")."""
+    words = text.split()
+    return bool(words) and words[-1].lower() in ABBREVIATIONS
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Where the sentences of a paragraph start and end (a full stop, ! or ? before a capital)."""
+    """Where the sentences of a paragraph start and end (a full stop, ! or ? before a capital; not the stop
+    of a title)."""
     spans, start = [], 0
     for m in _SENTENCE_END.finditer(text):
-        if text[start:m.start()].split()[-1:] and text[start:m.start()].split()[-1].lower() in ABBREVIATIONS:
+        if ends_in_abbreviation(text[start:m.start()]):
             continue
         spans.append((start, m.start()))
         start = m.end()

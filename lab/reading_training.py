@@ -371,9 +371,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
 ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66.3"), ("human (paper)", "89.5"))
 
 
-def _flags(metrics: dict) -> str:
-    """The train-reader flags of the recipe a run used (" --joint", " --dialogues" or none)."""
-    recipe = metrics.get("train_config", {})
+def recipe_flags(recipe: dict) -> str:
+    """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues" or none."""
     return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else ""
 
 
@@ -385,7 +384,7 @@ def write_results(metrics: dict, path: Path) -> None:
     test, personal, dev = metrics["squad2_test_articles"], metrics["catalogue_eval"], metrics["dev"]
     lines = [
         "# Memory reader: SQuAD 2.0 (dev split by article) and the catalogue's held-out split", "",
-        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader{_flags(metrics)} --results "
+        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader{recipe_flags(metrics.get('train_config', {}))} --results "
         f"{path}`): "
         f"{metrics['data']}. Epoch {metrics['epoch']}, answer threshold {metrics['threshold']} (chosen on the "
         f"development tenth of the training examples).", "",

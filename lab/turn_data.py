@@ -20,7 +20,8 @@ from pathlib import Path
 
 from assistant.turns import KINDS
 
-from .corpora import ABBREVIATIONS, dailydialog, dream_questions, persona_sentences, sentence_spans, squad
+from .corpora import (dailydialog, dream_questions, ends_in_abbreviation, persona_sentences, sentence_spans,
+                      squad)
 from .personal_data import small_talk_pairs
 from .reading_data import squad_split
 from .relations import catalogue, render
@@ -356,8 +357,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Each sentence of a text told at once, without its final stop ("Yes. I have a cat." -> two)."""
     out, start = [], 0
     for m in re.finditer(r"[.!?;]+(?:\s+|$)", text):
-        if text[m.start()] == "." and text[:m.start()].split()[-1:] \
-                and text[:m.start()].split()[-1].lower() + "." in ABBREVIATIONS:
+        if text[m.start()] == "." and ends_in_abbreviation(text[:m.start()].rstrip() + "."):
             continue  # "Dr. Lindqvist": the stop of a title ends no sentence
         if text[start:m.start()].strip():
             out.append((start, m.start()))
