@@ -326,8 +326,9 @@ def add_costs(path: Path, vectors: np.ndarray, texts: list[str], batch: int) -> 
     store.close()
     stats = pstats.Stats(profile).stats
     parts = {"index search (near-duplicates)": ("index.py", "search"), "check within the batch": ("duplicates.py", "_within_batch"),
-             "cells search (near-duplicates, bulk add)": ("cells.py", "search"), "cells retrained": ("cells.py", "prepare"),
-             "new facts into the cells": ("cells.py", "add"),
+             "cells search (near-duplicates, bulk add)": ("cells.py", "search"),
+             "cells read from SQLite and trained (first bulk add of a process)": ("indexes.py", "cells"),
+             "new facts into the cells": ("cells.py", "add_searched"),
              "index update": ("index.py", "add"), "rows + lexical index (SQLite)": ("ledger.py", "insert_many"),
              "importance model": ("importance.py", "estimate"), "commit": ("ledger.py", "transaction")}
     out = {name: sum(v[3] for (file, _, func), v in stats.items() if file.endswith(where) and func == fn)

@@ -27,6 +27,7 @@ MIN_CELLS_AT = 1_000  # below this many vectors, one cell (an exact comparison w
 PER_CELL = 256  # about this many vectors per cell when trained (cells = count / PER_CELL)
 SAMPLE_PER_CELL = 32  # k-means training sample per centroid
 KMEANS_ITERATIONS = 4
+NEAREST_BLOCK = 4096  # rows assigned to cells at once
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Cells:
         self._vectors: list[np.ndarray] = [np.zeros((0, dim), dtype=np.float32)]
         self.count = 0
         self.trained_for = 0  # vectors held when the centroids were trained
+        self._searched: tuple[np.ndarray, np.ndarray] | None = None  # the last search's queries, nearest cells
 
     def _set_centroids(self, centroids: np.ndarray) -> None:
         self.centroids = np.ascontiguousarray(centroids, dtype=np.float32)  # (k, d)
@@ -62,13 +64,24 @@ class Cells:
         """|x - c|^2 - |x|^2 for each row and centroid: (n, k)."""
         return self._sq[None, :] - 2.0 * (vectors @ self.centroids.T)
 
+    def _nearest(self, vectors: np.ndarray) -> np.ndarray:
+        """Each row's nearest centroid, a block of rows at a time (a whole store's (n, k) terms would be
+        hundreds of megabytes written once and read once)."""
+        out = np.empty(len(vectors), dtype=np.int64)
+        for start in range(0, len(vectors), NEAREST_BLOCK):
+            out[start:start + NEAREST_BLOCK] = self._nearest_terms(vectors[start:start + NEAREST_BLOCK]).argmin(axis=1)
+        return out
+
     # -- contents ---------------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if len(ids):
+            self._add(ids, vectors, self._nearest(vectors))
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray, cell: np.ndarray) -> None:
         if not len(ids):
             return
-        cell = self._nearest_terms(vectors).argmin(axis=1)
         order = np.argsort(cell, kind="stable")
         bounds = np.searchsorted(cell[order], np.arange(len(self.centroids) + 1))
         for c in np.nonzero(np.diff(bounds))[0]:
@@ -84,17 +97,19 @@ class Cells:
         if total < MIN_CELLS_AT or total <= 2 * max(self.trained_for, MIN_CELLS_AT // 2):
             return
         ids, vectors = np.concatenate(self._ids), np.concatenate(self._vectors)
-        pool = np.concatenate([vectors, np.asarray(coming, dtype=np.float32)])
         k = max(1, total // PER_CELL)
-        rng = np.random.default_rng(self.seed)
-        sample = pool[rng.choice(len(pool), min(len(pool), k * SAMPLE_PER_CELL), replace=False)]
+        chosen = np.random.default_rng(self.seed).choice(total, min(total, k * SAMPLE_PER_CELL), replace=False)
+        held = chosen < len(vectors)  # the sample, from the held vectors followed by the coming rows
+        sample = np.empty((len(chosen), self.dim), dtype=np.float32)
+        sample[held] = vectors[chosen[held]]
+        sample[~held] = np.asarray(coming, dtype=np.float32).reshape(-1, self.dim)[chosen[~held] - len(vectors)]
         kmeans = faiss.Kmeans(self.dim, k, niter=KMEANS_ITERATIONS, seed=self.seed, min_points_per_centroid=1,
                               max_points_per_centroid=SAMPLE_PER_CELL * 4)
         kmeans.train(np.ascontiguousarray(sample))
         self._set_centroids(kmeans.centroids)
         self._ids = [np.zeros(0, dtype=np.int64) for _ in range(k)]
         self._vectors = [np.zeros((0, self.dim), dtype=np.float32) for _ in range(k)]
-        self.count, self.trained_for = 0, total
+        self.count, self.trained_for, self._searched = 0, total, None
         self.add(ids, vectors)
 
     # -- search -----------------------------------------------------------------------------------
@@ -102,36 +117,61 @@ class Cells:
         """The held vectors, and earlier rows of `queries`, at cosine >= threshold with each row, among the
         at most `probes` cells the bound leaves to each row (all of them when it leaves no more)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        m, k = len(queries), len(self.centroids)
         eps = float(np.sqrt(max(0.0, 2.0 - 2.0 * threshold))) + SLACK
         terms = self._nearest_terms(queries)  # (m, k)
         best = terms.argmin(axis=1)
-        gap = terms - terms[np.arange(len(queries)), best][:, None]  # (m, k), 0 at the nearest
+        self._searched = (queries, best)  # `add_searched` puts rows of these queries in their cells
+        gap = terms - terms[np.arange(m), best][:, None]  # (m, k), 0 at the nearest
         bound = gap / np.maximum(2.0 * self._between[best], 1e-12)  # (m, k): distance to each cell, at least
-        probe = bound <= eps  # (m, k): cells each row must look into to be exact
-        if probes < len(self.centroids):
-            nearest = np.argpartition(bound, probes - 1, axis=1)[:, :probes]  # (m, probes)
-            capped = np.zeros_like(probe)
-            np.put_along_axis(capped, nearest, True, axis=1)
-            probe &= capped
-        probe = probe.T  # (k, m)
+        if probes < k:
+            cand = np.argpartition(bound, probes - 1, axis=1)[:, :probes]  # (m, probes): cells nearest by the bound
+        else:
+            cand = np.broadcast_to(np.arange(k), (m, k))
+        look = np.take_along_axis(bound, cand, axis=1) <= eps  # those the bound does not rule out
+        row_of = np.broadcast_to(np.arange(m)[:, None], cand.shape)[look]
+        cell_of = cand[look]
+        by_cell = np.argsort(cell_of, kind="stable")  # rows stay in order within a cell
+        row_of, cell_of = row_of[by_cell], cell_of[by_cell]
+        starts = np.searchsorted(cell_of, np.arange(k + 1))
         order = np.argsort(best, kind="stable")
-        bounds = np.searchsorted(best[order], np.arange(len(self.centroids) + 1))
+        bounds = np.searchsorted(best[order], np.arange(k + 1))
+        work = [(int(c), row_of[starts[c]:starts[c + 1]], order[bounds[c]:bounds[c + 1]])
+                for c in np.nonzero(np.diff(starts))[0]]
+        found, among = self._compare(queries, work, threshold)
+        return Pairs(*_joined(found), *_joined(among))
+
+    def _compare(self, queries: np.ndarray, work: list[tuple[int, np.ndarray, np.ndarray]], threshold: float,
+                 ) -> tuple[list[tuple[np.ndarray, ...]], list[tuple[np.ndarray, ...]]]:
+        """For each (cell, rows probing it, rows whose own cell it is): pairs at cosine >= threshold of the
+        rows with the cell's held vectors, and with its member rows that come earlier."""
         found: list[tuple[np.ndarray, ...]] = []
         among: list[tuple[np.ndarray, ...]] = []
-        for c in np.nonzero(probe.any(axis=1))[0]:
-            rows = np.nonzero(probe[c])[0]
-            members = order[bounds[c]:bounds[c + 1]]  # rows of the query whose own cell is c
-            held = len(self._ids[c])
-            if not held and not len(members):
-                continue
-            sims = queries[rows] @ np.concatenate([self._vectors[c], queries[members]]).T  # (r, held + members)
-            r, col = np.nonzero(sims >= threshold)
-            stored = col < held
-            found.append((rows[r[stored]], self._ids[c][col[stored]], sims[r[stored], col[stored]]))
-            i, j = rows[r[~stored]], members[col[~stored] - held]
-            keep = j < i
-            among.append((i[keep], j[keep], sims[r[~stored], col[~stored]][keep]))
-        return Pairs(*_joined(found), *_joined(among))
+        for c, rows, members in work:
+            block = queries[rows]
+            if len(self._ids[c]):
+                sims = block @ self._vectors[c].T  # (r, held)
+                hit = sims >= threshold
+                if hit.any():  # rarely: finding no pair is cheaper than listing none
+                    r, col = np.nonzero(hit)
+                    found.append((rows[r], self._ids[c][col], sims[r, col]))
+            if len(members):
+                sims = block @ queries[members].T  # (r, members)
+                hit = (sims >= threshold) & (members[None, :] < rows[:, None])  # earlier rows only (not itself)
+                if hit.any():
+                    r, col = np.nonzero(hit)
+                    among.append((rows[r], members[col], sims[r, col]))
+        return found, among
+
+    def add_searched(self, ids: np.ndarray, rows: np.ndarray) -> None:
+        """`add` for rows of the queries last searched, in the cells the search found them nearest to (the
+        centroids have not changed since: `prepare` comes before a search)."""
+        if self._searched is None:
+            raise ValueError("add_searched: no search since the cells last changed")
+        queries, best = self._searched
+        self._searched = None
+        rows = np.asarray(rows, dtype=np.int64)
+        self._add(np.asarray(ids, dtype=np.int64), queries[rows], best[rows])
 
 
 def _joined(parts: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -131,7 +131,7 @@ class Ledger:
 
     def inactive(self, uid: int) -> Inactive:
         rows = self.db.conn.execute(
-            "SELECT id, text, vector FROM facts WHERE user_id = ? AND status != 'active' ORDER BY id", (uid,)
+            "SELECT id, text, vector FROM facts WHERE user_id = ? AND status IN ('dormant', 'forgotten') ORDER BY id", (uid,)
         ).fetchall()
         vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
         return Inactive(ids=np.array([r[0] for r in rows], dtype=np.int64), texts=[r[1] for r in rows], vectors=vectors)

@@ -229,7 +229,7 @@ class MemoryStore:
                 self.indexes.behind(uid)
         self.indexes.changed(uid)
         if cells is not None and not revived_ids:
-            cells.add(np.array(new_ids, dtype=np.int64), vectors[new_rows])  # committed: kept for the next bulk add
+            cells.add_searched(np.array(new_ids, dtype=np.int64), np.array(new_rows, dtype=np.int64))  # committed: kept for the next bulk add
             self.indexes.keep_cells(uid, cells)
         # New facts are what was just written (no read back); reinforced ones are read as they are now.
         stored_source = json.loads(source_json) if source_json else None

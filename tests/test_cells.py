@@ -55,6 +55,25 @@ def test_fewer_probes_find_fewer_neighbours_and_more_find_them_all(planted):
     assert found[0] < found[1] <= found[2] == 100 and found[1] >= 90
 
 
+def test_rows_of_the_last_search_go_where_add_would_put_them(planted):
+    held, queries = planted
+    searched, added = Cells(16), Cells(16)
+    for cells in (searched, added):
+        cells.prepare(held)
+        cells.add(np.arange(3000), held)
+    with pytest.raises(ValueError, match="no search"):
+        searched.add_searched(np.arange(2), np.arange(2))
+    searched.search(queries, 0.95, probes=4)
+    rows = np.arange(0, 400, 3)
+    searched.add_searched(rows + 5000, rows)
+    added.add(rows + 5000, queries[rows])
+    assert searched.count == added.count == 3000 + len(rows)
+    for a, b in zip(searched._ids, added._ids):
+        assert a.tolist() == b.tolist()
+    later = queries[:10] + 0  # the new rows are found by the next search
+    assert set(searched.search(later, 0.999, probes=4).ids.tolist()) >= {5000, 5003, 5006, 5009}
+
+
 @pytest.fixture(params=["bulk", "interactive"])
 def either(request, tmp_path, embedder):
     """The same store behaviour through the bulk path (cells) and through the index (small adds)."""
