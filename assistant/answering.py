@@ -102,7 +102,7 @@ def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, que
     if words is None:
         words, read = read[0], read[1:]
     threshold = config.reader_threshold
-    reading = reader.read(words, read, reader.threshold if threshold is None else threshold)
+    reading = reader.read(words, read, reader.threshold if threshold is None else threshold, config.newer_share if config.reader_pooled else None)
     probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
     if reading.chosen is None:
         return [], probability, ""

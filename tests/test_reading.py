@@ -119,6 +119,42 @@ def test_a_tiny_joint_reader_learns_which_memory_answers_reading_a_few_memories_
     assert reader.read(q, ms).chosen == 1
 
 
+class _Fixed(torch.nn.Module):
+    """A reader's scorer that gives the memories and "none" fixed probabilities (the decision is tested)."""
+
+    def __init__(self, chances: list[float]):
+        super().__init__()
+        self.logits = torch.tensor(chances).log()
+
+    def forward(self, *batch):
+        return self.logits[None, :], torch.zeros(1, len(self.logits) - 1, 8, 2)
+
+
+def _words(text: str) -> Words:
+    pieces = tuple(text.split())
+    spans, at = [], 0
+    for piece in pieces:
+        at = text.index(piece, at)
+        spans.append((at, at + len(piece)))
+        at += len(piece)
+    return Words(text, pieces, tuple(spans), np.zeros((len(pieces), 384), dtype=np.float32))
+
+
+def test_pooled_reading_answers_when_two_versions_of_a_fact_share_the_probability():
+    question, memories = _words("when is the dentist"), [_words("dentist on the 22nd"), _words("moved to the 29th")]
+    shared = Reader(_Fixed([0.45, 0.45, 0.10]))
+    assert shared.read(question, memories, 0.65).chosen is None  # neither alone reaches the threshold
+    pooled = shared.read(question, memories, 0.65, pooled=0.3)
+    assert pooled.chosen == 0 and pooled.chances == pytest.approx((0.45, 0.45)) and pooled.none == pytest.approx(0.1)
+    doubtful = Reader(_Fixed([0.3, 0.3, 0.4]))
+    assert doubtful.read(question, memories, 0.65, pooled=0.3).chosen is None  # together 0.6: below it
+    assert Reader(_Fixed([0.25, 0.25, 0.5])).read(question, memories, None, pooled=0.3).chosen is None  # not above none
+    tail = [*memories, _words("the review is on friday"), _words("my train leaves at 6:40")]
+    spread = Reader(_Fixed([0.5, 0.1, 0.1, 0.1, 0.2]))  # far less likely memories are no versions of the answer
+    assert spread.read(question, tail, 0.65, pooled=0.3).chosen is None
+    assert Reader(_Fixed([0.5, 0.2, 0.1, 0.1, 0.1])).read(question, tail, 0.65, pooled=0.3).chosen == 0
+
+
 def test_the_joint_reader_refuses_words_without_middle_states():
     words = Words("q", ("q",), ((0, 1),), np.ones((1, 8), dtype=np.float32))
     with pytest.raises(CheckpointError, match="middle"):
