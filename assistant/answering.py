@@ -98,16 +98,19 @@ def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, que
     if not hits:
         return [], {}, ""
     texts = [h.fact.text for h in hits] if words is not None else [question, *(h.fact.text for h in hits)]
-    _, read = store.embed_words(texts)
+    vectors, read = store.embed_words(texts)
     if words is None:
-        words, read = read[0], read[1:]
+        words, read, vectors = read[0], read[1:], vectors[1:]
     threshold = config.reader_threshold
-    reading = reader.read(words, read, reader.threshold if threshold is None else threshold, config.newer_share if config.reader_pooled else None)
+    alike = None if config.pooled_similarity is None else (vectors @ vectors.T) >= config.pooled_similarity
+    reading = reader.read(words, read, reader.threshold if threshold is None else threshold,
+                          config.newer_share if config.reader_pooled else None, alike)
     probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
     if reading.chosen is None:
         return [], probability, ""
     best = reading.chances[reading.chosen]
-    likely = [i for i, p in enumerate(reading.chances) if p >= config.newer_share * best]
+    likely = [i for i, p in enumerate(reading.chances)
+              if p >= config.newer_share * best and (alike is None or alike[reading.chosen, i])]
     newest = max(likely, key=lambda i: (hits[i].fact.created_at, hits[i].fact.id))
     if newest != reading.chosen:  # two memories answer it: the newer is the answer, the older history
         return [hits[newest]], probability, reader.span(words, read[newest])

@@ -241,12 +241,13 @@ class Reader:
         return self.model.config.threshold
 
     def read(self, question: Words, memories: list[Words], threshold: float | None = None,
-             pooled: float | None = None) -> Reading:
+             pooled: float | None = None, alike: np.ndarray | None = None) -> Reading:
         """Which of `memories` answers `question` (in the order given), and the answer's words: the most
         probable memory when it is more probable than "none" and, if `threshold` is given, at least that
         probable. `pooled` (a share): the memories at least that share as probable as the likeliest count
         together, as versions of one answer (an old value and its correction, both kept, share the
-        probability that the question is answered, and neither alone may reach it)."""
+        probability that the question is answered, and neither alone may reach it); `alike` (n, n booleans),
+        if given, says which memories may be versions of one fact at all."""
         if not memories:
             return Reading((), 1.0, None)
         with torch.no_grad():
@@ -254,7 +255,8 @@ class Reader:
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
-        answered = chances[best] if pooled is None else sum(c for c in chances if c >= pooled * chances[best])
+        answered = chances[best] if pooled is None else sum(
+            c for i, c in enumerate(chances) if c >= pooled * chances[best] and (alike is None or alike[best, i]))
         if answered <= float(p[-1]) or (threshold is not None and answered < threshold):
             return Reading(chances, float(p[-1]), None)
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))

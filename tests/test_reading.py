@@ -153,6 +153,8 @@ def test_pooled_reading_answers_when_two_versions_of_a_fact_share_the_probabilit
     spread = Reader(_Fixed([0.5, 0.1, 0.1, 0.1, 0.2]))  # far less likely memories are no versions of the answer
     assert spread.read(question, tail, 0.65, pooled=0.3).chosen is None
     assert Reader(_Fixed([0.5, 0.2, 0.1, 0.1, 0.1])).read(question, tail, 0.65, pooled=0.3).chosen == 0
+    apart = np.eye(4, dtype=bool)  # no two memories are versions of one fact: each stands alone
+    assert Reader(_Fixed([0.5, 0.2, 0.1, 0.1, 0.1])).read(question, tail, 0.65, pooled=0.3, alike=apart).chosen is None
 
 
 def test_the_joint_reader_refuses_words_without_middle_states():
