@@ -7,6 +7,7 @@ oldest first; its last lines are the newest. Encoding happens once per example (
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -101,8 +102,17 @@ def oov_words(context: EncodedContext, vocab: Vocab) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def collate(contexts: Sequence[EncodedContext], vocab: Vocab) -> ContextBatch:
-    """Pad B encoded contexts into one ContextBatch."""
+def facts(context: EncodedContext) -> list[tuple[int, tuple[str, ...], tuple[int, ...]]]:
+    """The context's knowledge-base facts of three words (subject, relation, object), oldest first: (line
+    index, words, flags) each, e.g. "resto_rome_cheap_thai_6stars r_rating 6"."""
+    kb = SPEAKERS["kb"]
+    return [(i, words, flags) for i, (words, flags, speaker) in
+            enumerate(zip(context.words, context.flags, context.speakers)) if speaker == kb and len(words) == 3]
+
+
+def collate(contexts: Sequence[EncodedContext], vocab: Vocab, kb_triples: bool = False) -> ContextBatch:
+    """Pad B encoded contexts into one ContextBatch; `kb_triples`: also each context's 3-word KB facts
+    as triples (for a generator with `GeneratorConfig.kb_triples`)."""
     V = len(vocab)
     B = len(contexts)
     N = sum(len(c.words) for c in contexts)
@@ -140,9 +150,33 @@ def collate(contexts: Sequence[EncodedContext], vocab: Vocab) -> ContextBatch:
             m += k
             n += 1
         line_count[b] = count
-    return ContextBatch(
+    batch = ContextBatch(
         line_tokens, line_flags, line_speaker, line_age, lines, line_count, slot_index, slot_mask, slot_ids, tuple(oov)
     )
+    return _with_triples(batch, contexts, vocab) if kb_triples else batch
+
+
+def _with_triples(batch: ContextBatch, contexts: Sequence[EncodedContext], vocab: Vocab) -> ContextBatch:
+    """`batch` with its contexts' KB facts as triples; each fact's slot copies its subject."""
+    V = len(vocab)
+    found = [facts(c) for c in contexts]
+    B, R = len(contexts), max((len(f) for f in found), default=0)
+    tokens = torch.zeros(B, R, 3, dtype=torch.long)
+    flags = torch.zeros(B, R, 3, dtype=torch.long)
+    age = torch.zeros(B, R, dtype=torch.long)
+    mask = torch.zeros(B, R, dtype=torch.bool)
+    ids = torch.zeros(B, R, dtype=torch.long)
+    for b, (context, rows) in enumerate(zip(contexts, found)):
+        extended = {w: V + j for j, w in enumerate(batch.oov[b])}
+        for r, (line, words, word_flags) in enumerate(rows):
+            encoded = vocab.encode(words)
+            tokens[b, r] = torch.tensor(encoded)
+            flags[b, r] = torch.tensor(word_flags)
+            age[b, r] = len(context.words) - 1 - line
+            mask[b, r] = True
+            ids[b, r] = extended.get(words[0], encoded[0])
+    return dataclasses.replace(batch, triple_tokens=tokens, triple_flags=flags, triple_age=age, triple_mask=mask,
+                               triple_ids=ids)
 
 
 def carried_state(model: Generator, contexts: Sequence[EncodedContext], vocab: Vocab) -> State | None:

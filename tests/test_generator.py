@@ -13,7 +13,8 @@ from assistant.batching import (carried_state, collate, collate_replies, encode_
                                 vocabulary)
 from assistant.checkpoint import load_checkpoint, save_checkpoint
 from assistant.decoding import beam_search, greedy
-from assistant.generator import EOS, GO, Generator, GeneratorConfig, loss
+from assistant.errors import ConfigError
+from assistant.generator import EOS, GO, Generator, GeneratorConfig, global_labels, loss
 from assistant.lines import Line
 from assistant.text import (complete_names, detokenize, names, same_tokens, second_person, spellings, tokenize,
                             without_repeats)
@@ -273,3 +274,130 @@ def test_full_task_1_meets_the_published_memory_network():
     result = run_dialog_task(DialogEvalConfig.for_task(1), DIALOG)
     assert result.per_response["tst"] >= 99.9
     assert result.per_response["tst-OOV"] >= 72.3
+
+
+# GLMP (Wu, Socher & Xiong 2019) options: KB facts as triple slots and the global memory pointer
+
+RANKED = [Line("kb", "resto_a r_rating 3"), Line("kb", "resto_b r_rating 7"),
+          Line("kb", "resto_b r_phone resto_b_phone"), Line("kb", "resto_a is near the sea"),
+          Line("user", "anything else"), Line("bot", "what about resto_b"), Line("user", "no")]
+
+
+def test_the_default_generator_reads_no_triples_and_has_no_new_weights():
+    config = GeneratorConfig()
+    assert not config.kb_triples and not config.global_pointer
+    vocab = vocabulary([line.text for line in RANKED])
+    model = model_for(vocab, config)
+    assert not any(name.startswith("triple") for name in model.state_dict())
+    context = encode_context(RANKED, 600)
+    assert collate([context], vocab).triple_tokens is None
+    model.eval()
+    with torch.no_grad():  # a default model reads a batch with triples exactly as one without
+        plain, _ = model.encode(collate([context], vocab))
+        with_triples, _ = model.encode(collate([context], vocab, kb_triples=True))
+    assert torch.equal(plain.keys, with_triples.keys) and plain.global_pointer is None
+
+
+def test_three_word_kb_facts_become_slots_that_copy_their_subject():
+    vocab = vocabulary(["resto_a r_rating 3 7 r_phone anything else what about no"])  # resto_b is unseen
+    context = encode_context(RANKED, 600)
+    batch = collate([context, encode_context(RANKED[4:], 600)], vocab, kb_triples=True)
+    assert batch.triple_tokens.shape == (2, 3, 3)  # the four-word line is no fact; the second context has none
+    assert batch.triple_mask.tolist() == [[True, True, True], [False, False, False]]
+    assert batch.triple_tokens[0, 0].tolist() == vocab.encode(["resto_a", "r_rating", "3"])
+    assert batch.triple_ids[0].tolist() == [vocab.id("resto_a"), len(vocab), len(vocab)]  # resto_b: OOV id V + 0
+    assert batch.oov[0][0] == "resto_b"
+    assert batch.triple_flags[0, 1].tolist() == [2, 0, 0]  # the bot has proposed resto_b
+    assert batch.triple_age[0].tolist() == [6, 5, 4]
+    model = model_for(vocab, dataclasses.replace(TINY, kb_triples=True))
+    memory, _ = model.encode(batch)
+    words = batch.slot_ids.shape[1]
+    assert memory.slot_ids.shape == (2, words + 3) and memory.mask.shape == (2, words + 3 + 1)
+    assert torch.equal(memory.slot_ids[:, words:], batch.triple_ids)
+    with pytest.raises(ConfigError, match="kb_triples=True"):
+        model.encode(collate([context], vocab))
+
+
+def test_global_pointer_labels_mark_the_slots_whose_word_the_reply_holds():
+    slot_ids = torch.tensor([[5, 6, 7, 5, 0], [8, 9, 0, 0, 0]])  # 0: padding
+    target_ids = torch.tensor([[5, 12, 2, 0], [9, 1, 0, 0]])  # 1: <unk> is never a label
+    assert global_labels(slot_ids, target_ids).tolist() == [[1, 0, 0, 1, 0], [0, 1, 0, 0, 0]]
+    vocab = vocabulary([line.text for line in RANKED] + ["what about resto_a"])
+    model = model_for(vocab, dataclasses.replace(TINY, kb_triples=True, global_pointer=True))
+    batch = collate([encode_context(RANKED, 600), encode_context(RANKED[:2], 600)], vocab, kb_triples=True)
+    memory, state = model.encode(batch)
+    gate = memory.global_pointer
+    assert gate.shape == memory.slot_ids.shape and bool(((gate > 0) & (gate < 1))[memory.mask[:, :-1]].all())
+    assert bool((gate[~memory.mask[:, :-1]] == 0).all())  # padding is filtered out
+    t = collate_replies([reply_tokens("what about resto_a")] * 2, batch.oov, vocab)
+    output, _ = model(t.inputs, state, memory)
+    with_global = loss(output, t.targets, t.target_ids, memory.slot_ids, memory)
+    assert with_global > loss(output, t.targets, t.target_ids, memory.slot_ids)  # plus the filter's cross-entropy
+
+
+@pytest.mark.parametrize("how, rejected_mass", [("log", 0.0), ("scale", 0.01)])
+def test_a_slot_the_global_pointer_rejects_loses_its_copy_mass_under_the_log_filter(how, rejected_mass, monkeypatch):
+    vocab = vocabulary([line.text for line in RANKED])
+    config = dataclasses.replace(TINY, kb_triples=True, global_pointer=True, global_filter=how)
+    model = model_for(vocab, config).eval()
+    batch = collate([encode_context(RANKED, 600)], vocab, kb_triples=True)
+    M = batch.slot_ids.shape[1] + batch.triple_ids.shape[1]
+    gate = torch.ones(1, M)
+    gate[0, -2] = 0.0  # the filter rejects the fact "resto_b r_rating 7"
+    monkeypatch.setattr(model, "_global_pointer", lambda *args: gate)
+    with torch.no_grad():
+        memory, state = model.encode(batch)
+        output, _ = model(torch.tensor([[vocab.id(GO)]]), state, memory)
+    pointer = output.pointer[0, 0]  # (M+1,)
+    assert float(pointer.sum()) == pytest.approx(1.0, abs=1e-5) and float(pointer[-1]) > 0  # the sentinel is kept
+    if how == "log":
+        assert float(pointer[-3]) < 1e-5  # gone
+    else:
+        assert float(pointer[-3]) > rejected_mass  # "scale" only sets its score to 0: it keeps some mass
+
+
+def test_an_unknown_global_filter_is_refused():
+    with pytest.raises(ConfigError, match="global_filter"):
+        GeneratorConfig(global_filter="sum")
+
+
+def ranking_task(names, seed, size):
+    """KB facts give three restaurants a rating each; the reply names the best rated: a choice by a
+    fact's object, which the restaurant's own words never show."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(size):
+        chosen, ratings = rng.sample(names, 3), rng.sample(range(1, 9), 3)
+        lines = [Line("kb", f"{name} r_rating {r}") for name, r in zip(chosen, ratings)]
+        lines += [Line("kb", f"{name} r_phone {name}_phone") for name in chosen] + [Line("user", "which one is best")]
+        out.append((lines, f"try {chosen[ratings.index(max(ratings))]}"))
+    return out
+
+
+def proposals_right(kb_triples):
+    """Of 100 contexts with restaurant names never seen in training, how many replies name the best rated,
+    after six epochs on 300 (a tiny model with or without the triple slots)."""
+    pairs = ranking_task([f"resto{i}" for i in range(30)], seed=0, size=300)
+    vocab = vocabulary([line.text for lines, r in pairs for line in lines] + [r for _, r in pairs])
+    contexts, replies = encoded(pairs)
+    model = model_for(vocab, dataclasses.replace(TINY, word_dropout=0.2, kb_triples=kb_triples))
+
+    def batch_loss(m, index):
+        rows = index.tolist()
+        batch = collate([contexts[i] for i in rows], vocab, kb_triples)
+        t = collate_replies([replies[i] for i in rows], batch.oov, vocab)
+        memory, state = m.encode(batch)
+        return loss(m(t.inputs, state, memory)[0], t.targets, t.target_ids, memory.slot_ids, memory)
+
+    config = TrainConfig(epochs=6, batch_size=16, optimizer="adam", lr=0.01, grad_clip=5.0, lr_decay_every=0,
+                         restore_best=False)
+    train(model, len(pairs), batch_loss, lambda m: {"error": 0.0}, config)
+    test = ranking_task([f"new{i}" for i in range(30)], seed=1, size=100)
+    decoded = greedy(model, collate(encoded(test)[0], vocab, kb_triples), vocab)
+    return sum(" ".join(d.tokens) == reply for d, (_, reply) in zip(decoded, test))
+
+
+def test_triple_slots_learn_to_propose_the_best_rated_unseen_restaurant():
+    with_triples, words_only = proposals_right(kb_triples=True), proposals_right(kb_triples=False)
+    assert with_triples >= 90  # chance is 33
+    assert with_triples >= words_only + 10  # through the words' LSTM alone the rating reaches the name worse
