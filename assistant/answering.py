@@ -103,15 +103,11 @@ def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, que
         words, read, vectors = read[0], read[1:], vectors[1:]
     threshold = config.reader_threshold
     alike = None if config.pooled_similarity is None else (vectors @ vectors.T) >= config.pooled_similarity
-    reading = reader.read(words, read, reader.threshold if threshold is None else threshold,
-                          config.newer_share if config.reader_pooled else None, alike)
+    reading = reader.read(words, read, reader.threshold if threshold is None else threshold, config.newer_share, alike)
     probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
     if reading.chosen is None:
         return [], probability, ""
-    best = reading.chances[reading.chosen]
-    likely = [i for i, p in enumerate(reading.chances)
-              if p >= config.newer_share * best and (alike is None or alike[reading.chosen, i])]
-    newest = max(likely, key=lambda i: (hits[i].fact.created_at, hits[i].fact.id))
+    newest = max(reading.versions, key=lambda i: (hits[i].fact.created_at, hits[i].fact.id))
     if newest != reading.chosen:  # two memories answer it: the newer is the answer, the older history
         return [hits[newest]], probability, reader.span(words, read[newest])
     return [hits[reading.chosen]], probability, reading.answer

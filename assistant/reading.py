@@ -70,6 +70,7 @@ class Reading:
     none: float  # P(no memory answers)
     chosen: int | None  # the memory that answers (None: none does)
     answer: str = ""  # the answer's words, cut from the chosen memory's text
+    versions: tuple[int, ...] = ()  # with `pooled`: the memories read as versions of the chosen one's answer
 
 
 class MemoryReader(nn.Module):
@@ -255,12 +256,13 @@ class Reader:
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
-        answered = chances[best] if pooled is None else sum(
-            c for i, c in enumerate(chances) if c >= pooled * chances[best] and (alike is None or alike[best, i]))
+        versions = (best,) if pooled is None else tuple(
+            i for i, c in enumerate(chances) if c >= pooled * chances[best] and (alike is None or alike[best, i]))
+        answered = sum(chances[i] for i in versions)
         if answered <= float(p[-1]) or (threshold is not None and answered < threshold):
             return Reading(chances, float(p[-1]), None)
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
-        return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last))
+        return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last), versions)
 
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""

@@ -61,23 +61,22 @@ class AssistantConfig:
     # ... and the reader alone updates a candidate it gives at least this probability (None: never alone:
     # the reader only vetoes, since it reads a statement as if it were a question).
     reader_updates_above: float | None = None
-    # A memory the reader finds at least this share as likely as its choice also answers the question; of
-    # those, the newest is the answer (an update the models missed leaves the older one as history).
-    newer_share: float = 0.3  # (0.6 before pooled reading; 0.3 and 0.45 tied or won on 01-52 and on templated ones)
-    # A question's answer is the memory the reader finds more probable than "none" and at least this
-    # probable, pooled (`reader_pooled`); None: the threshold saved with the reader (chosen for the best F1
-    # on its development examples: 0.65 for the shipped one; 0.7 and 0.8 pooled gave up told facts on
-    # conversations 01-52 for few fewer leaks).
-    reader_threshold: float | None = None
-    # Pooled: the memories at least `newer_share` as probable as the likeliest count together, as versions
-    # of one answer: an old value and its correction, both kept, share the reader's probability that the
-    # question is answered, and neither alone may reach the threshold. Of those, the newest answers.
-    reader_pooled: bool = True
+    # The memories the reader finds at least this share as likely as its choice are versions of one answer
+    # (an old value and its correction, both kept): they count together against "none" and the threshold,
+    # since they share the reader's probability that the question is answered and neither alone may reach
+    # it; of them, the newest is the answer (an update the models missed leaves the older one as history).
+    # 0.6 before pooling; pooled, 0.3 and 0.45 tied or won on conversations 01-52 and on templated ones.
+    newer_share: float = 0.3
     # ... and only memories at least this similar to the likeliest (cosine of their embeddings) are versions
     # of it (None: any memory likely enough is). Corrections and what they correct were 0.32-0.78 similar,
     # two facts of one topic pooled into a leak 0.08-0.69; on conversations 01-52, None / 0.4 / 0.5 leaked
     # 50.9 / 47.2 / 45.4 % and answered 51.9 / 51.9 / 46.2 % of updates.
     pooled_similarity: float | None = 0.4
+    # A question's answer is the memory the reader finds more probable than "none" and at least this
+    # probable, with its versions (above); None: the threshold saved with the reader (chosen for the best F1
+    # on its development examples: 0.65 for the shipped one; 0.7 and 0.8 gave up told facts on
+    # conversations 01-52 for few fewer leaks).
+    reader_threshold: float | None = None
     # The reader confirms an update only at least this surely: a wrong retirement is worse than a missed one,
     # and a missed one costs little when the newer of two memories is the answer (on conversations 01-52,
     # 0.5 / 0.8 / 0.95 retired 19 / 11 / 4 true memories; pooled, the updates answered stayed 50 / 54 / 50 %).

@@ -401,6 +401,7 @@ def run_size(size: int, args, root: Path) -> dict:
             d = build(dpath, vectors, texts, base, args.batch, dedupe=True, label=f"{size:,} default, dedupe=True")
             rates.append(d["durable_per_s"])
         result["insert_dedupe"] = {k: v for k, v in d.items() if k != "ids"}
+        # table 3's durable rate is the median of the builds; its other columns are the last build's
         result["insert_dedupe"].update(durable_per_s=float(np.median(rates)), builds_per_s=rates)
         progress(f"size {size:,}: add_many with dedupe, {len(rates)} builds: median {np.median(rates):,.0f}/s "
                  f"({', '.join(f'{r:,.0f}' for r in rates)})")

@@ -146,6 +146,7 @@ def test_pooled_reading_answers_when_two_versions_of_a_fact_share_the_probabilit
     assert shared.read(question, memories, 0.65).chosen is None  # neither alone reaches the threshold
     pooled = shared.read(question, memories, 0.65, pooled=0.3)
     assert pooled.chosen == 0 and pooled.chances == pytest.approx((0.45, 0.45)) and pooled.none == pytest.approx(0.1)
+    assert pooled.versions == (0, 1) and shared.read(question, memories, 0.4).versions == (0,)
     doubtful = Reader(_Fixed([0.3, 0.3, 0.4]))
     assert doubtful.read(question, memories, 0.65, pooled=0.3).chosen is None  # together 0.6: below it
     assert Reader(_Fixed([0.25, 0.25, 0.5])).read(question, memories, None, pooled=0.3).chosen is None  # not above none
