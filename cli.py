@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -1409,6 +1410,37 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
                   [*rows, ("time", f"{metrics['seconds'] / 60:.1f} min")])
     _reproduce("memchat train-turns" + (f" --members {members}" if members != 3 else "")
                + (f" --epochs {epochs}" if epochs else ""), "examples", examples, seed)
+
+
+@cli.command("train-chatter")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=SHIPPED_MODEL.with_name("chatter.npz"), show_default="assistant/models/chatter.npz",
+              help="Where the chatter bank goes (the default is the one memchat ships).")
+@data_option("")
+def train_chatter_cmd(out_path: Path, data: Path) -> None:
+    """Build the chatter bank: what people replied, in DailyDialog's train split, to short lines.
+
+    A small-talk turn ("thanks a lot", "how's it going?") is answered with the reply most of the
+    replies to its nearest lines agree with; a turn no line is near is left to the generator. Lines
+    about the assistant itself come from lab/chatter/about-me.tsv. A few minutes here, most of it
+    embedding.
+
+    \b
+    Examples:
+      memchat train-chatter
+      memchat train-chatter --out /tmp/chatter.npz
+    """
+    from lab.chatter_bank import build_chatter
+
+    started = time.time()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with stage_progress() as report:
+        bank = build_chatter(data, out_path, progress=lambda done, total: report("embedding", done, total))
+    _result_table(f"Chatter bank written to {esc(out_path)}",
+                  [("lines", f"{len(bank.lines):,}"), ("distinct replies", f"{len(bank.replies):,}"),
+                   ("size", f"{out_path.stat().st_size / 2**20:.1f} MB"),
+                   ("time", f"{(time.time() - started) / 60:.1f} min")])
+    out.print("Reproduce: memchat train-chatter")
 
 
 @cli.command("train-reader")

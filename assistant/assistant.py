@@ -33,6 +33,7 @@ from . import remembering
 from .answering import Decision, decide, not_told, quoted
 from .answers import AnswerFinder, load_finder
 from .batching import collate, encode_history
+from .chatter import ChatterBank, load_chatter
 from .checkpoint import load_checkpoint
 from .consolidation import signals_a_fact, speaks_of, without_update_marker
 from .cued import recall_by_cue
@@ -54,7 +55,7 @@ from .updates import UpdateDetector, load_detector
 from .vocab import Vocab
 from .wording import NOT_KNOWING, NOT_TOLD, acknowledged, lower_first
 
-__all__ = ["DEFAULT_ANSWERS", "DEFAULT_MODEL", "DEFAULT_READER", "DEFAULT_TURNS", "DEFAULT_UPDATES", "GOODBYE",
+__all__ = ["DEFAULT_ANSWERS", "DEFAULT_CHATTER", "DEFAULT_MODEL", "DEFAULT_READER", "DEFAULT_TURNS", "DEFAULT_UPDATES", "GOODBYE",
            "HELP", "NOT_KNOWING", "NOT_TOLD", "Assistant", "AssistantConfig", "Recalled", "Reply", "load_generator"]
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ DEFAULT_UPDATES = DEFAULT_MODEL.with_name("updates.pt")  # the update detector (
 DEFAULT_ANSWERS = DEFAULT_MODEL.with_name("answers.pt")  # the answer finder (`memchat train-answers`)
 DEFAULT_TURNS = DEFAULT_MODEL.with_name("turns.pt")  # the turn model (`memchat train-turns`)
 DEFAULT_READER = DEFAULT_MODEL.with_name("reader.pt")  # the memory reader (`memchat train-reader`)
+DEFAULT_CHATTER = DEFAULT_MODEL.with_name("chatter.npz")  # replies to small talk (`memchat train-chatter`)
 HELP = ("Tell me anything and I'll remember it; ask me about it later. Say \"forget ...\" to make me forget "
         "something, \"what do you know?\" for everything I remember, and \"exit\" to leave.")
 GOODBYE = "Bye! Everything you told me stays in memory."
@@ -85,13 +87,15 @@ class Assistant:
     def __init__(self, store: MemoryStore, model: Generator, vocab: Vocab, user: str = "default",
                  config: AssistantConfig = AssistantConfig(), model_name: str = "",
                  updates: UpdateDetector | None = None, answers: AnswerFinder | None = None,
-                 turns: TurnReader | None = None, reader: Reader | None = None) -> None:
+                 turns: TurnReader | None = None, reader: Reader | None = None,
+                 chatter: ChatterBank | None = None) -> None:
         self.store, self.model, self.vocab, self.user, self.config = store, model, vocab, user, config
         self.model_name = model_name
         self.updates = updates  # None: updates are found by the word rules alone
         self.answers = answers  # None: the generator alone picks which fact answers a question
         self.turns = turns  # None: a line is understood by the word rules of `intents.classify`
         self.reader = reader  # None: the answer finder (or the generator) picks which fact answers
+        self.chatter = chatter  # None: the generator replies to small talk too
         self.model.eval()
         self._session = _Session(deque(maxlen=config.window))
 
@@ -99,21 +103,23 @@ class Assistant:
     def load(cls, store: MemoryStore, user: str = "default", checkpoint: Path | None = None,
              config: AssistantConfig = AssistantConfig(), updates: Path | None = DEFAULT_UPDATES,
              answers: Path | None = DEFAULT_ANSWERS, turns: Path | None = DEFAULT_TURNS,
-             reader: Path | None = DEFAULT_READER) -> Assistant:
+             reader: Path | None = DEFAULT_READER, chatter: Path | None = DEFAULT_CHATTER) -> Assistant:
         """The assistant with the shipped default model, or the generator checkpoint given. `updates`: the
         update detector, `answers`: the answer finder (None, a missing file, or one trained on another
         embedding model than the store's: updates are found by the word rules alone, and the generator
-        alone picks the fact that answers a question)."""
+        alone picks the fact that answers a question). `chatter`: the bank of replies to small talk (None or
+        a missing file: the generator replies to it)."""
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
         model, vocab = load_generator(path)
         return cls(store, model, vocab, user, config, model_name=path.name,
                    updates=_classifier(updates, load_detector, store), answers=_classifier(answers, load_finder, store),
-                   turns=_reader(turns, load_turn_reader, store), reader=_reader(reader, load_reader, store))
+                   turns=_reader(turns, load_turn_reader, store), reader=_reader(reader, load_reader, store),
+                   chatter=_chatter(chatter, store))
 
     def for_user(self, user: str) -> Assistant:
         """A fresh conversation with another user over the same store and the same loaded model."""
         return Assistant(self.store, self.model, self.vocab, user, self.config, self.model_name, self.updates,
-                         self.answers, self.turns, self.reader)
+                         self.answers, self.turns, self.reader, self.chatter)
 
     @property
     def recent(self) -> tuple[Line, ...]:
@@ -207,6 +213,11 @@ class Assistant:
         if read.query != said:  # "Ana moved." -> "My sister Ana moved.": stored, asked and answered as that
             kind = "statement" if intent.kind == "small_talk" and signals_a_fact(read.query) else intent.kind
             text, intent = read.query, dataclasses.replace(intent, kind=kind, text=read.query, facts=())  # "Sofia teaches maths."
+        if intent.kind == "small_talk" and self.chatter is not None and read.query == understood.turn.text:
+            said_before = tuple(line.text for line in self._session.lines if line.speaker == "bot")
+            chat = self.chatter.reply(read.vector, self.config.chatter, avoid=said_before[-2:])
+            if chat is not None:  # what people say to such a line; memory is neither read nor claimed
+                return Reply(chat, intent.kind)
         words = understood.words if read.query == understood.turn.text else None
         decision = decide(self.store, self.config, self.reader, self.answers, text, intent, read, words)
         stored, replaced = self._commit_told(text, intent, read, now)
@@ -302,6 +313,17 @@ def _reader(path: Path | None, load, store: MemoryStore):
                  store.embedder.name)
         return None
     return model
+
+
+def _chatter(path: Path | None, store: MemoryStore) -> ChatterBank | None:
+    """The chatter bank at `path`, if there is one and its vectors are the store's embedder's."""
+    if path is None or not Path(path).exists():
+        return None
+    bank = load_chatter(Path(path))
+    if bank.embedder != store.embedder.name:
+        log.info("%s holds %s vectors, the store has %s: not used", path, bank.embedder, store.embedder.name)
+        return None
+    return bank
 
 
 def load_generator(path: Path = DEFAULT_MODEL) -> tuple[Generator, Vocab]:

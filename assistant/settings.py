@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .chatter import ChatterConfig
+
 
 @dataclass(frozen=True)
 class AssistantConfig:
     window: int = 6  # recent lines (user and bot) kept as short-term memory
     memory_k: int = 5  # facts read from long-term memory per turn
     reader_k: int = 8  # ... and per question, with the memory reader (it was trained to read up to 8)
+    chatter: ChatterConfig = ChatterConfig()  # how small talk finds its reply in the chatter bank
     # A question's nearest fact at least this similar answers it even when the answer finder doubts it
     # (without a finder: is quoted, "You told me that ...", when the generated reply leaves it out). On
     # train-split conversations 66 % of asked facts reach 0.45 and 2 % of the nearest facts to questions

@@ -151,3 +151,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = m.end()
     spans.append((start, len(text)))
     return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def dailydialog_dialogues(data: Path, split: str) -> tuple[tuple[str, ...], ...]:
+    """Every dialogue of one DailyDialog split as its utterances in order (whitespace normalised)."""
+    with zipfile.ZipFile(_file(data, "dailydialog", "dailydialog.zip")) as archive:
+        dialogues = json.load(archive.open("data/dialogues.json"))
+    out = tuple(tuple(" ".join(t["utterance"].split()) for t in d["turns"]) for d in dialogues
+                if d["data_split"] == split)
+    if not out:
+        raise DataFormatError(f"DailyDialog has no {split!r} dialogues")
+    return out

@@ -1,0 +1,102 @@
+"""Replies to small talk: what people answered, in real conversations, to lines like the user's.
+
+A bank of (line, reply) pairs from everyday conversation (`lab/chatter_bank.py`: DailyDialog's train
+split, and a few lines about the assistant itself written for it) holds each line's and each reply's
+sentence vector. A small-talk turn is matched to the lines it is nearest to; the replies people gave to
+those lines are the candidates, and the one most like the others (weighted by how near its line is)
+answers: "thanks a lot" finds lines whose replies mostly say "you're welcome", so a reply that only fits
+its own conversation ("Sorry, this biography is over the deadline.") loses to the agreement. Replying with
+the reply to the nearest line is the IR-based chatbot (Jurafsky & Martin, Speech and Language Processing,
+3rd ed., "Chatbots & Dialogue Systems") and Persona-Chat's IR baseline (Zhang et al. 2018); choosing among
+the candidates by their agreement is ours. A turn no line is near gets no reply here (the generator
+replies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CheckpointError
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ChatterConfig:
+    nearest: int = 20  # lines of the bank whose replies are candidates
+    most_candidates: int = 40  # candidate replies weighed at most
+    # The nearest line must be at least this similar (cosine) for the bank to reply; below it, nothing
+    # said in the bank is near enough to be said in context.
+    min_similarity: float = 0.6
+    floor: float = 0.5  # a line less similar than this gives no candidates, however near the others are
+
+
+@dataclass(frozen=True)
+class ChatterBank:
+    """Lines and the replies people gave them, as unit vectors in a smaller space (the sentence vectors'
+    leading principal directions, `projection`) stored in int8 (x 127)."""
+
+    projection: np.ndarray  # (dim, d) float32: sentence vector -> the bank's space
+    lines: np.ndarray  # (L, d) int8
+    first_reply: np.ndarray  # (L + 1,) int: line i's replies are reply_of[first_reply[i]:first_reply[i + 1]]
+    reply_of: np.ndarray  # (P,) int: which of `replies` each (line, reply) pair says
+    replies: tuple[str, ...]  # (R,) distinct replies (one line each: saved as UTF-8, joined by newlines)
+    reply_vectors: np.ndarray  # (R, d) int8
+    embedder: str  # the embedding model the vectors come from
+    source: str = ""
+
+    def reply(self, vector: np.ndarray, config: ChatterConfig = ChatterConfig(), avoid: tuple[str, ...] = ()
+              ) -> str | None:
+        """The reply to a turn whose sentence vector is `vector`, or None when no line is near enough.
+        `avoid`: replies not to give (what the assistant just said)."""
+        q = np.asarray(vector, dtype=np.float32).reshape(-1) @ self.projection
+        q = q / max(float(np.linalg.norm(q)), 1e-9)
+        near = self._lines @ q  # (L,)
+        top = np.argsort(-near)[: config.nearest]
+        if not len(top) or near[top[0]] < config.min_similarity:
+            return None
+        rows: dict[int, float] = {}  # candidate reply -> the nearest line's similarity that gave it
+        for i in top[near[top] >= config.floor]:
+            for r in self.reply_of[self.first_reply[i]:self.first_reply[i + 1]]:
+                if self.replies[r] not in avoid and len(rows) < config.most_candidates:
+                    rows.setdefault(int(r), float(near[i]))
+        if not rows:
+            return None
+        ids, w = list(rows), np.asarray(list(rows.values()), dtype=np.float32)
+        r = self.reply_vectors[ids].astype(np.float32) / 127.0  # (C, d)
+        agreement = (r @ r.T) @ w / w.sum()  # (C,): how like the other candidates each one is
+        return self.replies[ids[int(np.argmax(agreement * w))]]
+
+    @cached_property
+    def _lines(self) -> np.ndarray:
+        """The lines' vectors as float32, unit length (made on first use, kept)."""
+        return self.lines.astype(np.float32) / 127.0
+
+    def save(self, path: Path) -> None:
+        np.savez(Path(path), format=np.int64(FORMAT), projection=self.projection, lines=self.lines,
+                 first_reply=self.first_reply, reply_of=self.reply_of,
+                 replies=np.frombuffer("\n".join(self.replies).encode("utf-8"), dtype=np.uint8),
+                 reply_vectors=self.reply_vectors, embedder=np.str_(self.embedder), source=np.str_(self.source))
+
+
+def load_chatter(path: Path) -> ChatterBank:
+    """A bank saved by `ChatterBank.save`."""
+    try:
+        with np.load(Path(path)) as saved:
+            if int(saved["format"]) != FORMAT:
+                raise CheckpointError(f"{path} is a chatter bank of format {int(saved['format'])}, this version "
+                                      f"reads {FORMAT}; rebuild it with `memchat train-chatter`")
+            bank = ChatterBank(saved["projection"], saved["lines"], saved["first_reply"], saved["reply_of"],
+                               tuple(saved["replies"].tobytes().decode("utf-8").split("\n")), saved["reply_vectors"],
+                               str(saved["embedder"]),
+                               str(saved["source"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a chatter bank this version can load: {e}") from e
+    if len(bank.first_reply) != len(bank.lines) + 1 or len(bank.replies) != len(bank.reply_vectors) \
+            or int(bank.first_reply[-1]) != len(bank.reply_of) or bank.projection.shape[1] != bank.lines.shape[1]:
+        raise CheckpointError(f"{path} is not a whole chatter bank (its parts disagree in length)")
+    return bank
