@@ -29,6 +29,7 @@ FORMAT = 1
 class ChatterConfig:
     nearest: int = 20  # lines of the bank whose replies are candidates
     most_candidates: int = 40  # candidate replies weighed at most
+    per_line: int = 4  # ... at most this many from one line (a line said often, "Thanks!", has hundreds)
     # The nearest line must be at least this similar (cosine) for the bank to reply; below it, nothing
     # said in the bank is near enough to be said in context.
     min_similarity: float = 0.6
@@ -61,7 +62,7 @@ class ChatterBank:
             return None
         rows: dict[int, float] = {}  # candidate reply -> the nearest line's similarity that gave it
         for i in top[near[top] >= config.floor]:
-            for r in self.reply_of[self.first_reply[i]:self.first_reply[i + 1]]:
+            for r in self.reply_of[self.first_reply[i]:self.first_reply[i + 1]][: config.per_line]:
                 if self.replies[r] not in avoid and len(rows) < config.most_candidates:
                     rows.setdefault(int(r), float(near[i]))
         if not rows:
