@@ -36,6 +36,7 @@ class ReadingExample:
     answer: int | None  # which memory answers (None: none does)
     span: tuple[int, int] | None = None  # the answer's characters in that memory
     answers: tuple[str, ...] = ()  # every accepted answer text (SQuAD's several annotators)
+    also: tuple[int, ...] = ()  # other memories that answer it too: earlier versions of the answering one
 
 
 def squad_split(data: Path) -> tuple[tuple[Article, ...], tuple[Article, ...]]:
@@ -49,10 +50,16 @@ def squad_split(data: Path) -> tuple[tuple[Article, ...], tuple[Article, ...]]:
     return tuple(train), test
 
 
-def squad_examples(articles: Sequence[Article], seed: int, limit: int | None = None) -> list[ReadingExample]:
+def squad_examples(articles: Sequence[Article], seed: int, limit: int | None = None, dropped: float = 0.0,
+                   casual: float = 0.0) -> list[ReadingExample]:
     """One example per question: the paragraph's sentences (at most MAX_MEMORIES around the answer) as
-    memories."""
+    memories. `dropped`: the share of answerable questions also asked over their paragraph without the
+    sentence that answers them (answered by none: its neighbours are about the same thing, often with a
+    value of the same kind, as when "what time does the return flight leave?" finds only the time it
+    lands). `casual`: the share of questions typed as people type in a chat ("whats the ..." without a
+    question mark)."""
     rng = random.Random(f"squad:{seed}")
+    extra = random.Random(f"squad-dropped:{seed}")  # its own draws: the examples above stay as they were
     out = []
     for article in articles:
         for p in article.paragraphs:
@@ -69,9 +76,59 @@ def squad_examples(articles: Sequence[Article], seed: int, limit: int | None = N
                             break
                     if answer is None:
                         continue  # the answer lies outside the kept sentences
-                out.append(ReadingExample(qa.question, memories, answer, span, tuple(t for t, _ in qa.answers)))
+                question = casually(qa.question, extra) if extra.random() < casual else qa.question
+                out.append(ReadingExample(question, memories, answer, span, tuple(t for t, _ in qa.answers)))
+                if answer is not None and extra.random() < dropped:
+                    rest = tuple(m for i, m in enumerate(memories) if i != answer)
+                    if rest and not any(t.lower() in m.lower() for t, _ in qa.answers for m in rest):
+                        out.append(ReadingExample(question, rest, None))
     rng.shuffle(out)
     return out[:limit] if limit is not None else out
+
+
+def casually(question: str, rng: random.Random) -> str:
+    """A question as typed in a chat: lower case, the question mark often left off, "what is" run together
+    ("whats"), apostrophes sometimes dropped."""
+    text = question.strip().lower()
+    if rng.random() < 0.6:
+        text = text.rstrip("?").rstrip()
+    text = re.sub(r"\b(what|where|when|who|how) (is|was)\b", lambda m: m.group(1) + rng.choice(("'s", "s", " " + m.group(2))),
+                  text)
+    return text.replace("'", "") if rng.random() < 0.5 else text
+
+
+def version_examples(articles: Sequence[Article], count: int, seed: int) -> list[ReadingExample]:
+    """A question over its paragraph's sentences and a correction of the sentence that answers it, told
+    later with another value ("actually the 14th"): both answer it (the correction is the answer, the
+    sentence an earlier version of it), so the reader gives the question to both and the chat takes the
+    newer. Values come from the same article and have the same shape (a number for a number)."""
+    rng = random.Random(f"versions:{seed}")
+    out = []
+    for values, p, spans, qa, text, start in _half_the_answers(articles, rng):
+        chosen = _window(spans, qa, rng)
+        index = next((i for i, (a, b) in enumerate(chosen) if a <= start < b), None)
+        if index is None or len(text.split()) > 4:
+            continue
+        memories = [p.context[a:b] for a, b in chosen][: MAX_MEMORIES - 1]
+        if index >= len(memories):
+            continue
+        others = [v for v in values if v.lower() != text.lower() and _shape(v) == _shape(text)
+                  and not any(v.lower() in m.lower() for m in memories)]
+        if not others:
+            continue
+        value = rng.choice(others)
+        old = (start - chosen[index][0], start - chosen[index][0] + len(text))
+        retold = _retold(memories[index], old, value, rng)
+        at = retold.lower().find(value.lower())
+        if at < 0:
+            continue
+        where = rng.randrange(len(memories) + 1)
+        memories.insert(where, retold)
+        earlier = index + (where <= index)
+        question = casually(qa.question, rng) if rng.random() < 0.3 else qa.question
+        out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (earlier,)))
+    rng.shuffle(out)
+    return out[:count]
 
 
 def _window(spans: list[tuple[int, int]], qa, rng: random.Random) -> list[tuple[int, int]]:
@@ -82,12 +139,15 @@ def _window(spans: list[tuple[int, int]], qa, rng: random.Random) -> list[tuple[
     return spans[first:first + MAX_MEMORIES]
 
 
-def personal_examples(data: Path, count: int, seed: int, split: str = "train") -> list[ReadingExample]:
+def personal_examples(data: Path, count: int, seed: int, split: str = "train", versions: float = 0.0
+                      ) -> list[ReadingExample]:
     """A user's facts (random relations of one catalogue split, some persona sentences among them) and a
     question about one relation (or what a forget request names, or news on it: the memory a statement
     updates is the one that answers the same questions): its fact when told, else none, often with a near
-    relation's fact there."""
+    relation's fact there. `versions`: the share of told facts also told again later with another value
+    (an update): both answer, the update is the answer."""
     rng = random.Random(f"personal-reading:{split}:{seed}")
+    again = random.Random(f"personal-versions:{split}:{seed}")  # its own draws
     book = catalogue(split)
     persona = persona_sentences(data)
     relations = list(book.relations)
@@ -121,15 +181,26 @@ def personal_examples(data: Path, count: int, seed: int, split: str = "train") -
         rng.shuffle(facts)
         answer = next((i for i, f in enumerate(facts) if f is answering), None)
         span = facts[answer][1] if answer is not None else None
+        also: tuple[int, ...] = ()
+        if answer is not None and asked.updates and again.random() < versions:
+            newer = _told(asked, book, again, slot, updates_only=True)
+            if newer[0].lower() != facts[answer][0].lower() and newer[1] is not None:
+                if len(facts) >= MAX_MEMORIES:  # room for the update: one other memory goes
+                    facts.pop(again.choice([i for i in range(len(facts)) if i != answer]))
+                    answer = next(i for i, f in enumerate(facts) if f is answering)
+                where = again.randrange(len(facts) + 1)
+                facts.insert(where, newer)
+                also, answer, span = (answer + (where <= answer),), where, newer[1]
         if facts:
-            out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span))
+            out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span, (), also))
     return out
 
 
-def _told(relation, book, rng: random.Random, slot: str | None = None) -> tuple[str, tuple[int, int] | None]:
+def _told(relation, book, rng: random.Random, slot: str | None = None, updates_only: bool = False
+          ) -> tuple[str, tuple[int, int] | None]:
     """A fact of `relation` as a user tells it, and where the value of `slot` (else its first) lies in it;
-    with `slot`, only a way of telling that says it."""
-    templates = relation.statements + relation.updates
+    with `slot`, only a way of telling that says it; `updates_only`: told as news on an earlier fact."""
+    templates = relation.updates if updates_only else relation.statements + relation.updates
     template = rng.choice([t for t in templates if slot is None or slot in fields(t)] or templates)
     values = {name: rng.choice(book.values[kind]) for name, kind in relation.slots.items()}
     text = render(template, values)
@@ -210,14 +281,9 @@ NEWS_OPENINGS = ("", "", "", "actually ", "update: ", "correction, ", "no wait, 
 NEWS_ENDINGS = ("", "", "", " now", " instead", " actually", " after all")
 
 
-def news_examples(articles: Sequence[Article], count: int, seed: int) -> list[ReadingExample]:
-    """Statements read as questions, over a paragraph's sentences: a sentence retold with another value in
-    place of an answer (a correction, cut to the words around it) points at that sentence, the answer span
-    being the old value; another sentence of the same paragraph (a new fact on the same topic) points at none
-    (its own sentence left out). They teach the reader which memory a statement updates, and that a related
-    new fact updates none (a wrong retirement is worse than a missed one)."""
-    rng = random.Random(f"news:{seed}")
-    out = []
+def _half_the_answers(articles: Sequence[Article], rng: random.Random):
+    """Half the answerable questions (drawn with `rng`), each with its article's short answers (values of
+    a correction), its paragraph and sentence spans, and its first answer and where it starts."""
     for article in articles:
         values = [t for p in article.paragraphs for qa in p.qas for t, _ in qa.answers[:1] if len(t.split()) <= 4]
         for p in article.paragraphs:
@@ -226,30 +292,42 @@ def news_examples(articles: Sequence[Article], count: int, seed: int) -> list[Re
                 if not qa.answers or rng.random() > 0.5:
                     continue
                 text, start = qa.answers[0]
-                at = next((i for i, (a, b) in enumerate(spans) if a <= start < b), None)
-                if at is None or len(spans) < 2 or len(text.split()) > 4:
-                    continue
-                chosen = [s for s in _window(spans, qa, rng)]
-                index = chosen.index(spans[at]) if spans[at] in chosen else None
-                if index is None:
-                    continue
-                memories = tuple(p.context[a:b] for a, b in chosen)
-                old = (start - chosen[index][0], start - chosen[index][0] + len(text))
-                if rng.random() < 0.5:  # a correction of this sentence
-                    others = [v for v in values if v.lower() != text.lower() and v.lower() not in memories[index].lower()
-                              and _shape(v) == _shape(text)]  # a number for a number, a name for a name
-                    if not others:
-                        continue
-                    sentence = memories[index]
-                    statement = _retold(sentence, old, rng.choice(others), rng)
-                    out.append(ReadingExample(statement, memories, index, old, (text,)))
-                else:  # another fact of the same paragraph: news on none of the others
-                    other = rng.choice([i for i in range(len(memories)) if i != index] or [index])
-                    if other == index:
-                        continue
-                    statement = _cased(rng.choice(NEWS_OPENINGS) + memories[other], rng)
-                    rest = tuple(m for i, m in enumerate(memories) if i != other)
-                    out.append(ReadingExample(statement, rest, None))
+                yield values, p, spans, qa, text, start
+
+
+def news_examples(articles: Sequence[Article], count: int, seed: int) -> list[ReadingExample]:
+    """Statements read as questions, over a paragraph's sentences: a sentence retold with another value in
+    place of an answer (a correction, cut to the words around it) points at that sentence, the answer span
+    being the old value; another sentence of the same paragraph (a new fact on the same topic) points at none
+    (its own sentence left out). They teach the reader which memory a statement updates, and that a related
+    new fact updates none (a wrong retirement is worse than a missed one)."""
+    rng = random.Random(f"news:{seed}")
+    out = []
+    for values, p, spans, qa, text, start in _half_the_answers(articles, rng):
+        at = next((i for i, (a, b) in enumerate(spans) if a <= start < b), None)
+        if at is None or len(spans) < 2 or len(text.split()) > 4:
+            continue
+        chosen = [s for s in _window(spans, qa, rng)]
+        index = chosen.index(spans[at]) if spans[at] in chosen else None
+        if index is None:
+            continue
+        memories = tuple(p.context[a:b] for a, b in chosen)
+        old = (start - chosen[index][0], start - chosen[index][0] + len(text))
+        if rng.random() < 0.5:  # a correction of this sentence
+            others = [v for v in values if v.lower() != text.lower() and v.lower() not in memories[index].lower()
+                      and _shape(v) == _shape(text)]  # a number for a number, a name for a name
+            if not others:
+                continue
+            sentence = memories[index]
+            statement = _retold(sentence, old, rng.choice(others), rng)
+            out.append(ReadingExample(statement, memories, index, old, (text,)))
+        else:  # another fact of the same paragraph: news on none of the others
+            other = rng.choice([i for i in range(len(memories)) if i != index] or [index])
+            if other == index:
+                continue
+            statement = _cased(rng.choice(NEWS_OPENINGS) + memories[other], rng)
+            rest = tuple(m for i, m in enumerate(memories) if i != other)
+            out.append(ReadingExample(statement, rest, None))
     rng.shuffle(out)
     return out[:count]
 

@@ -61,7 +61,13 @@ FORGET = ("forget {t}", "please forget {t}", "forget about {t}", "can you forget
           "don't store {t}", "drop {t}", "scratch {t}", "wipe {t}", "forget anything about {t}",
           "delete everything on {t}", "{t} is off, forget it", "{t}: forget it", "remove {t} from memory",
           "stop tracking {t}", "you can delete {t} now", "forget i ever mentioned {t}", "please erase {t}",
-          "can you remove {t}?", "lose {t}", "bin {t}", "clear out {t}", "please don't keep {t}")
+          "can you remove {t}?", "lose {t}", "bin {t}", "clear out {t}", "please don't keep {t}",
+          # items off a list, and "the bit about" (added after the first hand-written conversations)
+          "take {t} off", "take {t} off the list", "{t} can come off the list", "knock {t} off the list",
+          "cross {t} off the list", "remove {t} from the list", "leave out the bit about {t}", "leave out {t}",
+          "{t} is not needed, take it off", "skip {t}", "we don't need {t} now, delete it", "forget the bit about {t}",
+          "lose the stuff about {t}", "clear the {t} stuff", "don't keep the {t} bit", "{t} is off the list now",
+          "no need for {t} anymore, take it off", "you can drop {t} from the list")
 FORGET_TOPICS = ("the trip", "the meeting", "the milk", "the dentist appointment", "the flight", "the budget",
                  "the party", "my ex", "the hotel", "my address", "my phone number", "the eggs", "the bread",
                  "my workplace", "my old job", "the car", "the recipe", "the wedding", "the deadline", "my boss",
@@ -162,10 +168,50 @@ TALK_TO_YOU = ("how's your day going", "how are things with you", "you doing ok"
                "what can you do", "do you like me", "are you smart", "can you sing", "do you dream",
                "what's your favourite colour", "do you like pizza", "seriously?", "really?", "you sure?", "right?",
                "isn't it", "no way", "huh?", "what do you mean", "is that so", "you think so")
+# Chatter around the facts: thanks with a remark, wrapping up, wishing luck, leaving, how the user feels, a
+# grumble about something general. It tells nothing worth keeping (data; the first draws stored "thanks,
+# that helps" and "ugh, mondays" as facts).
+THANKS = ("thanks", "thank you", "cheers", "ta", "thx", "ty", "many thanks", "thanks a million", "thank u", "tysm",
+          "merci", "gracias", "danke", "thanks so much", "ok thanks", "great thanks", "thank you kindly", "ta very much")
+PRAISE = ("this helps loads", "that's really useful", "that's a massive help", "you're a lifesaver", "you're a star",
+          "lifesaver", "that's great", "brilliant", "perfect, exactly what i needed", "that saves me so much hassle",
+          "you make this easy", "that's sorted then", "you're a gem", "legend", "big help", "so helpful",
+          "that takes a load off my mind", "you're brilliant at this", "that's a weight off", "nice one, really handy")
+WRAP_UP = ("that's all", "that's it for now", "that's the lot", "i think that's all", "that covers it", "nothing else",
+           "done for now", "that's everything i had", "i think that's it", "that's all the info", "that should be it",
+           "and that's that", "all done", "i'm done for today", "that's about it", "that's all i've got",
+           "i think i've told you everything", "that's the whole list i think", "ok that's them all")
+LUCK = ("wish me luck", "fingers crossed", "here goes nothing", "let's hope it works out", "pray for me",
+        "hope it goes well", "cross your fingers for me", "let's see how it goes", "wish me strength", "here we go",
+        "ok here goes", "right, let's do this", "let's get started", "ready when you are", "ok first thing")
+LEAVING = ("off to bed", "heading to bed now", "gotta run", "gotta go", "time to make dinner", "back to work",
+           "off to the shops", "going to sleep now", "off to walk the dog", "off to make a coffee", "heading out now",
+           "time for a nap", "logging off", "gonna go watch tv", "off to do the school run", "back later",
+           "talk soon", "going for a run now", "gonna go cook", "time to get some work done", "brb, doorbell",
+           "sorry, was on the phone", "sorry, got distracted", "ok i'm back", "sorry for the wait")
+FEELINGS = ("i'm so tired", "i'm knackered", "i'm shattered", "so sleepy", "i'm exhausted today", "my brain is fried",
+            "running on coffee today", "feeling a bit meh", "i'm so stressed", "long day", "what a week", "ugh",
+            "i need a holiday", "i'm bored", "i'm starving", "i'm freezing", "so hot today", "in a good mood today",
+            "feeling great today", "can't be bothered today", "my head is all over the place", "what a day")
+GRUMBLED = ("mondays", "this week", "the commute", "the weather", "this heat", "the rain", "traffic", "exams",
+            "meetings", "moving house", "wedding planning", "packing", "cooking for a crowd", "teenagers", "toddlers",
+            "deadlines", "paperwork", "tax returns", "airports", "trains", "group chats", "diy", "night shifts",
+            "budgeting", "christmas shopping", "this game", "that show", "football fans", "january", "admin",
+            "builders", "conferences", "school holidays", "hospital car parks", "self assessment", "open plan offices")
+GRUMBLES = ("{t} is the worst", "{t} are the worst", "{t} is so stressful", "{t} is exhausting", "{t} is such a pain",
+            "{t} is a nightmare", "{t} is so much work", "{t} is chaos", "{t} drives me mad", "{t} is brutal",
+            "{t} is killing me", "{t} never ends", "{t} is weirdly relaxing", "{t} is so addictive", "{t} is overrated",
+            "{t} people are a strange bunch", "{t} is doing my head in", "{t} is a lot", "ugh, {t}", "{t} though")
+TALK_AFTERWORDS = (" lol", " haha", " tbh", " honestly", " :)", " lmao", "!", " ugh", " xx", " hehe")
+EXTRA_CHATTER = 0.05  # ... and as `chatter` (small talk)
+EXTRA_CHATTY_FACTS = 0.03  # ... and as `chatty_statement`s (a fact with chatter before or after it)
 EXTRA_TALK = 0.02  # ... and as `hard_talk`s
 EXTRA_FORGETS = 0.03  # ... and as `hard_forget`s
 EXTRA_QUESTIONS = 0.03  # ... and as `hard_question`s
 CASUAL = 0.4  # chance a line is typed in lower case without its final stop
+TEXTED = 0.1  # chance a line is typed as a text message ("u", "ur", "pls", "wanna")
+TEXTING = ((r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\byou're\b", "ur"), (r"\bplease\b", "pls"),
+           (r"\bwant to\b", "wanna"), (r"\bgoing to\b", "gonna"), (r"\bare\b", "r"), (r"\bthanks\b", "thx"))
 TYPO = 0.15  # chance a line has one typo
 
 
@@ -186,6 +232,9 @@ def turn_examples(data: Path, count: int, seed: int, split: str = "train") -> li
     asked = random.Random(f"turns-asked:{split}:{seed}")  # added later still: again its own draws
     out += [pool.request_question(asked) for _ in range(round(count * EXTRA_QUESTIONS))]
     out += [pool.hard_talk(asked) for _ in range(round(count * EXTRA_TALK))]
+    chatty = random.Random(f"turns-chatter:{split}:{seed}")  # added later still: again its own draws
+    out += [_opened(chatter(chatty), chatty) for _ in range(round(count * EXTRA_CHATTER))]
+    out += [_opened(pool.chatty_statement(chatty), chatty) for _ in range(round(count * EXTRA_CHATTY_FACTS))]
     rng.shuffle(out)
     return out
 
@@ -276,6 +325,15 @@ class _Pool:
             text += "?"
         return TurnExample(_typed(text, rng), "small_talk")
 
+    def chatty_statement(self, rng: random.Random) -> TurnExample:
+        """A fact with chatter before it ("morning! ...") or after it ("..., thanks!"): only the fact is told."""
+        talk = _chatter_text(rng)
+        joiner = rng.choice(TALK_JOINERS)
+        if rng.random() < 0.5:
+            return _compose("statement", talk.rstrip(".!") + joiner, [rng.choice(self.facts)], rng)
+        told = _compose("statement", "", [rng.choice(self.facts)], rng)
+        return TurnExample(told.text.rstrip(".") + joiner + _typed(talk, rng, final=False), "statement", told.spans)
+
     def hard_forget(self, rng: random.Random) -> TurnExample:
         """Forget requests the first draws taught badly: the reason first, naming what to forget, and the
         request after it pointing back ("the gym plan fell through, you can wipe that"), or a request
@@ -330,6 +388,25 @@ class _Pool:
         return TurnExample(rng.choice(EXIT) if rng.random() < 0.6 else _typed(rng.choice(EXIT), rng), "exit")
 
 
+def chatter(rng: random.Random) -> TurnExample:
+    """Small talk of one or two pieces of chatter ("thanks, that's a massive help", "ugh mondays are the worst
+    tbh", "ok that's everything, off to bed")."""
+    return TurnExample(_chatter_text(rng), "small_talk")
+
+
+def _chatter_text(rng: random.Random) -> str:
+    def piece() -> str:
+        group = rng.choice((THANKS, PRAISE, WRAP_UP, LUCK, LEAVING, FEELINGS, GRUMBLES, SMALL_TALK))
+        text = rng.choice(group)
+        return text.format(t=rng.choice(GRUMBLED)) if "{t}" in text else text
+    text = piece()
+    if rng.random() < 0.5:
+        text = text.rstrip(".!") + rng.choice(TALK_JOINERS) + piece()
+    if rng.random() < 0.3:
+        text += rng.choice(TALK_AFTERWORDS)
+    return _typed(text, rng)
+
+
 def _opened(example: TurnExample, rng: random.Random) -> TurnExample:
     """Most lines open with a capital, whatever wraps the fact ("Actually, ...", "Oh and ...")."""
     text = example.text
@@ -382,6 +459,9 @@ def _typed(text: str, rng: random.Random, casual: bool | None = None, final: boo
         text = text.lower()
         if rng.random() < 0.5:
             text = text.replace("'", "")
+    if rng.random() < TEXTED:
+        for pattern, short in TEXTING:
+            text = re.sub(pattern, short, text)
     if casual or not final:
         text = text.rstrip(".!") if not text.endswith("?") or rng.random() < 0.5 else text
         text = text.rstrip("?") if casual and rng.random() < 0.4 else text

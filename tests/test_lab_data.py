@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from lab.corpora import Dialogue, sentence_spans
-from lab.reading_data import dialogue_examples
-from lab.turn_data import FILLER_AFTER, REMARKS, TITLES, _Pool
+from lab.corpora import QA, Article, Dialogue, Paragraph, sentence_spans
+from lab.reading_data import dialogue_examples, squad_examples, version_examples
+from lab.turn_data import FILLER_AFTER, REMARKS, TITLES, _Pool, chatter
 
 
 def test_a_title_stop_ends_no_sentence():
@@ -76,3 +76,59 @@ def test_dialogue_questions_point_at_the_sentence_that_says_the_answer_or_at_non
         said = "train" if "travel" in e.question else "Morag"
         assert e.memories and not any(said in m for m in e.memories)
     assert not any(e.question.lower().startswith("how does the man feel") for e in examples)
+
+
+def test_chatter_is_small_talk_and_a_fact_told_with_chatter_keeps_only_the_fact():
+    pool, rng = _pool(), random.Random(7)
+    for _ in range(300):
+        talk = chatter(rng)
+        assert talk.kind == "small_talk" and not talk.spans and talk.text.strip()
+        told = pool.chatty_statement(rng)
+        assert told.kind == "statement" and len(told.spans) == 1
+        a, b = told.spans[0]
+        fact = told.text[a:b].lower().replace("'", "")
+        assert any(_loosely(fact) == _loosely(f.rstrip(".")) for f in pool.facts), told
+        assert told.text[:a].strip() or told.text[b:].strip(" .")  # the chatter is outside the fact
+
+
+def _loosely(text: str) -> str:
+    """Text without case, apostrophes or the one typo `_typed` may make (letters compared as a multiset)."""
+    return "".join(sorted(text.lower().replace("'", "")))
+
+
+def _article() -> Article:
+    context = ("The library opened in 1903. Its first librarian was Agnes Reid. "
+               "The reading room seats 120 people. A new wing was added in 1961.")
+    at = context.index
+    qas = (QA("When did the library open?", (("1903", at("1903")),)),
+           QA("Who was the first librarian?", (("Agnes Reid", at("Agnes Reid")),)),
+           QA("How many people does the reading room seat?", (("120", at("120")),)),
+           QA("When was the new wing added?", (("1961", at("1961")),)),
+           QA("Who designed the new wing?", ()))
+    museum = "The museum opened in 1921. It holds 4000 paintings. Its director is Ruth Lane."
+    where = museum.index
+    others = (QA("When did the museum open?", (("1921", where("1921")),)),
+              QA("How many paintings does it hold?", (("4000", where("4000")),)),
+              QA("Who is its director?", (("Ruth Lane", where("Ruth Lane")),)))
+    return Article("Library", (Paragraph(context, qas), Paragraph(museum, others)))
+
+
+def test_a_question_without_its_answering_sentence_is_answered_by_none():
+    examples = squad_examples([_article()], seed=0, dropped=1.0)
+    dropped = [e for e in examples if e.answer is None and e.question != "Who designed the new wing?"]
+    assert dropped  # every answerable question also asked without its sentence, unless the answer is elsewhere
+    for e in dropped:
+        asked = next(x for x in examples if x.question == e.question and x.answer is not None)
+        assert len(e.memories) == len(asked.memories) - 1
+        assert not any(t.lower() in m.lower() for t in asked.answers for m in e.memories)
+    assert len(squad_examples([_article()], seed=0)) == 8  # off by default: test sets stay as they were
+
+
+def test_a_correction_and_the_sentence_it_corrects_both_answer_the_question():
+    examples = version_examples([_article()] * 8, count=100, seed=1)
+    assert examples
+    for e in examples:
+        assert len(e.also) == 1 and e.also[0] != e.answer
+        new = e.memories[e.answer][e.span[0]:e.span[1]]
+        assert new.lower() == e.answers[0].lower() and new.lower() not in e.memories[e.also[0]].lower()
+        assert len(e.memories) <= 8
