@@ -1455,8 +1455,11 @@ def train_chatter_cmd(out_path: Path, data: Path) -> None:
 @click.option("--dialogues", is_flag=True,
               help="Add DREAM's train dialogues (questions over the sentences people said) and corrections read "
                    "as news (an experiment, see the README): about 75 min.")
+@click.option("--exact", is_flag=True,
+              help="Train the exact-match reader (DrQA's exact-match feature, SQuAD questions also asked without "
+                   "their answering sentence, casual questions; an experiment, see the README): about 40 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path, joint: bool, dialogues: bool) -> None:
+                     data: Path, joint: bool, dialogues: bool, exact: bool) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1469,13 +1472,15 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
       memchat train-reader --personal 500 --epochs 2 --out /tmp/reader.pt
       memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
       memchat train-reader --dialogues --out /tmp/reader-dream.pt --results results/reader-dream
+      memchat train-reader --exact --out /tmp/reader-exact.pt --results results/reader-exact
     """
-    from lab.reading_training import (DIALOGUE_RECIPE, JOINT_RECIPE, ReadingTrainConfig, recipe_flags, train_reader,
-                                      write_results)
+    from lab.reading_training import (DIALOGUE_RECIPE, EXACT_RECIPE, JOINT_RECIPE, ReadingTrainConfig, recipe_flags,
+                                      train_reader, write_results)
 
-    if joint and dialogues:
-        raise click.UsageError("--joint and --dialogues are two experiments: choose one")
-    recipe = ReadingTrainConfig(seed=seed, **(JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else {}))
+    if joint + dialogues + exact > 1:
+        raise click.UsageError("--joint, --dialogues and --exact are three experiments: choose one")
+    chosen = JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else EXACT_RECIPE if exact else {}
+    recipe = ReadingTrainConfig(seed=seed, **chosen)
     metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
     test = metrics["squad2_test_articles"]
     _result_table(f"Memory reader written to {esc(out_path)}", [

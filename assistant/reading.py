@@ -47,6 +47,10 @@ class ReadingConfig:
     # scoring): set for the best F1 on the development examples (`lab/reading_training.py`) and saved with
     # the weights (`AssistantConfig.reader_threshold` overrides it in the chat).
     threshold: float = 0.5
+    # Whether each question word also reads if the memory says that very word (DrQA's exact-match feature,
+    # Chen et al. 2017, section 3.1): "how much parmesan" is not covered by "500g of ricotta", however
+    # close the two cheeses are in MiniLM's space. False: readers trained before it.
+    exact_match: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,14 +89,16 @@ class MemoryReader(nn.Module):
         self.weight = nn.Linear(h, 1)  # how much each question word matters
         self.hop = nn.Linear(h, h)  # H
         self.drop = nn.Dropout(config.dropout)
-        self.score = nn.Sequential(nn.Linear(2 * h + 3, h), nn.ReLU(), nn.Linear(h, 1))
-        self.none = nn.Sequential(nn.Linear(h + 2, h), nn.ReLU(), nn.Linear(h, 1))
+        exact = int(config.exact_match)
+        self.score = nn.Sequential(nn.Linear(2 * h + 3 + exact, h), nn.ReLU(), nn.Linear(h, 1))
+        self.none = nn.Sequential(nn.Linear(h + 2 + exact, h), nn.ReLU(), nn.Linear(h, 1))
         self.span = nn.Linear(2 * h + 1, 2)
 
-    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N) ->
-        answer logits (B, K + 1) (the last is "none"), span logits (B, K, N, 2)."""
+    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor,
+                exact: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N); exact (B, K, T): 1 where
+        memory k says question word t itself -> answer logits (B, K + 1) (the last is "none"), span logits
+        (B, K, N, 2)."""
         low = torch.finfo(q.dtype).min
         Q = self.drop(torch.tanh(self.question(q)))  # (B, T, h)
         importance = torch.softmax(self.weight(Q).squeeze(-1).masked_fill(~q_mask, low), dim=-1)  # (B, T)
@@ -114,12 +120,15 @@ class MemoryReader(nn.Module):
             p = torch.softmax(z, dim=-1) * has
             u = torch.tanh(self.hop(u)) + torch.einsum("bk,bkh->bh", p, o_k)
         z_last = z.masked_fill(~has, 0.0) / (self.config.hidden ** 0.5)
-        feats = torch.cat([u.unsqueeze(1) * o_k, o_k, coverage.unsqueeze(-1), peak.unsqueeze(-1),
-                           z_last.unsqueeze(-1)], dim=-1)
-        scores = self.score(feats).squeeze(-1).masked_fill(~has, low)  # (B, K)
+        feats = [u.unsqueeze(1) * o_k, o_k, coverage.unsqueeze(-1), peak.unsqueeze(-1), z_last.unsqueeze(-1)]
         top = coverage.masked_fill(~has, -1.0)
-        none = self.none(torch.cat([u, top.max(-1, keepdim=True).values, has.float().sum(-1, keepdim=True) / 8],
-                                   dim=-1))  # (B, 1)
+        reads = [u, top.max(-1, keepdim=True).values, has.float().sum(-1, keepdim=True) / 8]
+        if self.config.exact_match:  # how much of the question the memory says word for word
+            said = (exact * importance.unsqueeze(1)).sum(-1)  # (B, K)
+            feats.append(said.unsqueeze(-1))
+            reads.append(said.masked_fill(~has, 0.0).max(-1, keepdim=True).values)
+        scores = self.score(torch.cat(feats, dim=-1)).squeeze(-1).masked_fill(~has, low)  # (B, K)
+        none = self.none(torch.cat(reads, dim=-1))  # (B, 1)
         word_match = match.masked_fill(~q_mask[:, None, :, None], -1.0).max(2).values  # (B, K, N)
         span = self.span(torch.cat([C, C * u[:, None, None, :], word_match.unsqueeze(-1)], dim=-1))
         span = span.masked_fill(~m_mask.unsqueeze(-1), low)
@@ -150,9 +159,10 @@ class JointReader(nn.Module):
         self.none = nn.Sequential(nn.Linear(d, config.hidden), nn.GELU(), nn.Linear(config.hidden, 1))
         self.span = nn.Linear(d, 2)
 
-    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N) (the words' `middle` states) ->
+    def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor,
+                exact: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N) (the words' `middle` states;
+        `exact` is not read: every question word attends to every memory word here) ->
         answer logits (B, K + 1) (the last is "none"), span logits (B, K, N, 2)."""
         b, k, n, d = m.shape
         t = q.shape[1]
@@ -180,9 +190,10 @@ class JointReader(nn.Module):
 
 
 def batch_reading(questions: list[Words], memories: list[list[Words]], middle: bool = False
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks: the words' last
-    hidden states, or (`middle`) their states after MiniLM's layer 4."""
+    hidden states, or (`middle`) their states after MiniLM's layer 4; and (B, K, T): 1 where memory k
+    says the word question piece t belongs to (`said_words`)."""
     def of(w: Words) -> np.ndarray:
         array = w.middle if middle else w.vectors
         if array is None:
@@ -198,7 +209,12 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
     q_mask = torch.zeros(len(questions), t, dtype=torch.bool)
     m = torch.zeros(len(questions), k, n, dim)
     m_mask = torch.zeros(len(questions), k, n, dtype=torch.bool)
+    exact = torch.zeros(len(questions), k, t)
     for b, (w, ms) in enumerate(zip(questions, memories)):
+        asked = piece_words(w)
+        for i, mw in enumerate(ms):
+            said = set(piece_words(mw))
+            exact[b, i, : len(asked)] = torch.tensor([float(bool(a) and a in said) for a in asked])
         if len(w.pieces):
             q[b, : len(w.pieces)] = torch.from_numpy(np.asarray(of(w), dtype=np.float32))
             q_mask[b, : len(w.pieces)] = True
@@ -208,7 +224,24 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
             if len(mw.pieces):
                 m[b, i, : len(mw.pieces)] = torch.from_numpy(np.asarray(of(mw), dtype=np.float32))
                 m_mask[b, i, : len(mw.pieces)] = True
-    return q, q_mask, m, m_mask
+    return q, q_mask, m, m_mask, exact
+
+
+def piece_words(words: Words) -> list[str]:
+    """For each word piece, the whole word it belongs to, lower case, a final "s" or "'s" dropped (so
+    "tins" is "tin"); "" for a piece of punctuation."""
+    out: list[str] = []
+    start = 0
+    for i, piece in enumerate(words.pieces):
+        if not piece.startswith("##"):
+            start = i
+        end = i
+        while end + 1 < len(words.pieces) and words.pieces[end + 1].startswith("##"):
+            end += 1
+        word = words.text[words.spans[start][0]: words.spans[end][1]].lower()
+        word = word[:-2] if word.endswith("'s") else word[:-1] if len(word) > 3 and word.endswith("s") else word
+        out.append(word if any(c.isalnum() for c in word) else "")
+    return out
 
 
 def best_span(start: torch.Tensor, end: torch.Tensor, length: int) -> tuple[int, int]:

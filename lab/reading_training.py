@@ -34,7 +34,7 @@ from memory_store.minilm import read_safetensors
 
 from .corpora import dream
 from .reading_data import (ReadingExample, attribute_examples, dialogue_examples, news_examples, personal_examples,
-                           squad_examples, squad_split)
+                           squad_examples, squad_split, version_examples)
 from .word_vectors import encode
 
 Log = Callable[[str], None]
@@ -48,12 +48,21 @@ class ReadingTrainConfig:
     squad_limit: int | None = None  # SQuAD training questions used (None: all)
     dialogues: bool = False  # DREAM's train dialogues' questions over their sentences (`dialogue_examples`)
     news: int = 0  # statements read as questions: corrections of a SQuAD sentence, or a new fact (`news_examples`)
+    # Answerable SQuAD questions also asked without their answering sentence (none answers: close neighbours
+    # only), and the share of questions typed casually (`squad_examples`)
+    dropped: float = 0.0
+    casual: float = 0.0
+    # A SQuAD sentence and its correction both in memory, both answering (`version_examples`), and the share
+    # of told catalogue facts told again with another value (`personal_examples`)
+    versions: int = 0
+    personal_versions: float = 0.0
     epochs: int = 6
     batch_size: int = 32
     lr: float = 1e-3
     clip: float = 1.0
     hidden: int = 128
     hops: int = 2
+    exact_match: bool = False  # the MemN2N reader also reads which question words a memory says itself
     # The joint reader (`JointReader`): MiniLM's last layers fine-tuned over question and memory together;
     # False: the MemN2N reader over each text's own word vectors (`MemoryReader`, the shipped one). An
     # experiment so far (README): `JOINT_RECIPE` is how it was trained.
@@ -80,6 +89,10 @@ JOINT_RECIPE = {"joint": True, "epochs": 2, "news": 5000, "dev_limit": 1200}
 # The MemN2N reader with everyday talk added, as trained for the experiment in the README (`memchat
 # train-reader --dialogues`): DREAM's train dialogues and corrections read as news, 76 min here.
 DIALOGUE_RECIPE = {"dialogues": True, "news": 5000}
+# The exact-match reader, as trained for the experiment in the README (`memchat train-reader --exact`): DrQA's
+# exact-match feature, SQuAD questions also asked without their answering sentence, casually typed questions;
+# 35 min here.
+EXACT_RECIPE = {"exact_match": True, "dropped": 0.3, "casual": 0.3}
 
 Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
 
@@ -152,8 +165,16 @@ def _cut(row: Row, limit: int, rng: random.Random) -> Row:
 
 
 def _loss(model: MemoryReader, chosen: list[Row], tensors, targets) -> torch.Tensor:
+    """The answer's cross-entropy (a question with versions of its answer: of all of them together, as
+    the chat pools them) and the span's, on the answering memory."""
     logits, span = model(*tensors)
-    loss = nn.functional.cross_entropy(logits, targets)
+    answered = torch.zeros_like(logits, dtype=torch.bool)
+    answered[torch.arange(len(chosen)), targets] = True
+    for b, r in enumerate(chosen):
+        if r[4].also and len(r[1]) == len(r[4].memories):  # (a cut row lost track of its versions)
+            answered[b, list(r[4].also)] = True
+    log_p = torch.log_softmax(logits, dim=-1)
+    loss = -torch.logsumexp(log_p.masked_fill(~answered, torch.finfo(log_p.dtype).min), dim=-1).mean()
     starts, ends, rows = [], [], []
     for b, r in enumerate(chosen):
         if r[3] is not None and r[2] < len(r[1]):
@@ -213,7 +234,7 @@ def squad_scores(rows: list[Row], predictions) -> dict[str, float]:
             gold = [e.memories[e.answer][e.span[0]:e.span[1]]]
         em += max(float(_norm(text) == _norm(g)) for g in gold)
         f1 += max(_f1(text, g) for g in gold)
-        chose += float(chosen == e.answer)
+        chose += float(chosen == e.answer or chosen in e.also)
         if e.answer is None:
             no_ans += 1
             no_right += float(chosen is None)
@@ -245,7 +266,7 @@ def _f1(prediction: str, gold: str) -> float:
 def _model(config: ReadingTrainConfig) -> tuple[MemoryReader | JointReader, torch.optim.Optimizer]:
     """A new reader and its optimizer: the joint one starts its layers from MiniLM's last layers."""
     if not config.joint:
-        model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops))
+        model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops, exact_match=config.exact_match))
         return model, torch.optim.Adam(model.parameters(), lr=config.lr)
     model = JointReader(JointConfig(hidden=config.hidden))
     _start_from_minilm(model)
@@ -296,9 +317,10 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     train_articles, test_articles = squad_split(data)
-    examples = squad_examples(train_articles, config.seed, config.squad_limit) + \
-        personal_examples(data, config.personal, config.seed) + attribute_examples(config.attributes, config.seed) + \
-        news_examples(train_articles, config.news, config.seed)
+    examples = squad_examples(train_articles, config.seed, config.squad_limit, config.dropped, config.casual) + \
+        personal_examples(data, config.personal, config.seed, versions=config.personal_versions) + \
+        attribute_examples(config.attributes, config.seed) + news_examples(train_articles, config.news, config.seed) + \
+        version_examples(train_articles, config.versions, config.seed)
     if config.dialogues:
         examples += dialogue_examples(dream(data, "train"), None, config.seed)
     rng.shuffle(examples)
@@ -356,14 +378,27 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
                "test_articles": [a.title for a in test_articles], "catalogue_eval": personal_scores,
                "dream_dev": dialogue_scores, "history": history, "seconds": round(time.time() - started),
                "train_config": dataclasses.asdict(config),
-               "data": "SQuAD 2.0 dev training articles and SQuAD 1.1 dev articles not in 2.0 (CC BY-SA 4.0), "
-                       "the catalogue's train split, Synthetic-Persona-Chat test personas (CC BY 4.0), DREAM train dialogues "
-                       "(non-commercial research only), questions "
-                       "about one attribute of a person among their others, SQuAD sentences retold with another value "
-                       "as corrections (lab/reading_data.py)"}
+               "data": _data_used(config)}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)),
                     metrics=metrics)
     return metrics
+
+
+def _data_used(config: ReadingTrainConfig) -> str:
+    """What a recipe trains on, with licenses, as the results say it."""
+    parts = ["SQuAD 2.0 dev training articles and SQuAD 1.1 dev articles not in 2.0 (CC BY-SA 4.0)"
+             + (f", {100 * config.dropped:.0f} % of their answerable questions also asked without the answering "
+                f"sentence" if config.dropped else "")
+             + (f", {100 * config.casual:.0f} % of their questions typed casually" if config.casual else ""),
+             "the catalogue's train split", "Synthetic-Persona-Chat test personas (CC BY 4.0)",
+             "questions about one attribute of a person among their others"]
+    if config.dialogues:
+        parts.append("DREAM train dialogues (non-commercial research only)")
+    if config.news:
+        parts.append("SQuAD sentences retold with another value as corrections")
+    if config.versions or config.personal_versions:
+        parts.append("a sentence and its correction both in memory, both answering")
+    return ", ".join(parts) + " (lab/reading_data.py)"
 
 
 # Published SQuAD 2.0 test figures (Rajpurkar, Jia & Liang 2018, trained on the full 130k-question training
@@ -372,8 +407,10 @@ ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66
 
 
 def recipe_flags(recipe: dict) -> str:
-    """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues" or none."""
-    return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else ""
+    """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues",
+    " --exact" or none."""
+    return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else \
+        " --exact" if recipe.get("exact_match") else ""
 
 
 def write_results(metrics: dict, path: Path) -> None:

@@ -36,7 +36,7 @@ def test_an_answer_is_widened_to_whole_words():
 
 def test_empty_memory_slots_take_no_probability_and_make_no_nan():
     model = MemoryReader(ReadingConfig(dim=8, hidden=8)).eval()
-    q, q_mask, m, m_mask = batch_reading(
+    q, q_mask, m, m_mask, _ = batch_reading(
         [Words("q", ("q",), ((0, 1),), np.ones((1, 8), dtype=np.float32))],
         [[Words("a b", ("a", "b"), ((0, 1), (2, 3)), np.ones((2, 8), dtype=np.float32)),
           Words("", (), (), np.zeros((0, 8), dtype=np.float32))]])
@@ -60,7 +60,8 @@ def _examples(rng: random.Random) -> list[ReadingExample]:
     return out
 
 
-def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does():
+@pytest.mark.parametrize("exact_match", [False, True])
+def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does(exact_match):
     torch.manual_seed(0)
     rng = random.Random(0)
     examples = _examples(rng)
@@ -68,7 +69,7 @@ def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does():
     texts = {t for e in examples for t in (e.question, *e.memories)}
     vectors = {t: (s, w) for t, s, w in zip(texts, *embed_words(embedder, list(texts)))}
     rows = _rows(examples, vectors)
-    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0))
+    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0, exact_match=exact_match))
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
     for _ in range(40):
         for chosen, tensors, targets in _batches(rows, 8, rng):
@@ -197,3 +198,37 @@ def test_the_shipped_reader_answers_and_abstains_on_memories_it_never_saw(minilm
     assert reader.read(words[0], words[1:]).chosen == 1
     _, words = minilm.embed_words(["what does my brother do for a living?", *memories])
     assert reader.read(words[0], words[1:]).chosen is None
+
+
+def test_the_loss_of_a_question_with_versions_of_its_answer_counts_them_together():
+    class Fixed(torch.nn.Module):  # the second memory (an earlier version) gets nearly all the probability
+        def forward(self, *_):
+            return torch.tensor([[0.0, 6.0, -6.0]]), torch.zeros(1, 2, 1, 2)
+
+    one = Words("x", ("x",), ((0, 1),), np.ones((1, 8), dtype=np.float32))
+    memories = [one, one]
+    versions = ReadingExample("q", ("new", "old"), 0, None, (), (1,))
+    alone = ReadingExample("q", ("new", "old"), 0, None)
+    targets = torch.tensor([0])
+    pooled = float(_loss(Fixed(), [(one, memories, 0, None, versions)], (), targets))
+    single = float(_loss(Fixed(), [(one, memories, 0, None, alone)], (), targets))
+    assert pooled < 0.01 and single > 5.0
+
+
+def test_a_question_word_reads_as_said_when_the_memory_says_the_word_itself():
+    def words(text: str, pieces: tuple[str, ...]) -> Words:
+        spans, at = [], 0
+        for p in pieces:
+            bare = p.removeprefix("##")
+            start = text.index(bare, at)
+            spans.append((start, start + len(bare)))
+            at = start + len(bare)
+        return Words(text, pieces, tuple(spans), np.ones((len(pieces), 8), dtype=np.float32))
+
+    question = words("how many tins of parmesan?", ("how", "many", "tin", "##s", "of", "par", "##mes", "##an", "?"))
+    told = words("2 tin of parmesan", ("2", "tin", "of", "par", "##mes", "##an"))
+    other = words("500g of ricotta", ("500", "##g", "of", "rico", "##tta"))
+    *_, exact = batch_reading([question], [[told, other]])
+    assert exact.shape == (1, 2, 9)
+    assert exact[0, 0].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 0]  # "tins" is "tin"; every piece of "parmesan"
+    assert exact[0, 1].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0]  # only "of"; "?" matches nothing
