@@ -14,6 +14,7 @@ replies).
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,8 +36,12 @@ class ChatterConfig:
     min_similarity: float = 0.6
     floor: float = 0.5  # a line less similar than this gives no candidates, however near the others are
 
+    def __post_init__(self) -> None:
+        if min(self.nearest, self.most_candidates, self.per_line) < 1 or not 0 < self.floor <= self.min_similarity:
+            raise ValueError("nearest, most_candidates and per_line must be 1 or more, and 0 < floor <= min_similarity")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class ChatterBank:
     """Lines and the replies people gave them, as unit vectors in a smaller space (the sentence vectors'
     leading principal directions, `projection`) stored in int8 (x 127)."""
@@ -62,8 +67,9 @@ class ChatterBank:
             return None
         rows: dict[int, float] = {}  # candidate reply -> the nearest line's similarity that gave it
         for i in top[near[top] >= config.floor]:
-            for r in self.reply_of[self.first_reply[i]:self.first_reply[i + 1]][: config.per_line]:
-                if self.replies[r] not in avoid and len(rows) < config.most_candidates:
+            said = [r for r in self.reply_of[self.first_reply[i]:self.first_reply[i + 1]] if self.replies[r] not in avoid]
+            for r in said[: config.per_line]:
+                if len(rows) < config.most_candidates:
                     rows.setdefault(int(r), float(near[i]))
         if not rows:
             return None
@@ -78,6 +84,8 @@ class ChatterBank:
         return self.lines.astype(np.float32) / 127.0
 
     def save(self, path: Path) -> None:
+        if any("\n" in r for r in self.replies):
+            raise ValueError("a reply of a chatter bank is one line: a reply holds a newline")
         np.savez(Path(path), format=np.int64(FORMAT), projection=self.projection, lines=self.lines,
                  first_reply=self.first_reply, reply_of=self.reply_of,
                  replies=np.frombuffer("\n".join(self.replies).encode("utf-8"), dtype=np.uint8),
@@ -85,19 +93,26 @@ class ChatterBank:
 
 
 def load_chatter(path: Path) -> ChatterBank:
-    """A bank saved by `ChatterBank.save`."""
+    """A bank saved by `ChatterBank.save`; anything else is a CheckpointError."""
     try:
         with np.load(Path(path)) as saved:
-            if int(saved["format"]) != FORMAT:
-                raise CheckpointError(f"{path} is a chatter bank of format {int(saved['format'])}, this version "
+            if saved["format"].item() != FORMAT:
+                raise CheckpointError(f"{path} is a chatter bank of format {saved['format'].item()}, this version "
                                       f"reads {FORMAT}; rebuild it with `memchat train-chatter`")
+            text = saved["replies"].tobytes().decode("utf-8")
             bank = ChatterBank(saved["projection"], saved["lines"], saved["first_reply"], saved["reply_of"],
-                               tuple(saved["replies"].tobytes().decode("utf-8").split("\n")), saved["reply_vectors"],
-                               str(saved["embedder"]),
-                               str(saved["source"]))
-    except (OSError, KeyError, ValueError) as e:
+                               tuple(text.split("\n")) if text else (), saved["reply_vectors"],
+                               str(saved["embedder"]), str(saved["source"]))
+        whole = (bank.projection.ndim == bank.lines.ndim == bank.reply_vectors.ndim == 2
+                 and bank.first_reply.ndim == bank.reply_of.ndim == 1
+                 and bank.projection.shape[1] == bank.lines.shape[1] == bank.reply_vectors.shape[1]
+                 and len(bank.first_reply) == len(bank.lines) + 1 and len(bank.replies) == len(bank.reply_vectors)
+                 and int(bank.first_reply[0]) == 0 and int(bank.first_reply[-1]) == len(bank.reply_of)
+                 and bool(np.all(np.diff(bank.first_reply) >= 0))
+                 and (not len(bank.reply_of) or 0 <= int(bank.reply_of.min()) <= int(bank.reply_of.max()) < len(bank.replies)))
+    except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError, UnicodeDecodeError,
+            zipfile.BadZipFile) as e:
         raise CheckpointError(f"{path} is not a chatter bank this version can load: {e}") from e
-    if len(bank.first_reply) != len(bank.lines) + 1 or len(bank.replies) != len(bank.reply_vectors) \
-            or int(bank.first_reply[-1]) != len(bank.reply_of) or bank.projection.shape[1] != bank.lines.shape[1]:
-        raise CheckpointError(f"{path} is not a whole chatter bank (its parts disagree in length)")
+    if not whole:
+        raise CheckpointError(f"{path} is not a whole chatter bank (its parts disagree)")
     return bank

@@ -112,9 +112,23 @@ def build_bank(pairs: list[tuple[str, str]], embedder: MiniLMEmbedder | None = N
 
 
 def build_chatter(data: Path, out: Path, progress: Progress | None = None) -> ChatterBank:
-    """Build the shipped bank from DailyDialog's train split and the hand-written lines about the assistant."""
-    pairs = chatter_pairs(data) + about_me()
-    bank = build_bank(pairs, progress=progress, source=f"DailyDialog train ({len(pairs) - len(about_me())} pairs, "
-                      "CC BY-NC-SA 4.0) and lab/chatter/about-me.tsv")
+    """Build the shipped bank from DailyDialog's train split and the hand-written lines about the assistant;
+    a DailyDialog line that is one of those (asked of a person there: "What's your name?") is left out, so
+    people's answers to it do not outvote the assistant's own."""
+    theirs = chatter_pairs(data)
+    pairs = with_my_own(theirs, about_me())
+    bank = build_bank(pairs, progress=progress, source=f"DailyDialog train ({len(pairs) - len(about_me())} "
+                      "pairs, CC BY-NC-SA 4.0) and lab/chatter/about-me.tsv")
     bank.save(out)
     return bank
+
+
+def with_my_own(theirs: list[tuple[str, str]], mine: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`theirs` without the lines `mine` answers (in any case or punctuation), then `mine`."""
+    asked = {_plain(line) for line, _ in mine}
+    return [(line, reply) for line, reply in theirs if _plain(line) not in asked] + mine
+
+
+def _plain(line: str) -> str:
+    """A line's words, lower case, without punctuation ("What's your name?" -> "what's your name")."""
+    return " ".join(_WORD.findall(line.lower()))
