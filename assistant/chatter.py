@@ -44,7 +44,7 @@ class ChatterConfig:
 @dataclass(frozen=True, eq=False)
 class ChatterBank:
     """Lines and the replies people gave them, as unit vectors in a smaller space (the sentence vectors'
-    leading principal directions, `projection`) stored in int8 (x 127)."""
+    leading singular directions, `projection`) stored in int8 (x 127)."""
 
     projection: np.ndarray  # (dim, d) float32: sentence vector -> the bank's space
     lines: np.ndarray  # (L, d) int8
@@ -62,7 +62,9 @@ class ChatterBank:
         q = np.asarray(vector, dtype=np.float32).reshape(-1) @ self.projection
         q = q / max(float(np.linalg.norm(q)), 1e-9)
         near = self._lines @ q  # (L,)
-        top = np.argsort(-near)[: config.nearest]
+        nearest = min(config.nearest, len(near))
+        top = np.argpartition(-near, nearest - 1)[:nearest] if nearest else np.zeros(0, dtype=np.int64)
+        top = top[np.argsort(-near[top])]  # only the nearest lines are sorted
         if not len(top) or near[top[0]] < config.min_similarity:
             return None
         rows: dict[int, float] = {}  # candidate reply -> the nearest line's similarity that gave it

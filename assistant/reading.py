@@ -124,6 +124,8 @@ class MemoryReader(nn.Module):
         top = coverage.masked_fill(~has, -1.0)
         reads = [u, top.max(-1, keepdim=True).values, has.float().sum(-1, keepdim=True) / 8]
         if self.config.exact_match:  # how much of the question the memory says word for word
+            if exact is None:
+                raise ValueError("this reader reads exact word matches: batch them with batch_reading(..., exact=True)")
             said = (exact * importance.unsqueeze(1)).sum(-1)  # (B, K)
             feats.append(said.unsqueeze(-1))
             reads.append(said.masked_fill(~has, 0.0).max(-1, keepdim=True).values)
@@ -189,11 +191,12 @@ class JointReader(nn.Module):
         return torch.cat([scores, none], dim=-1), span
 
 
-def batch_reading(questions: list[Words], memories: list[list[Words]], middle: bool = False
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def batch_reading(questions: list[Words], memories: list[list[Words]], middle: bool = False, exact: bool = False
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks: the words' last
-    hidden states, or (`middle`) their states after MiniLM's layer 4; and (B, K, T): 1 where memory k
-    says the word question piece t belongs to (`said_words`)."""
+    hidden states, or (`middle`) their states after MiniLM's layer 4; with `exact` (a reader that reads
+    it, `reads_exact`), also (B, K, T): 1 where memory k says the word question piece t belongs to
+    (`piece_words`), else None."""
     def of(w: Words) -> np.ndarray:
         array = w.middle if middle else w.vectors
         if array is None:
@@ -209,12 +212,13 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
     q_mask = torch.zeros(len(questions), t, dtype=torch.bool)
     m = torch.zeros(len(questions), k, n, dim)
     m_mask = torch.zeros(len(questions), k, n, dtype=torch.bool)
-    exact = torch.zeros(len(questions), k, t)
+    said_words = torch.zeros(len(questions), k, t) if exact else None
     for b, (w, ms) in enumerate(zip(questions, memories)):
-        asked = piece_words(w)
-        for i, mw in enumerate(ms):
-            said = set(piece_words(mw))
-            exact[b, i, : len(asked)] = torch.tensor([float(bool(a) and a in said) for a in asked])
+        if said_words is not None:
+            asked = piece_words(w)
+            for i, mw in enumerate(ms):
+                said = set(piece_words(mw))
+                said_words[b, i, : len(asked)] = torch.tensor([float(bool(a) and a in said) for a in asked])
         if len(w.pieces):
             q[b, : len(w.pieces)] = torch.from_numpy(np.asarray(of(w), dtype=np.float32))
             q_mask[b, : len(w.pieces)] = True
@@ -224,7 +228,12 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
             if len(mw.pieces):
                 m[b, i, : len(mw.pieces)] = torch.from_numpy(np.asarray(of(mw), dtype=np.float32))
                 m_mask[b, i, : len(mw.pieces)] = True
-    return q, q_mask, m, m_mask, exact
+    return q, q_mask, m, m_mask, said_words
+
+
+def reads_exact(model: nn.Module) -> bool:
+    """Whether a reader reads which question words a memory says itself (`ReadingConfig.exact_match`)."""
+    return bool(getattr(getattr(model, "config", None), "exact_match", False))
 
 
 def piece_words(words: Words) -> list[str]:
@@ -269,6 +278,7 @@ class Reader:
         self.model = model.eval()
         self.metrics = dict(metrics or {})
         self.middle = isinstance(model, JointReader)  # reads the words' middle-layer states
+        self.exact = reads_exact(model)  # ... and which question words each memory says itself
 
     @property
     def threshold(self) -> float:
@@ -285,7 +295,7 @@ class Reader:
         if not memories:
             return Reading((), 1.0, None)
         with torch.no_grad():
-            logits, span = self.model(*batch_reading([question], [memories], self.middle))
+            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact))
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
@@ -300,7 +310,7 @@ class Reader:
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""
         with torch.no_grad():
-            _, span = self.model(*batch_reading([question], [[memory]], self.middle))
+            _, span = self.model(*batch_reading([question], [[memory]], self.middle, self.exact))
         first, last = best_span(span[0, 0, :, 0], span[0, 0, :, 1], len(memory.pieces))
         return answer_text(memory, first, last)
 

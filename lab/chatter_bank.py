@@ -24,7 +24,7 @@ from .corpora import dailydialog_dialogues
 ABOUT_ME = Path(__file__).with_name("chatter") / "about-me.tsv"
 MOST_LINE_WORDS = 10  # small talk is short; a longer line is about something
 MOST_REPLY_WORDS = 14
-DIM = 192  # the bank's vectors: MiniLM's 384 projected on their leading principal directions (half the size)
+DIM = 192  # the bank's vectors: MiniLM's 384 projected on their leading singular directions (half the size)
 # What marks a reply as bound to its own conversation (data filtering, not runtime rules): someone addressed
 # by role or endearment, or a claim to remember.
 ADDRESSED = frozenset("""mom mum dad mommy daddy sir madam ma'am honey darling dear sweetie sweetheart mr mrs ms miss
@@ -78,7 +78,7 @@ def about_me() -> list[tuple[str, str]]:
 def build_bank(pairs: list[tuple[str, str]], embedder: MiniLMEmbedder | None = None, dim: int = DIM,
                progress: Progress | None = None, source: str = "") -> ChatterBank:
     """The bank of `pairs` (each line's replies grouped under it): sentence vectors projected on their `dim`
-    leading principal directions, unit length, int8."""
+    leading singular directions (of the uncentred vectors), unit length, int8."""
     embedder = embedder or MiniLMEmbedder()
     grouped: dict[str, list[str]] = {}
     for line, reply in pairs:
@@ -115,9 +115,9 @@ def build_chatter(data: Path, out: Path, progress: Progress | None = None) -> Ch
     """Build the shipped bank from DailyDialog's train split and the hand-written lines about the assistant;
     a DailyDialog line that is one of those (asked of a person there: "What's your name?") is left out, so
     people's answers to it do not outvote the assistant's own."""
-    theirs = chatter_pairs(data)
-    pairs = with_my_own(theirs, about_me())
-    bank = build_bank(pairs, progress=progress, source=f"DailyDialog train ({len(pairs) - len(about_me())} "
+    mine = about_me()
+    pairs = with_my_own(chatter_pairs(data), mine)
+    bank = build_bank(pairs, progress=progress, source=f"DailyDialog train ({len(pairs) - len(mine)} "
                       "pairs, CC BY-NC-SA 4.0) and lab/chatter/about-me.tsv")
     bank.save(out)
     return bank

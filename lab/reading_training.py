@@ -27,7 +27,7 @@ from torch import nn
 from assistant.checkpoint import save_checkpoint
 from assistant.errors import ConfigError
 from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
-                               batch_reading, best_span, load_reader)
+                               batch_reading, best_span, load_reader, reads_exact)
 from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
 from memory_store.minilm import read_safetensors
@@ -115,7 +115,7 @@ def _pieces(words: Words, span: tuple[int, int]) -> tuple[int, int] | None:
 
 
 def _batches(rows: list[Row], size: int, rng: random.Random | None, middle: bool = False, memories: int | None = None,
-             pieces: int = 48):
+             pieces: int = 48, exact: bool = False):
     """Batches of rows (shuffled by `rng`), each row cut to `memories` memories at most (the answering one
     kept) of `pieces` word pieces at most, as tensors of the words' last (or `middle`) states."""
     order = list(range(len(rows)))
@@ -125,7 +125,7 @@ def _batches(rows: list[Row], size: int, rng: random.Random | None, middle: bool
         chosen = [rows[i] for i in order[start:start + size]]
         if memories is not None and rng is not None:
             chosen = [_cut(_fewer(r, memories, rng), pieces, rng) for r in chosen]
-        tensors = batch_reading([r[0] for r in chosen], [r[1] for r in chosen], middle)
+        tensors = batch_reading([r[0] for r in chosen], [r[1] for r in chosen], middle, exact)
         k = tensors[2].shape[1]
         targets = torch.tensor([r[2] if r[2] < len(r[1]) else k for r in chosen])  # "none" is slot k
         yield chosen, tensors, targets
@@ -207,7 +207,7 @@ def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[i
     model.eval()
     out = []
     with torch.no_grad():
-        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader)):
+        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader), exact=reads_exact(model)):
             logits, span = model(*tensors)
             k = tensors[2].shape[1]
             p = torch.softmax(logits, dim=-1)
@@ -341,7 +341,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
         total = 0.0
         model.train()
         for chosen, tensors, targets in _batches(rows, config.batch_size, rng, config.joint,
-                                                 config.train_memories if config.joint else None, config.train_pieces):
+                                                 config.train_memories if config.joint else None, config.train_pieces,
+                                                 reads_exact(model)):
             loss = _loss(model, chosen, tensors, targets)
             optimizer.zero_grad()
             loss.backward()
