@@ -1142,7 +1142,11 @@ CONVERSATIONS = Path(__file__).resolve().parent / "lab" / "conversations"
               help="Also write OUT.json (figures and failures) and OUT.md (the table and the failures).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Chat model to reply with (default: the shipped assistant/models/default.pt).")
-def eval_conversations(folder: Path, as_json: bool, out_path: Path | None, model_path: Path | None) -> None:
+@click.option("--reader", "reader_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Memory reader to answer with (default: the shipped assistant/models/reader.pt), e.g. one "
+                   "`memchat train-reader --out` wrote.")
+def eval_conversations(folder: Path, as_json: bool, out_path: Path | None, model_path: Path | None,
+                       reader_path: Path | None) -> None:
     """Replay the hand-written conversations through the assistant and score every line (issue 13's targets).
 
     Each file (format: lab/conversations/FORMAT.md) runs on a fresh store with the real embedding model;
@@ -1155,17 +1159,18 @@ def eval_conversations(folder: Path, as_json: bool, out_path: Path | None, model
       memchat eval conversations
       memchat eval conversations --out results/conversations
       memchat eval conversations --dir my-conversations --json
+      memchat eval conversations --reader /tmp/reader-recency.pt
     """
-    from assistant.assistant import Assistant
+    from assistant.assistant import DEFAULT_READER, Assistant
     from lab.conversation_eval import read_conversations, run_conversation_eval, scores_markdown
 
     conversations = read_conversations(folder)
     _one_reply_at_a_time()
     with stage_progress() as report:
-        scores = run_conversation_eval(conversations, lambda store: Assistant.load(store, user="eval", checkpoint=model_path),
-                                       progress=report)
+        scores = run_conversation_eval(conversations, lambda store: Assistant.load(
+            store, user="eval", checkpoint=model_path, reader=reader_path or DEFAULT_READER), progress=report)
     command = "memchat eval conversations" + (f" --dir {folder}" if folder != CONVERSATIONS else "") + (
-        f" --model {model_path}" if model_path else "")
+        f" --model {model_path}" if model_path else "") + (f" --reader {reader_path}" if reader_path else "")
     payload = scores.to_json(command)
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -1458,8 +1463,11 @@ def train_chatter_cmd(out_path: Path, data: Path) -> None:
 @click.option("--exact", is_flag=True,
               help="Train the exact-match reader (DrQA's exact-match feature, SQuAD questions also asked without "
                    "their answering sentence, casual questions; an experiment, see the README): about 40 min.")
+@click.option("--recency", is_flag=True,
+              help="Train the reader that reads when each memory was told (a sentence and its later correction: "
+                   "the correction answers what it changed, the sentence the rest; see the README): about 40 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path, joint: bool, dialogues: bool, exact: bool) -> None:
+                     data: Path, joint: bool, dialogues: bool, exact: bool, recency: bool) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1473,13 +1481,15 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
       memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
       memchat train-reader --dialogues --out /tmp/reader-dream.pt --results results/reader-dream
       memchat train-reader --exact --out /tmp/reader-exact.pt --results results/reader-exact
+      memchat train-reader --recency --out /tmp/reader-recency.pt --results results/reader-recency
     """
-    from lab.reading_training import (DIALOGUE_RECIPE, EXACT_RECIPE, JOINT_RECIPE, ReadingTrainConfig, recipe_flags,
-                                      train_reader, write_results)
+    from lab.reading_training import (DIALOGUE_RECIPE, EXACT_RECIPE, JOINT_RECIPE, RECENCY_RECIPE, ReadingTrainConfig,
+                                      recipe_flags, train_reader, write_results)
 
-    if joint + dialogues + exact > 1:
-        raise click.UsageError("--joint, --dialogues and --exact are three experiments: choose one")
-    chosen = JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else EXACT_RECIPE if exact else {}
+    if joint + dialogues + exact + recency > 1:
+        raise click.UsageError("--joint, --dialogues, --exact and --recency are four recipes: choose one")
+    chosen = JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else EXACT_RECIPE if exact else \
+        RECENCY_RECIPE if recency else {}
     recipe = ReadingTrainConfig(seed=seed, **chosen)
     metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
     test = metrics["squad2_test_articles"]

@@ -17,7 +17,7 @@ from .consolidation import (about_someone_else, adds, asks_another_thing_about_t
 from .intents import FIRST_PERSON, Intent
 from .kin import names_asked, names_given
 from .lines import Line
-from .reading import Reader
+from .reading import Reader, told_order
 from .recalling import Recall
 from .settings import AssistantConfig
 from .wording import NOT_KNOWING, SAYS_UNKNOWN
@@ -103,7 +103,8 @@ def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, que
         words, read, vectors = read[0], read[1:], vectors[1:]
     threshold = config.reader_threshold
     alike = None if config.pooled_similarity is None else (vectors @ vectors.T) >= config.pooled_similarity
-    reading = reader.read(words, read, reader.threshold if threshold is None else threshold, config.newer_share, alike)
+    reading = reader.read(words, read, reader.threshold if threshold is None else threshold, config.newer_share, alike,
+                          told_order([h.fact for h in hits]))
     probability = {h.fact.id: p for h, p in zip(hits, reading.chances)}
     if reading.chosen is None:
         return [], probability, ""

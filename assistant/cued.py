@@ -21,7 +21,7 @@ import numpy as np
 from memory_store import Fact, MemoryStore
 
 from .answers import AnswerFinder
-from .reading import Reader
+from .reading import Reader, told_order
 from .text import second_person
 from .wording import lower_first
 
@@ -61,7 +61,7 @@ def recall_by_cue(store: MemoryStore, reader: Reader | None, answers: AnswerFind
     if reader is not None:
         _, words = store.embed_words([question, *(h.fact.text for h in hits)])
         above = reader.threshold if config.reader_above is None else config.reader_above
-        reading = reader.read(words[0], words[1:], above)
+        reading = reader.read(words[0], words[1:], above, ages=told_order([h.fact for h in hits]))
         if reading.chosen is None:
             return None
         chosen, chance, answer = reading.chosen, float(reading.chances[reading.chosen]), reading.answer

@@ -17,7 +17,7 @@ from .answers import AnswerFinder
 from .consolidation import about_someone_else
 from .intents import Intent
 from .lists import item_count, named_items, without_item
-from .reading import Reader
+from .reading import Reader, told_order
 from .replies import Reply
 from .settings import AssistantConfig
 from .text import as_sentence, second_person
@@ -58,7 +58,7 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
         return Named()
     _, memories = store.embed_words([h.fact.text for h in hits])
     for asked in asking:  # the request, then its first clause ("the flight number, its in the app")
-        reading = reader.read(asked, memories)
+        reading = reader.read(asked, memories, ages=told_order([h.fact for h in hits]))
         if reading.chosen is not None:
             break
     else:

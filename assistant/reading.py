@@ -21,6 +21,7 @@ Trained by `lab/reading_training.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from memory_store import Words
+from memory_store import Fact, Words
 
 from .checkpoint import load_checkpoint
 from .errors import CheckpointError
@@ -51,6 +52,16 @@ class ReadingConfig:
     # Chen et al. 2017, section 3.1): "how much parmesan" is not covered by "500g of ricotta", however
     # close the two cheeses are in MiniLM's space. False: readers trained before it.
     exact_match: bool = False
+    # Whether each memory also reads when it was told against the others (End-to-End Memory Networks'
+    # temporal encoding, section 4.1, as order rather than slot): how like it is a memory told later, and how
+    # much of the question that one covers (and the same for one told earlier). An old value and its
+    # correction, both kept, are alike; the later one that also covers the question is the answer, the
+    # earlier one history. False: readers trained before it.
+    recency: bool = False
+    # Whether each memory also reads how near it is to the question as a whole (the cosine of their mean word
+    # vectors, within 0.01 of MiniLM's own sentence similarity, which it was trained on question-answer
+    # pairs to give), and how far below the nearest memory it is; "none" reads the nearest one's.
+    similarity: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,15 +100,17 @@ class MemoryReader(nn.Module):
         self.weight = nn.Linear(h, 1)  # how much each question word matters
         self.hop = nn.Linear(h, h)  # H
         self.drop = nn.Dropout(config.dropout)
-        exact = int(config.exact_match)
-        self.score = nn.Sequential(nn.Linear(2 * h + 3 + exact, h), nn.ReLU(), nn.Linear(h, 1))
-        self.none = nn.Sequential(nn.Linear(h + 2 + exact, h), nn.ReLU(), nn.Linear(h, 1))
+        exact, recency, near = int(config.exact_match), 4 * int(config.recency), int(config.similarity)
+        self.score = nn.Sequential(nn.Linear(2 * h + 3 + exact + recency + 2 * near, h), nn.ReLU(), nn.Linear(h, 1))
+        self.none = nn.Sequential(nn.Linear(h + 2 + exact + near, h), nn.ReLU(), nn.Linear(h, 1))
         self.span = nn.Linear(2 * h + 1, 2)
 
     def forward(self, q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor,
-                exact: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                exact: torch.Tensor | None = None, ages: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
         """q (B, T, dim), q_mask (B, T); m (B, K, N, dim), m_mask (B, K, N); exact (B, K, T): 1 where
-        memory k says question word t itself -> answer logits (B, K + 1) (the last is "none"), span logits
+        memory k says question word t itself; ages (B, K): when each memory was told, larger for later
+        (any scale; None: in the order given) -> answer logits (B, K + 1) (the last is "none"), span logits
         (B, K, N, 2)."""
         low = torch.finfo(q.dtype).min
         Q = self.drop(torch.tanh(self.question(q)))  # (B, T, h)
@@ -129,12 +142,52 @@ class MemoryReader(nn.Module):
             said = (exact * importance.unsqueeze(1)).sum(-1)  # (B, K)
             feats.append(said.unsqueeze(-1))
             reads.append(said.masked_fill(~has, 0.0).max(-1, keepdim=True).values)
+        if self.config.recency:
+            feats.append(told_around(m, m_mask, coverage, ages))
+        if self.config.similarity:
+            near = nearness(q, q_mask, m, m_mask)  # (B, K)
+            nearest = near.masked_fill(~has, -1.0).max(-1, keepdim=True).values
+            feats += [near.unsqueeze(-1), (near - nearest).unsqueeze(-1)]
+            reads.append(nearest)
         scores = self.score(torch.cat(feats, dim=-1)).squeeze(-1).masked_fill(~has, low)  # (B, K)
         none = self.none(torch.cat(reads, dim=-1))  # (B, 1)
         word_match = match.masked_fill(~q_mask[:, None, :, None], -1.0).max(2).values  # (B, K, N)
         span = self.span(torch.cat([C, C * u[:, None, None, :], word_match.unsqueeze(-1)], dim=-1))
         span = span.masked_fill(~m_mask.unsqueeze(-1), low)
         return torch.cat([scores, none], dim=-1), span
+
+
+def mean_vectors(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The unit mean of each text's word vectors: x (..., N, dim), mask (..., N) -> (..., dim)."""
+    count = mask.sum(-1, keepdim=True).clamp(min=1)
+    return nn.functional.normalize((x * mask.unsqueeze(-1)).sum(-2) / count, dim=-1)
+
+
+def nearness(q: torch.Tensor, q_mask: torch.Tensor, m: torch.Tensor, m_mask: torch.Tensor) -> torch.Tensor:
+    """The cosine of the question's and each memory's mean word vectors -> (B, K), 0 for an empty slot."""
+    return torch.einsum("bd,bkd->bk", mean_vectors(q, q_mask), mean_vectors(m, m_mask))
+
+
+def told_around(m: torch.Tensor, m_mask: torch.Tensor, coverage: torch.Tensor, ages: torch.Tensor | None
+                ) -> torch.Tensor:
+    """For each memory, of the memories told later: the likeness of the most alike (cosine of the mean word
+    vectors) and the most of the question one of them covers, times its likeness; then the same of those told
+    earlier -> (B, K, 4), 0 where there is none."""
+    b, k = m_mask.shape[:2]
+    if ages is None:
+        ages = torch.arange(k, dtype=m.dtype).expand(b, k)
+    has = m_mask.any(-1)
+    mean = mean_vectors(m, m_mask)  # (B, K, dim)
+    alike = torch.einsum("bid,bjd->bij", mean, mean).clamp(min=0.0)  # (B, K, K)
+    real = has.unsqueeze(1) & has.unsqueeze(2)
+    later = (ages.unsqueeze(1) > ages.unsqueeze(2)) & real  # [b, i, j]: j was told after i
+    earlier = (ages.unsqueeze(1) < ages.unsqueeze(2)) & real
+    covered = alike * coverage.clamp(min=0.0).unsqueeze(1)  # j's coverage, as alike to i as j is
+
+    def most(x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+        return x.masked_fill(~where, 0.0).max(-1).values
+
+    return torch.stack([most(alike, later), most(covered, later), most(alike, earlier), most(covered, earlier)], -1)
 
 
 class JointReader(nn.Module):
@@ -236,6 +289,21 @@ def reads_exact(model: nn.Module) -> bool:
     return bool(getattr(getattr(model, "config", None), "exact_match", False))
 
 
+def told_order(facts: Sequence[Fact]) -> list[float]:
+    """Each fact's place in the order it was told (0 for the first of them; by when it was stored, then by
+    id), as a reader's `ages`."""
+    order = sorted(range(len(facts)), key=lambda i: (facts[i].created_at, facts[i].id))
+    place = [0.0] * len(facts)
+    for rank, i in enumerate(order):
+        place[i] = float(rank)
+    return place
+
+
+def reads_recency(model: nn.Module) -> bool:
+    """Whether a reader reads when each memory was told against the others (`ReadingConfig.recency`)."""
+    return bool(getattr(getattr(model, "config", None), "recency", False))
+
+
 def piece_words(words: Words) -> list[str]:
     """For each word piece, the whole word it belongs to, lower case, a final "s" or "'s" dropped (so
     "tins" is "tin"); "" for a piece of punctuation."""
@@ -279,23 +347,27 @@ class Reader:
         self.metrics = dict(metrics or {})
         self.middle = isinstance(model, JointReader)  # reads the words' middle-layer states
         self.exact = reads_exact(model)  # ... and which question words each memory says itself
+        self.recency = reads_recency(model)  # ... and when each memory was told against the others
 
     @property
     def threshold(self) -> float:
         return self.model.config.threshold
 
     def read(self, question: Words, memories: list[Words], threshold: float | None = None,
-             pooled: float | None = None, alike: np.ndarray | None = None) -> Reading:
+             pooled: float | None = None, alike: np.ndarray | None = None, ages: Sequence[float] | None = None
+             ) -> Reading:
         """Which of `memories` answers `question` (in the order given), and the answer's words: the most
         probable memory when it is more probable than "none" and, if `threshold` is given, at least that
         probable. `pooled` (a share): the memories at least that share as probable as the likeliest count
         together, as versions of one answer (an old value and its correction, both kept, share the
         probability that the question is answered, and neither alone may reach it); `alike` (n, n booleans),
-        if given, says which memories may be versions of one fact at all."""
+        if given, says which memories may be versions of one fact at all; `ages`: when each memory was told,
+        larger for later (read by a reader that reads it, `reads_recency`; None: in the order given)."""
         if not memories:
             return Reading((), 1.0, None)
         with torch.no_grad():
-            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact))
+            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact),
+                                      **self._ages(None if ages is None else [ages]))
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
@@ -306,6 +378,12 @@ class Reader:
             return Reading(chances, float(p[-1]), None)
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
         return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last), versions)
+
+    def _ages(self, ages: list[Sequence[float]] | None) -> dict:
+        """The model's `ages` argument, for a reader that reads when memories were told."""
+        if not self.recency:
+            return {}
+        return {"ages": None if ages is None else torch.tensor([list(map(float, a)) for a in ages])}
 
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""

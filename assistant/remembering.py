@@ -12,7 +12,7 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder
 from .clauses import clauses
 from .consolidation import replaces, without_update_marker
-from .reading import Reader
+from .reading import Reader, told_order
 from .recalling import update_reach
 from .settings import AssistantConfig
 from .updates import UpdateDetector, another_pet, choose_update, passing
@@ -90,7 +90,8 @@ def _confirmed_update(store: MemoryStore, config: AssistantConfig, reader: Reade
     if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(candidates):
         return None
     _, words = store.embed_words([statement, *(h.fact.text for h in candidates)])
-    reading = reader.read(words[0], words[1:], config.reader_update_threshold)
+    reading = reader.read(words[0], words[1:], config.reader_update_threshold,
+                          ages=told_order([h.fact for h in candidates]))
     if reading.chosen is None:
         return None
     if reading.chosen == chosen:

@@ -37,6 +37,7 @@ class ReadingExample:
     span: tuple[int, int] | None = None  # the answer's characters in that memory
     answers: tuple[str, ...] = ()  # every accepted answer text (SQuAD's several annotators)
     also: tuple[int, ...] = ()  # other memories that answer it too: earlier versions of the answering one
+    ages: tuple[float, ...] = ()  # when each memory was told, larger for later (empty: in the order given)
 
 
 def squad_split(data: Path) -> tuple[tuple[Article, ...], tuple[Article, ...]]:
@@ -97,11 +98,15 @@ def casually(question: str, rng: random.Random) -> str:
     return text.replace("'", "") if rng.random() < 0.5 else text
 
 
-def version_examples(articles: Sequence[Article], count: int, seed: int) -> list[ReadingExample]:
+def version_examples(articles: Sequence[Article], count: int, seed: int, newest: bool = False
+                     ) -> list[ReadingExample]:
     """A question over its paragraph's sentences and a correction of the sentence that answers it, told
     later with another value ("actually the 14th"): both answer it (the correction is the answer, the
     sentence an earlier version of it), so the reader gives the question to both and the chat takes the
-    newer. Values come from the same article and have the same shape (a number for a number)."""
+    newer. Values come from the same article and have the same shape (a number for a number).
+    `newest`: the correction alone answers, told after every other memory (`ReadingExample.ages`), and
+    half the time another question on the corrected sentence, on words its correction does not retell, is
+    asked too: the old sentence still answers that one ("which bakery?" after "its chocolate sponge now")."""
     rng = random.Random(f"versions:{seed}")
     out = []
     for values, p, spans, qa, text, start in _half_the_answers(articles, rng):
@@ -126,7 +131,21 @@ def version_examples(articles: Sequence[Article], count: int, seed: int) -> list
         memories.insert(where, retold)
         earlier = index + (where <= index)
         question = casually(qa.question, rng) if rng.random() < 0.3 else qa.question
-        out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (earlier,)))
+        if not newest:
+            out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (earlier,)))
+            continue
+        ages = tuple(float(len(memories)) if i == where else float(i) for i in range(len(memories)))
+        out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (), ages))
+        sentence = chosen[index]
+        rest = [q for q in p.qas if q is not qa and q.answers and sentence[0] <= q.answers[0][1] < sentence[1]
+                and q.answers[0][0].lower() not in retold.lower() and text.lower() not in q.answers[0][0].lower()]
+        if rest and rng.random() < 0.5:
+            other = rng.choice(rest)
+            said, begins = other.answers[0]
+            span = (begins - sentence[0], min(sentence[1], begins + len(said)) - sentence[0])
+            asked = casually(other.question, rng) if rng.random() < 0.3 else other.question
+            out.append(ReadingExample(asked, tuple(memories), earlier, span, tuple(t for t, _ in other.answers), (),
+                                      ages))
     rng.shuffle(out)
     return out[:count]
 
@@ -139,13 +158,14 @@ def _window(spans: list[tuple[int, int]], qa, rng: random.Random) -> list[tuple[
     return spans[first:first + MAX_MEMORIES]
 
 
-def personal_examples(data: Path, count: int, seed: int, split: str = "train", versions: float = 0.0
-                      ) -> list[ReadingExample]:
+def personal_examples(data: Path, count: int, seed: int, split: str = "train", versions: float = 0.0,
+                      newest: bool = False) -> list[ReadingExample]:
     """A user's facts (random relations of one catalogue split, some persona sentences among them) and a
     question about one relation (or what a forget request names, or news on it: the memory a statement
     updates is the one that answers the same questions): its fact when told, else none, often with a near
     relation's fact there. `versions`: the share of told facts also told again later with another value
-    (an update): both answer, the update is the answer."""
+    (an update): both answer, the update is the answer; `newest`: the update alone answers, told after every
+    other memory (`ReadingExample.ages`)."""
     rng = random.Random(f"personal-reading:{split}:{seed}")
     again = random.Random(f"personal-versions:{split}:{seed}")  # its own draws
     book = catalogue(split)
@@ -191,8 +211,12 @@ def personal_examples(data: Path, count: int, seed: int, split: str = "train", v
                 where = again.randrange(len(facts) + 1)
                 facts.insert(where, newer)
                 also, answer, span = (answer + (where <= answer),), where, newer[1]
+        ages: tuple[float, ...] = ()
+        if newest and also:
+            ages = tuple(float(len(facts)) if i == answer else float(i) for i in range(len(facts)))
+            also = ()
         if facts:
-            out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span, (), also))
+            out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span, (), also, ages))
     return out
 
 

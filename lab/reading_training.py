@@ -27,7 +27,7 @@ from torch import nn
 from assistant.checkpoint import save_checkpoint
 from assistant.errors import ConfigError
 from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
-                               batch_reading, best_span, load_reader, reads_exact)
+                               batch_reading, best_span, load_reader, reads_exact, reads_recency)
 from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
 from memory_store.minilm import read_safetensors
@@ -63,6 +63,11 @@ class ReadingTrainConfig:
     hidden: int = 128
     hops: int = 2
     exact_match: bool = False  # the MemN2N reader also reads which question words a memory says itself
+    # The MemN2N reader also reads when each memory was told against the others (`ReadingConfig.recency`), and
+    # a sentence and its correction (`versions`, `personal_versions`) are answered by the correction alone, the
+    # sentence being history, while questions its correction leaves alone are still the sentence's
+    recency: bool = False
+    similarity: bool = False  # ... and how near each memory is to the question as a whole (`ReadingConfig.similarity`)
     # The joint reader (`JointReader`): MiniLM's last layers fine-tuned over question and memory together;
     # False: the MemN2N reader over each text's own word vectors (`MemoryReader`, the shipped one). An
     # experiment so far (README): `JOINT_RECIPE` is how it was trained.
@@ -93,6 +98,9 @@ DIALOGUE_RECIPE = {"dialogues": True, "news": 5000}
 # exact-match feature, SQuAD questions also asked without their answering sentence, casually typed questions;
 # 35 min here.
 EXACT_RECIPE = {"exact_match": True, "dropped": 0.3, "casual": 0.3}
+# The reader that reads when memories were told, as trained for the README (`memchat train-reader --recency`):
+# SQuAD sentences and catalogue facts with a later correction, the correction the answer.
+RECENCY_RECIPE = {"recency": True, "versions": 4000, "personal_versions": 0.2}
 
 Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
 
@@ -164,10 +172,24 @@ def _cut(row: Row, limit: int, rng: random.Random) -> Row:
     return question, out, target, pieces, example
 
 
+def told_when(model: MemoryReader | JointReader, chosen: list[Row]) -> dict:
+    """The model's `ages` argument for a batch, for a reader that reads when memories were told: each
+    memory's place in its example's telling order (`ReadingExample.ages`; by text, so it survives `_fewer`
+    and `_cut`)."""
+    if not reads_recency(model):
+        return {}
+    k = max(1, max(len(r[1]) for r in chosen))
+    ages = torch.zeros(len(chosen), k)
+    for b, r in enumerate(chosen):
+        told = dict(zip(r[4].memories, r[4].ages or range(len(r[4].memories))))
+        ages[b, : len(r[1])] = torch.tensor([float(told[m.text]) for m in r[1]])
+    return {"ages": ages}
+
+
 def _loss(model: MemoryReader, chosen: list[Row], tensors, targets) -> torch.Tensor:
     """The answer's cross-entropy (a question with versions of its answer: of all of them together, as
     the chat pools them) and the span's, on the answering memory."""
-    logits, span = model(*tensors)
+    logits, span = model(*tensors, **told_when(model, chosen))
     answered = torch.zeros_like(logits, dtype=torch.bool)
     answered[torch.arange(len(chosen)), targets] = True
     for b, r in enumerate(chosen):
@@ -208,7 +230,7 @@ def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[i
     out = []
     with torch.no_grad():
         for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader), exact=reads_exact(model)):
-            logits, span = model(*tensors)
+            logits, span = model(*tensors, **told_when(model, chosen))
             k = tensors[2].shape[1]
             p = torch.softmax(logits, dim=-1)
             for b, r in enumerate(chosen):
@@ -266,7 +288,8 @@ def _f1(prediction: str, gold: str) -> float:
 def _model(config: ReadingTrainConfig) -> tuple[MemoryReader | JointReader, torch.optim.Optimizer]:
     """A new reader and its optimizer: the joint one starts its layers from MiniLM's last layers."""
     if not config.joint:
-        model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops, exact_match=config.exact_match))
+        model = MemoryReader(ReadingConfig(hidden=config.hidden, hops=config.hops, exact_match=config.exact_match,
+                                           recency=config.recency, similarity=config.similarity))
         return model, torch.optim.Adam(model.parameters(), lr=config.lr)
     model = JointReader(JointConfig(hidden=config.hidden))
     _start_from_minilm(model)
@@ -318,9 +341,10 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     rng = random.Random(config.seed)
     train_articles, test_articles = squad_split(data)
     examples = squad_examples(train_articles, config.seed, config.squad_limit, config.dropped, config.casual) + \
-        personal_examples(data, config.personal, config.seed, versions=config.personal_versions) + \
+        personal_examples(data, config.personal, config.seed, versions=config.personal_versions,
+                          newest=config.recency) + \
         attribute_examples(config.attributes, config.seed) + news_examples(train_articles, config.news, config.seed) + \
-        version_examples(train_articles, config.versions, config.seed)
+        version_examples(train_articles, config.versions, config.seed, newest=config.recency)
     if config.dialogues:
         examples += dialogue_examples(dream(data, "train"), None, config.seed)
     rng.shuffle(examples)
@@ -397,7 +421,10 @@ def _data_used(config: ReadingTrainConfig) -> str:
         parts.append("DREAM train dialogues (non-commercial research only)")
     if config.news:
         parts.append("SQuAD sentences retold with another value as corrections")
-    if config.versions or config.personal_versions:
+    if (config.versions or config.personal_versions) and config.recency:
+        parts.append("a sentence and its correction both in memory, the correction answering what it changed and "
+                     "the sentence the rest")
+    elif config.versions or config.personal_versions:
         parts.append("a sentence and its correction both in memory, both answering")
     return ", ".join(parts) + " (lab/reading_data.py)"
 
@@ -411,7 +438,7 @@ def recipe_flags(recipe: dict) -> str:
     """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues",
     " --exact" or none."""
     return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else \
-        " --exact" if recipe.get("exact_match") else ""
+        " --exact" if recipe.get("exact_match") else " --recency" if recipe.get("recency") else ""
 
 
 def write_results(metrics: dict, path: Path) -> None:

@@ -196,6 +196,22 @@ def test_a_conversation_replays_through_the_cli_across_a_restart(tmp_path, capsy
     assert "| told, answered | 100.0 % (2 of 2) | >= 95 % | yes |" in (tmp_path / "r" / "talks.md").read_text()
 
 
+def test_the_conversations_replay_with_the_reader_given_and_say_so(tmp_path, capsys):
+    from assistant.assistant import DEFAULT_READER
+
+    (tmp_path / "talks").mkdir()
+    (tmp_path / "talks" / "01-sister.txt").write_text(TINY)
+    try:
+        cli.main(["eval", "conversations", "--dir", str(tmp_path / "talks"), "--reader", str(DEFAULT_READER), "--json"])
+    except SystemExit as e:
+        assert e.code in (0, None)
+    saved = json.loads(capsys.readouterr().out)
+    assert saved["command"].endswith(f"--reader {DEFAULT_READER}") and saved["rates"]["ask"] == 100.0
+    with pytest.raises(SystemExit) as missing:
+        cli.main(["eval", "conversations", "--dir", str(tmp_path / "talks"), "--reader", str(tmp_path / "none.pt")])
+    assert missing.value.code == 2  # a usage error, before anything is replayed
+
+
 def test_a_restart_loads_a_new_assistant_over_the_reopened_store(tmp_path, minilm):
     from assistant.assistant import Assistant
 

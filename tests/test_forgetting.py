@@ -18,7 +18,7 @@ NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 class KeywordReader:
     """Chooses the first memory holding the request's last word (none when no memory does)."""
 
-    def read(self, question, memories, threshold=None):
+    def read(self, question, memories, threshold=None, ages=None):
         word = question.text.lower().split()[-1].strip(".?!")
         chances = tuple(1.0 if word in m.text.lower() else 0.0 for m in memories)
         chosen = next((i for i, c in enumerate(chances) if c), None)

@@ -4,6 +4,7 @@ scoring, and the shipped reader on memories it never saw."""
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -12,10 +13,10 @@ import torch
 from assistant.assistant import DEFAULT_READER
 from assistant.errors import CheckpointError
 from assistant.reading import (JointConfig, JointReader, MemoryReader, Reader, ReadingConfig, answer_text, batch_reading,
-                               best_span, load_reader)
+                               best_span, load_reader, nearness, told_around, told_order)
 from lab.reading_data import ReadingExample
 from lab.reading_training import _batches, _f1, _loss, _norm, _rows, _start_from_minilm, predict, squad_scores
-from memory_store import Words
+from memory_store import Fact, Words
 from memory_store.embedder import embed_words
 
 from fakes import HashEmbedder
@@ -60,23 +61,29 @@ def _examples(rng: random.Random) -> list[ReadingExample]:
     return out
 
 
-@pytest.mark.parametrize("exact_match", [False, True])
-def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does(exact_match):
-    torch.manual_seed(0)
-    rng = random.Random(0)
-    examples = _examples(rng)
-    embedder = HashEmbedder()
+def _fit(model: MemoryReader, examples: list[ReadingExample], embedder: HashEmbedder, rng: random.Random, rounds: int,
+         exact: bool = False) -> list:
+    """Train a tiny reader on `examples` for `rounds` passes; returns their rows."""
     texts = {t for e in examples for t in (e.question, *e.memories)}
     vectors = {t: (s, w) for t, s, w in zip(texts, *embed_words(embedder, list(texts)))}
     rows = _rows(examples, vectors)
-    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0, exact_match=exact_match))
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    for _ in range(40):
-        for chosen, tensors, targets in _batches(rows, 8, rng, exact=exact_match):
+    for _ in range(rounds):
+        for chosen, tensors, targets in _batches(rows, 8, rng, exact=exact):
             loss = _loss(model, chosen, tensors, targets)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+    return rows
+
+
+@pytest.mark.parametrize("exact_match", [False, True])
+def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does(exact_match):
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    embedder = HashEmbedder()
+    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0, exact_match=exact_match))
+    rows = _fit(model, _examples(rng), embedder, rng, 40, exact=exact_match)
     scores = squad_scores(rows, predict(model, rows, 0.5))
     assert scores["memory_accuracy"] >= 95 and scores["no_answer_accuracy"] >= 90
 
@@ -233,3 +240,68 @@ def test_a_question_word_reads_as_said_when_the_memory_says_the_word_itself():
     assert exact.shape == (1, 2, 9)
     assert exact[0, 0].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 0]  # "tins" is "tin"; every piece of "parmesan"
     assert exact[0, 1].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0]  # only "of"; "?" matches nothing
+
+
+def _corrections(rng: random.Random) -> list[ReadingExample]:
+    """A person's home and, told later, their new home (the answer), beside another person's; half the
+    questions ask about the other person, whose memory is the only one about them. The memories come in any
+    order: only `ages` says which was told later."""
+    out = []
+    cities = ["rome", "oslo", "lima", "kyiv", "bern", "doha"]
+    for _ in range(60):
+        one, other = rng.sample(["ana", "tom", "lea", "sam", "ivo", "mia"], 2)
+        old, new, theirs = rng.sample(cities, 3)
+        said = [rng.choice(("lives in", "moved to")) for _ in range(3)]  # the words never say which is news
+        told = [f"{one} {said[0]} {old}", f"{one} {said[1]} {new}", f"{other} {said[2]} {theirs}"]  # in telling order
+        order = rng.sample(range(3), 3)
+        memories = tuple(told[i] for i in order)
+        ages = tuple(float(i) for i in order)
+        asked, answer = (one, order.index(1)) if rng.random() < 0.6 else (other, order.index(2))
+        city = memories[answer].split()[-1]
+        span = (len(memories[answer]) - len(city), len(memories[answer]))
+        out.append(ReadingExample(f"where does {asked} live", memories, answer, span, (city,), (), ages))
+    return out
+
+
+def test_a_tiny_recency_reader_takes_the_later_of_a_fact_and_its_correction():
+    torch.manual_seed(0)
+    rng = random.Random(1)
+    embedder = HashEmbedder()
+    model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=32, dropout=0.0, recency=True))
+    rows = _fit(model, _corrections(rng), embedder, rng, 60)  # the ages reach the model from each example
+    assert squad_scores(rows, predict(model, rows, None))["memory_accuracy"] >= 95
+
+    reader = Reader(model)
+    q = embed_words(embedder, ["where does eva live"])[1][0]
+    ms = embed_words(embedder, ["eva lives in rome", "eva moved to bern", "max lives in oslo"])[1]
+    assert reader.read(q, ms, ages=[0, 1, 2]).chosen == 1
+    assert reader.read(q, ms, ages=[1, 0, 2]).chosen == 0  # told the other way round: the move came first
+
+
+def test_the_told_order_of_facts_is_by_when_they_were_stored_then_by_id():
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def fact(id: int, created: datetime) -> Fact:
+        return Fact(id, "u", f"fact {id}", created, 0.5, False, 1.0, created, 0, "active", created)
+
+    facts = [fact(7, at + timedelta(hours=1)), fact(3, at), fact(5, at)]
+    assert told_order(facts) == [2.0, 0.0, 1.0]
+
+
+def test_around_a_memory_are_the_alike_memories_told_after_and_before_it():
+    m = torch.tensor([[[[1.0, 0.0]], [[1.0, 0.0]], [[0.0, 1.0]]]])  # (1, 3 memories, 1 word, dim 2)
+    mask = torch.ones(1, 3, 1, dtype=torch.bool)
+    coverage = torch.tensor([[0.2, 0.8, 0.5]])
+    around = told_around(m, mask, coverage, torch.tensor([[0.0, 1.0, 2.0]]))
+    assert torch.allclose(around[0, 0], torch.tensor([1.0, 0.8, 0.0, 0.0]))  # the alike one, told later
+    assert torch.allclose(around[0, 1], torch.tensor([0.0, 0.0, 1.0, 0.2]))  # the unalike one later counts 0
+    assert torch.allclose(around[0, 2], torch.tensor([0.0, 0.0, 0.0, 0.0]))
+
+
+def test_nearness_is_the_cosine_of_the_mean_word_vectors_and_an_empty_slot_is_zero():
+    q = torch.tensor([[[1.0, 0.0], [1.0, 2.0], [9.0, -9.0]]])  # the third piece is padding
+    q_mask = torch.tensor([[True, True, False]])
+    m = torch.tensor([[[[2.0, 2.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]])
+    m_mask = torch.tensor([[[True, False], [False, False]]])
+    near = nearness(q, q_mask, m, m_mask)
+    assert torch.allclose(near, torch.tensor([[1.0, 0.0]]), atol=1e-6)  # mean (1, 1) against (2, 2): the padding is not read
