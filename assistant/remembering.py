@@ -46,6 +46,8 @@ def remember(store: MemoryStore, config: AssistantConfig, judges: Judges, told: 
     core, news = without_update_marker(statement)
     marked = news if marked is None else marked
     parts = list(parts) or clauses(core)  # the turn model's facts, else the word rules' clauses
+    if news and parts:  # "Actually, I moved to Porto" as one fact: the marker says it is news, it is no part of it
+        parts = [p for p in [without_update_marker(parts[0])[0], *parts[1:]] if p.strip(" .,!?;:")] or [core]
     if len(parts) == 1:
         core = parts[0]
         return _remember_one(store, config, judges, told, core, marked, now, nearest, importance, ())

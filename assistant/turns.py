@@ -94,17 +94,28 @@ def batch(words: list[Words], sentences: np.ndarray) -> tuple[torch.Tensor, torc
     return x, mask, torch.from_numpy(np.asarray(sentences, dtype=np.float32))
 
 
-def decode_tags(tag_p: torch.Tensor, drop_above: float | None) -> list[int]:
+def decode_tags(tag_p: torch.Tensor, drop_above: float | None, split_above: float | None = None) -> list[int]:
     """Each piece's tag from the model's (T, 3) tag probabilities. `drop_above` (None: the likeliest tag):
     a piece is O only when the model gives O at least this probability, or when it is likelier O and stands
     between a fact and the next fact's B (the joiner ", and" of "my flight is at 7:45, and Sam does the
-    slides"); else B or I, whichever is likelier: a told word is lost only when surely filler."""
+    slides"); else B or I, whichever is likelier: a told word is lost only when surely filler.
+    `split_above` (None: whenever B is likelier than I): a piece after the first fact begins another fact
+    only when the model gives B at least this probability, else it goes on with the fact before it: a fact
+    cut from its subject ("mrs. Albright, $40 a lesson" out of "Leo's piano lesson is thursdays at 4 with
+    mrs. Albright, $40 a lesson") answers nothing."""
     likeliest = tag_p.argmax(dim=-1).tolist()
-    if drop_above is None:
+    if drop_above is None and split_above is None:
         return likeliest
-    chosen = torch.where(tag_p[:, 0] >= drop_above, 0, 1 + tag_p[:, 1:].argmax(dim=-1)).tolist()
+    chosen = likeliest if drop_above is None else \
+        torch.where(tag_p[:, 0] >= drop_above, 0, 1 + tag_p[:, 1:].argmax(dim=-1)).tolist()
+    if split_above is not None:
+        begun = False
+        for j, tag in enumerate(chosen):
+            if tag == 1 and begun and float(tag_p[j, 1]) < split_above:
+                chosen[j] = 2  # not sure enough of a new fact: the one before goes on
+            begun = begun or tag != 0
     for j in range(1, len(chosen)):
-        if likeliest[j] == 1:  # a new fact begins: the likely filler just before it is its joiner
+        if likeliest[j] == 1 and chosen[j] == 1:  # a new fact begins: the likely filler just before it is its joiner
             k = j - 1
             while k > 0 and likeliest[k] == 0 and chosen[k] != 0:
                 chosen[k] = 0
@@ -167,10 +178,13 @@ class TurnReader:
         self.model = self.models[0]
         self.metrics = dict(metrics or {})
 
-    def understand(self, words: Words, sentence: np.ndarray, drop_above: float | None = None) -> Turn:
+    def understand(self, words: Words, sentence: np.ndarray, drop_above: float | None = None,
+                   split_above: float | None = None) -> Turn:
         """One line: `words` and `sentence` as `MemoryStore.embed_words` gives them. `drop_above`: a telling
         turn's word piece is left out of its facts only when the model gives O at least this probability
-        (else it is B or I, whichever is likelier); None: every piece takes its likeliest tag."""
+        (else it is B or I, whichever is likelier); None: every piece takes its likeliest tag. `split_above`:
+        a telling turn's next fact begins only where the model gives B at least this probability
+        (`decode_tags`)."""
         x, mask, s = batch([words], np.asarray(sentence, dtype=np.float32).reshape(1, -1))
         with torch.no_grad():
             outputs = [m(x, mask, s) for m in self.models]
@@ -179,7 +193,7 @@ class TurnReader:
         kind, runner_up = self.model.config.kinds[order[0]], self.model.config.kinds[order[1]]
         tag_p = torch.stack([torch.softmax(t[0], dim=-1) for _, t in outputs]).mean(0)
         tag_p = tag_p[: len(words.pieces)]
-        chosen = decode_tags(tag_p, drop_above) if kind in TELLING else tag_p.argmax(dim=-1).tolist()
+        chosen = decode_tags(tag_p, drop_above, split_above) if kind in TELLING else tag_p.argmax(dim=-1).tolist()
         spans = spans_from_tags(words, chosen)
         if kind == "forget" and spans:  # a request names one thing: its first run, with the runs after it
             spans = [_joined(words.text, spans)]  # that only a space parts from it ("that" "my dog is ...")

@@ -34,7 +34,7 @@ def understand(store: MemoryStore, turns: TurnReader | None, config: AssistantCo
         intent = classify(text)
         return Understood(Turn(text, intent.kind, 1.0), intent)
     vectors, words = store.embed_words([text])
-    turn = turns.understand(words[0], vectors[0], config.drop_filler_above)
+    turn = turns.understand(words[0], vectors[0], config.drop_filler_above, config.split_facts_above)
     if words[0].spans and words[0].spans[-1][1] < len(text.rstrip(" .!?")):  # longer than MiniLM reads
         turn = _understand_in_parts(store, turns, config, text, turn)
     if turn.kind == "exit" and turn.confidence < config.sure_to_act:
@@ -51,7 +51,7 @@ def _understand_in_parts(store: MemoryStore, turns: TurnReader, config: Assistan
         return first
     parts = [p for p in re.split(r"(?<=[.!?;])\s+", text) if p.strip()]
     vectors, words = store.embed_words(parts)
-    read = [turns.understand(w, v, config.drop_filler_above) for w, v in zip(words, vectors)]
+    read = [turns.understand(w, v, config.drop_filler_above, config.split_facts_above) for w, v in zip(words, vectors)]
     return dataclasses.replace(first, facts=tuple(f for t in read for f in (t.facts or (t.text,))))
 
 

@@ -48,6 +48,23 @@ def test_a_told_word_is_dropped_only_when_surely_filler():
     assert decode_tags(torch.tensor([o, i, i]), 0.9) == [0, 2, 2]  # sure filler still goes
 
 
+def test_a_next_fact_begins_only_where_the_model_is_sure_of_it():
+    text = "Leo has piano at 4 with mrs. Albright, $40 a lesson"
+    words = words_of(text)
+    o, i = (0.98, 0.01, 0.01), (0.05, 0.05, 0.9)
+    unsure = (0.05, 0.7, 0.25)  # "mrs" begins a fact, but only 0.7 sure
+    p = torch.tensor([(0.05, 0.9, 0.05), i, i, i, i, (0.6, 0.1, 0.3), unsure, *[i] * (len(words.pieces) - 7)])
+    cut = [text[a:c] for a, c in spans_from_tags(words, decode_tags(p, 0.9))]
+    assert cut == ["Leo has piano at 4", "mrs. Albright, $40 a lesson"]  # "with" left out as the joiner
+    whole = [text[a:c] for a, c in spans_from_tags(words, decode_tags(p, 0.9, split_above=0.95))]
+    assert whole == [text]
+    sure = p.clone()
+    sure[6] = torch.tensor([0.02, 0.97, 0.01])
+    assert [text[a:c] for a, c in spans_from_tags(words, decode_tags(sure, 0.9, split_above=0.95))] == cut
+    first = decode_tags(torch.tensor([(0.05, 0.6, 0.35), i]), 0.9, split_above=0.95)
+    assert first == [1, 2]  # the first fact begins however unsure: there is nothing before it to go on with
+
+
 def test_a_continuation_piece_never_starts_a_fact():
     w = Words("teh milk", ("te", "##h", "milk"), ((0, 2), (2, 3), (4, 8)), np.zeros((3, 4), dtype=np.float32))
     assert spans_from_tags(w, [TAGS.index("B"), TAGS.index("B"), TAGS.index("I")]) == [(0, 8)]
