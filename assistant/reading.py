@@ -175,7 +175,7 @@ def told_around(m: torch.Tensor, m_mask: torch.Tensor, coverage: torch.Tensor, a
     earlier -> (B, K, 4), 0 where there is none."""
     b, k = m_mask.shape[:2]
     if ages is None:
-        ages = torch.arange(k, dtype=m.dtype).expand(b, k)
+        ages = torch.arange(k, dtype=m.dtype, device=m.device).expand(b, k)
     has = m_mask.any(-1)
     mean = mean_vectors(m, m_mask)  # (B, K, dim)
     alike = torch.einsum("bid,bjd->bij", mean, mean).clamp(min=0.0)  # (B, K, K)
@@ -365,6 +365,8 @@ class Reader:
         larger for later (read by a reader that reads it, `reads_recency`; None: in the order given)."""
         if not memories:
             return Reading((), 1.0, None)
+        if ages is not None and len(ages) != len(memories):
+            raise ValueError(f"{len(ages)} ages for {len(memories)} memories: one each")
         with torch.no_grad():
             logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact),
                                       **self._ages(None if ages is None else [ages]))
@@ -379,7 +381,7 @@ class Reader:
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
         return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last), versions)
 
-    def _ages(self, ages: list[Sequence[float]] | None) -> dict:
+    def _ages(self, ages: list[Sequence[float]] | None) -> dict[str, torch.Tensor | None]:
         """The model's `ages` argument, for a reader that reads when memories were told."""
         if not self.recency:
             return {}

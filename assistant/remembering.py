@@ -45,9 +45,9 @@ def remember(store: MemoryStore, config: AssistantConfig, judges: Judges, told: 
     (stored, replaced)."""
     core, news = without_update_marker(statement)
     marked = news if marked is None else marked
-    parts = list(parts) or clauses(core)  # the turn model's facts, else the word rules' clauses
-    if news and parts:  # "Actually, I moved to Porto" as one fact: the marker says it is news, it is no part of it
-        parts = [p for p in [without_update_marker(parts[0])[0], *parts[1:]] if p.strip(" .,!?;:")] or [core]
+    parts = _unmarked(list(parts), core) if news and parts else list(parts) or clauses(core)
+    if not parts:  # the statement was its marker alone ("Wait."): nothing to store
+        return [], []
     if len(parts) == 1:
         core = parts[0]
         return _remember_one(store, config, judges, told, core, marked, now, nearest, importance, ())
@@ -59,6 +59,16 @@ def remember(store: MemoryStore, config: AssistantConfig, judges: Judges, told: 
         stored += one
         replaced += gone
     return stored, replaced
+
+
+def _unmarked(parts: list[str], core: str) -> list[str]:
+    """The turn model's facts of a statement whose update marker (`without_update_marker`) left `core`:
+    the first fact without the marker when it holds the one the statement lost ("Actually, I moved to
+    Porto": the marker says it is news, it is no part of it); a fact that was only the marker goes."""
+    first, had = without_update_marker(parts[0])
+    if had and parts[0].lower() not in core.lower() and first.lower() in core.lower():
+        parts = [first, *parts[1:]]
+    return [p for p in parts if p.strip(" .,!?;:")]
 
 
 def _remember_one(store: MemoryStore, config: AssistantConfig, judges: Judges, told: Told, core: str, marked: bool,

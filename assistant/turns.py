@@ -106,7 +106,7 @@ def decode_tags(tag_p: torch.Tensor, drop_above: float | None, split_above: floa
     likeliest = tag_p.argmax(dim=-1).tolist()
     if drop_above is None and split_above is None:
         return likeliest
-    chosen = likeliest if drop_above is None else \
+    chosen = list(likeliest) if drop_above is None else \
         torch.where(tag_p[:, 0] >= drop_above, 0, 1 + tag_p[:, 1:].argmax(dim=-1)).tolist()
     if split_above is not None:
         begun = False

@@ -436,7 +436,7 @@ ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66
 
 def recipe_flags(recipe: dict) -> str:
     """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues",
-    " --exact" or none."""
+    " --exact", " --recency" or none."""
     return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else \
         " --exact" if recipe.get("exact_match") else " --recency" if recipe.get("recency") else ""
 

@@ -205,6 +205,11 @@ def test_the_shipped_reader_answers_and_abstains_on_memories_it_never_saw(minilm
     assert reader.read(words[0], words[1:]).chosen == 1
     _, words = minilm.embed_words(["what does my brother do for a living?", *memories])
     assert reader.read(words[0], words[1:]).chosen is None
+    # the shipped reader does not read when memories were told: their ages change nothing it says
+    assert not reader.recency
+    assert reader.read(words[0], words[1:], ages=[2, 1, 0]).chances == reader.read(words[0], words[1:]).chances
+    with pytest.raises(ValueError, match="one each"):
+        reader.read(words[0], words[1:], ages=[0, 1])
 
 
 def test_the_loss_of_a_question_with_versions_of_its_answer_counts_them_together():
