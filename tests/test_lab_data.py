@@ -132,3 +132,32 @@ def test_a_correction_and_the_sentence_it_corrects_both_answer_the_question():
         new = e.memories[e.answer][e.span[0]:e.span[1]]
         assert new.lower() == e.answers[0].lower() and new.lower() not in e.memories[e.also[0]].lower()
         assert len(e.memories) <= 8
+
+
+def test_with_the_newest_told_the_correction_alone_answers_and_the_old_sentence_keeps_what_it_left():
+    context = ("The bridge opened in 1932 and was designed by Ada Kerr. It crosses the river at Millford. "
+               "Its main span is 300 metres. Trams crossed it until 1958.")
+    at = context.index
+    qas = (QA("When did the bridge open?", (("1932", at("1932")),)),
+           QA("Who designed the bridge?", (("Ada Kerr", at("Ada Kerr")),)),
+           QA("How long is the main span?", (("300 metres", at("300 metres")),)),
+           QA("Until when did trams cross it?", (("1958", at("1958")),)))
+    tower = "The tower was finished in 1889 by Tom Hale. It is 120 metres tall."
+    where = tower.index
+    values = (QA("When was the tower finished?", (("1889", where("1889")),)),  # values a correction may take
+              QA("Who built the tower?", (("Tom Hale", where("Tom Hale")),)),
+              QA("How tall is the tower?", (("120 metres", where("120 metres")),)))
+    article = Article("Bridge", (Paragraph(context, qas), Paragraph(tower, values)))
+    examples = [e for e in version_examples([article] * 30, count=1000, seed=3, newest=True)
+                if any(m in context for m in e.memories)]
+    corrected = [e for e in examples if e.answers[0] not in context]
+    kept = [e for e in examples if e.answers[0] in context]
+    assert corrected and kept  # both kinds are drawn
+    for e in examples:
+        assert e.also == () and len(e.ages) == len(e.memories)
+        said = e.memories[e.answer][e.span[0]:e.span[1]]
+        assert said.lower() in [a.lower() for a in e.answers]
+    for e in corrected:  # the correction is told last of all
+        assert e.ages[e.answer] == max(e.ages)
+    for e in kept:  # a question its correction leaves alone: the old sentence, told before the correction
+        assert e.ages[e.answer] < max(e.ages) and e.memories[e.answer] in context

@@ -11,7 +11,8 @@ import torch
 
 from assistant.checkpoint import save_checkpoint
 from assistant.assistant import DEFAULT_TURNS as SHIPPED
-from assistant.turns import (KINDS, TAGS, TurnConfig, TurnModel, TurnReader, decode_tags, load_turn_reader,
+from assistant.settings import AssistantConfig
+from assistant.turns import (KINDS, TAGS, Turn, TurnConfig, TurnModel, TurnReader, decode_tags, load_turn_reader,
                              spans_from_tags)
 from assistant.vocab import PAD, UNK, Vocab
 from lab.turn_data import TurnExample
@@ -146,3 +147,20 @@ def test_the_shipped_model_reads_lines_it_never_saw(minilm):
     assert read("packing list: charger, passport and sunglasses").facts == (
         "packing list: charger, passport and sunglasses",)  # a list is one fact, its heading kept
     assert read("quit").kind == "exit"
+
+
+def test_the_chat_decodes_facts_at_the_configured_split_threshold(store):
+    from assistant.understanding import understand
+
+    class Recording:  # a turn reader that says what it was asked to decode with
+        def __init__(self):
+            self.asked = []
+
+        def understand(self, words, sentence, drop_above=None, split_above=None):
+            self.asked.append((drop_above, split_above))
+            return Turn(words.text, "statement", 1.0, (words.text,), "question")
+
+    turns = Recording()
+    understand(store, turns, AssistantConfig(), "my flight is at 7:45 and Sam does the slides")
+    understand(store, turns, AssistantConfig(split_facts_above=None, drop_filler_above=None), "the bins go out on monday")
+    assert turns.asked == [(0.9, 0.95), (None, None)]
