@@ -1454,20 +1454,20 @@ def train_chatter_cmd(out_path: Path, data: Path) -> None:
               help="Catalogue examples beside SQuAD's (default: the recipe's).")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
-@click.option("--joint", is_flag=True,
+@click.option("--joint", "recipes", flag_value="joint", multiple=True,
               help="Train the joint reader instead (MiniLM's last two layers fine-tuned over question and memory "
                    "together; an experiment, see the README): about 80 min.")
-@click.option("--dialogues", is_flag=True,
+@click.option("--dialogues", "recipes", flag_value="dialogues", multiple=True,
               help="Add DREAM's train dialogues (questions over the sentences people said) and corrections read "
                    "as news (an experiment, see the README): about 75 min.")
-@click.option("--exact", is_flag=True,
+@click.option("--exact", "recipes", flag_value="exact", multiple=True,
               help="Train the exact-match reader (DrQA's exact-match feature, SQuAD questions also asked without "
                    "their answering sentence, casual questions; an experiment, see the README): about 40 min.")
-@click.option("--recency", is_flag=True,
+@click.option("--recency", "recipes", flag_value="recency", multiple=True,
               help="Train the reader that reads when each memory was told (a sentence and its later correction: "
                    "the correction answers what it changed, the sentence the rest; see the README): about 40 min.")
 def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path, joint: bool, dialogues: bool, exact: bool, recency: bool) -> None:
+                     data: Path, recipes: tuple[str, ...]) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1483,14 +1483,11 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
       memchat train-reader --exact --out /tmp/reader-exact.pt --results results/reader-exact
       memchat train-reader --recency --out /tmp/reader-recency.pt --results results/reader-recency
     """
-    from lab.reading_training import (DIALOGUE_RECIPE, EXACT_RECIPE, JOINT_RECIPE, RECENCY_RECIPE, ReadingTrainConfig,
-                                      recipe_flags, train_reader, write_results)
+    from lab.reading_training import RECIPES, ReadingTrainConfig, recipe_flags, train_reader, write_results
 
-    if joint + dialogues + exact + recency > 1:
+    if len(set(recipes)) > 1:
         raise click.UsageError("--joint, --dialogues, --exact and --recency are four recipes: choose one")
-    chosen = JOINT_RECIPE if joint else DIALOGUE_RECIPE if dialogues else EXACT_RECIPE if exact else \
-        RECENCY_RECIPE if recency else {}
-    recipe = ReadingTrainConfig(seed=seed, **chosen)
+    recipe = ReadingTrainConfig(seed=seed, **(RECIPES[recipes[0]] if recipes else {}))
     metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
     test = metrics["squad2_test_articles"]
     _result_table(f"Memory reader written to {esc(out_path)}", [

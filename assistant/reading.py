@@ -248,7 +248,7 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Pad questions to (B, T, dim) and memories to (B, K, N, dim), with their masks: the words' last
     hidden states, or (`middle`) their states after MiniLM's layer 4; with `exact` (a reader that reads
-    it, `reads_exact`), also (B, K, T): 1 where memory k says the word question piece t belongs to
+    it, `reads(model, "exact_match")`), also (B, K, T): 1 where memory k says the word question piece t belongs to
     (`piece_words`), else None."""
     def of(w: Words) -> np.ndarray:
         array = w.middle if middle else w.vectors
@@ -284,9 +284,10 @@ def batch_reading(questions: list[Words], memories: list[list[Words]], middle: b
     return q, q_mask, m, m_mask, said_words
 
 
-def reads_exact(model: nn.Module) -> bool:
-    """Whether a reader reads which question words a memory says itself (`ReadingConfig.exact_match`)."""
-    return bool(getattr(getattr(model, "config", None), "exact_match", False))
+def reads(model: nn.Module, feature: str) -> bool:
+    """Whether a reader was built to read one of `ReadingConfig`'s optional features ("exact_match",
+    "recency", "similarity"); readers without it (the joint reader, older ones) read none."""
+    return bool(getattr(getattr(model, "config", None), feature, False))
 
 
 def told_order(facts: Sequence[Fact]) -> list[float]:
@@ -297,11 +298,6 @@ def told_order(facts: Sequence[Fact]) -> list[float]:
     for rank, i in enumerate(order):
         place[i] = float(rank)
     return place
-
-
-def reads_recency(model: nn.Module) -> bool:
-    """Whether a reader reads when each memory was told against the others (`ReadingConfig.recency`)."""
-    return bool(getattr(getattr(model, "config", None), "recency", False))
 
 
 def piece_words(words: Words) -> list[str]:
@@ -346,8 +342,8 @@ class Reader:
         self.model = model.eval()
         self.metrics = dict(metrics or {})
         self.middle = isinstance(model, JointReader)  # reads the words' middle-layer states
-        self.exact = reads_exact(model)  # ... and which question words each memory says itself
-        self.recency = reads_recency(model)  # ... and when each memory was told against the others
+        self.exact = reads(model, "exact_match")  # ... and which question words each memory says itself
+        self.recency = reads(model, "recency")  # ... and when each memory was told against the others
 
     @property
     def threshold(self) -> float:
@@ -362,14 +358,14 @@ class Reader:
         together, as versions of one answer (an old value and its correction, both kept, share the
         probability that the question is answered, and neither alone may reach it); `alike` (n, n booleans),
         if given, says which memories may be versions of one fact at all; `ages`: when each memory was told,
-        larger for later (read by a reader that reads it, `reads_recency`; None: in the order given)."""
+        larger for later (read only by a reader built with `ReadingConfig.recency`; None: in the order given)."""
         if not memories:
             return Reading((), 1.0, None)
         if ages is not None and len(ages) != len(memories):
             raise ValueError(f"{len(ages)} ages for {len(memories)} memories: one each")
         with torch.no_grad():
-            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact),
-                                      **self._ages(None if ages is None else [ages]))
+            told = {"ages": None if ages is None else torch.tensor([list(map(float, ages))])} if self.recency else {}
+            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact), **told)
         p = torch.softmax(logits[0], dim=-1)
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
@@ -380,12 +376,6 @@ class Reader:
             return Reading(chances, float(p[-1]), None)
         first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
         return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last), versions)
-
-    def _ages(self, ages: list[Sequence[float]] | None) -> dict[str, torch.Tensor | None]:
-        """The model's `ages` argument, for a reader that reads when memories were told."""
-        if not self.recency:
-            return {}
-        return {"ages": None if ages is None else torch.tensor([list(map(float, a)) for a in ages])}
 
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""

@@ -134,7 +134,7 @@ def version_examples(articles: Sequence[Article], count: int, seed: int, newest:
         if not newest:
             out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (earlier,)))
             continue
-        ages = tuple(float(len(memories)) if i == where else float(i) for i in range(len(memories)))
+        ages = told_last(len(memories), where)
         out.append(ReadingExample(question, tuple(memories), where, (at, at + len(value)), (value,), (), ages))
         sentence = chosen[index]
         rest = [q for q in p.qas if q is not qa and q.answers and sentence[0] <= q.answers[0][1] < sentence[1]
@@ -148,6 +148,11 @@ def version_examples(articles: Sequence[Article], count: int, seed: int, newest:
                                       ages))
     rng.shuffle(out)
     return out[:count]
+
+
+def told_last(count: int, last: int) -> tuple[float, ...]:
+    """`ReadingExample.ages` of `count` memories told in their order, but memory `last` after all of them."""
+    return tuple(float(count) if i == last else float(i) for i in range(count))
 
 
 def _window(spans: list[tuple[int, int]], qa, rng: random.Random) -> list[tuple[int, int]]:
@@ -213,7 +218,7 @@ def personal_examples(data: Path, count: int, seed: int, split: str = "train", v
                 also, answer, span = (answer + (where <= answer),), where, newer[1]
         ages: tuple[float, ...] = ()
         if newest and also:
-            ages = tuple(float(len(facts)) if i == answer else float(i) for i in range(len(facts)))
+            ages = told_last(len(facts), answer)
             also = ()
         if facts:
             out.append(ReadingExample(question, tuple(f for f, _ in facts), answer, span, (), also, ages))

@@ -27,7 +27,7 @@ from torch import nn
 from assistant.checkpoint import save_checkpoint
 from assistant.errors import ConfigError
 from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
-                               batch_reading, best_span, load_reader, reads_exact, reads_recency)
+                               batch_reading, best_span, load_reader, reads)
 from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
 from memory_store.minilm import read_safetensors
@@ -176,7 +176,7 @@ def told_when(model: MemoryReader | JointReader, chosen: list[Row]) -> dict:
     """The model's `ages` argument for a batch, for a reader that reads when memories were told: each
     memory's place in its example's telling order (`ReadingExample.ages`; by text, so it survives `_fewer`
     and `_cut`)."""
-    if not reads_recency(model):
+    if not reads(model, "recency"):
         return {}
     k = max(1, max(len(r[1]) for r in chosen))
     ages = torch.zeros(len(chosen), k)
@@ -229,7 +229,7 @@ def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[i
     model.eval()
     out = []
     with torch.no_grad():
-        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader), exact=reads_exact(model)):
+        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader), exact=reads(model, "exact_match")):
             logits, span = model(*tensors, **told_when(model, chosen))
             k = tensors[2].shape[1]
             p = torch.softmax(logits, dim=-1)
@@ -366,7 +366,7 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
         model.train()
         for chosen, tensors, targets in _batches(rows, config.batch_size, rng, config.joint,
                                                  config.train_memories if config.joint else None, config.train_pieces,
-                                                 reads_exact(model)):
+                                                 reads(model, "exact_match")):
             loss = _loss(model, chosen, tensors, targets)
             optimizer.zero_grad()
             loss.backward()
@@ -434,11 +434,16 @@ def _data_used(config: ReadingTrainConfig) -> str:
 ANCHORS = (("BiDAF-No-Answer (paper)", "about 62"), ("DocQA + ELMo (paper)", "66.3"), ("human (paper)", "89.5"))
 
 
+# The experiments' recipes by their `memchat train-reader` flag.
+RECIPES = {"joint": JOINT_RECIPE, "dialogues": DIALOGUE_RECIPE, "exact": EXACT_RECIPE, "recency": RECENCY_RECIPE}
+
+
 def recipe_flags(recipe: dict) -> str:
-    """The train-reader flags of a recipe (`ReadingTrainConfig` as a dict): " --joint", " --dialogues",
-    " --exact", " --recency" or none."""
-    return " --joint" if recipe.get("joint") else " --dialogues" if recipe.get("dialogues") else \
-        " --exact" if recipe.get("exact_match") else " --recency" if recipe.get("recency") else ""
+    """The train-reader flag of a recipe (`ReadingTrainConfig` as a dict): the one whose switches (its
+    settings that are True: "joint", "exact_match", ...) it has on, " --joint" and the like, or none. Epochs
+    and counts given on the command line do not change which recipe it is."""
+    return next((f" --{flag}" for flag, settings in RECIPES.items()
+                 if all(recipe.get(k) for k, v in settings.items() if v is True)), "")
 
 
 def write_results(metrics: dict, path: Path) -> None:

@@ -310,3 +310,14 @@ def test_nearness_is_the_cosine_of_the_mean_word_vectors_and_an_empty_slot_is_ze
     m_mask = torch.tensor([[[True, False], [False, False]]])
     near = nearness(q, q_mask, m, m_mask)
     assert torch.allclose(near, torch.tensor([[1.0, 0.0]]), atol=1e-6)  # mean (1, 1) against (2, 2): the padding is not read
+
+
+def test_every_reader_recipe_is_named_by_its_own_flag_whatever_the_epochs():
+    import dataclasses
+
+    from lab.reading_training import RECIPES, ReadingTrainConfig, recipe_flags
+
+    for flag, settings in RECIPES.items():
+        config = dataclasses.replace(ReadingTrainConfig(**settings), epochs=1)
+        assert recipe_flags(dataclasses.asdict(config)) == f" --{flag}"
+    assert recipe_flags(dataclasses.asdict(ReadingTrainConfig())) == ""  # the shipped reader's recipe
