@@ -1390,8 +1390,11 @@ def word_model_options(file: str, what: str):
 @click.option("--examples", type=click.IntRange(1), default=None, help="Training turns drawn (default: the recipe's).")
 @click.option("--members", type=click.IntRange(1), default=3, show_default=True,
               help="Models trained with seeds SEED, SEED+1, ... and averaged (an ensemble).")
-def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, members: int, seed: int,
-                    data: Path) -> None:
+@click.option("--written", type=click.IntRange(0), default=None,
+              help="Times each line of the hand-written training conversations (lab/training_conversations) is "
+                   "added (default: the recipe's; 0: none).")
+def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, members: int, written: int | None,
+                    seed: int, data: Path) -> None:
     """Train the turn model: what kind of turn a line is, and which of its words are the facts it tells.
 
     Persona sentences, DailyDialog, SQuAD and DREAM questions and the catalogue's train split, composed
@@ -1402,19 +1405,21 @@ def train_turns_cmd(out_path: Path, examples: int | None, epochs: int | None, me
     Examples:
       memchat train-turns
       memchat train-turns --examples 3000 --epochs 2 --out /tmp/turns.pt
+      memchat train-turns --written 0 --out /tmp/turns-no-written.pt
     """
     from lab.turn_training import TurnTrainConfig, train_turn_ensemble
 
     train = functools.partial(train_turn_ensemble, members=members)
     metrics = _train_on_word_vectors(train, TurnTrainConfig(seed=seed), data, out_path, examples=examples,
-                                     epochs=epochs)
+                                     epochs=epochs, written=written)
     rows = [(f"member {i + 1}: kind of turn / facts cut exactly, development turns",
              f"{100 * m['dev']['kind_accuracy']:.1f}% / {100 * m['dev']['facts_exact']:.1f}%")
             for i, m in enumerate(metrics["member_metrics"])]
     _result_table(f"Turn model ({members} member(s)) written to {esc(out_path)}",
                   [*rows, ("time", f"{metrics['seconds'] / 60:.1f} min")])
     _reproduce("memchat train-turns" + (f" --members {members}" if members != 3 else "")
-               + (f" --epochs {epochs}" if epochs else ""), "examples", examples, seed)
+               + (f" --epochs {epochs}" if epochs else "") + (f" --written {written}" if written is not None else ""),
+               "examples", examples, seed)
 
 
 @cli.command("train-chatter")
@@ -1454,6 +1459,9 @@ def train_chatter_cmd(out_path: Path, data: Path) -> None:
               help="Catalogue examples beside SQuAD's (default: the recipe's).")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the SQuAD 2.0 figures to RESULTS.json and RESULTS.md (e.g. results/reader).")
+@click.option("--written", type=click.IntRange(0), default=None,
+              help="Times each question of the hand-written training conversations (lab/training_conversations) "
+                   "is read, with other neighbours each time (default: the recipe's; 0: none).")
 @click.option("--joint", "recipes", flag_value="joint", multiple=True,
               help="Train the joint reader instead (MiniLM's last two layers fine-tuned over question and memory "
                    "together; an experiment, see the README): about 80 min.")
@@ -1466,8 +1474,8 @@ def train_chatter_cmd(out_path: Path, data: Path) -> None:
 @click.option("--recency", "recipes", flag_value="recency", multiple=True,
               help="Train the reader that reads when each memory was told (a sentence and its later correction: "
                    "the correction answers what it changed, the sentence the rest; see the README): about 40 min.")
-def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, seed: int, results_path: Path | None,
-                     data: Path, recipes: tuple[str, ...]) -> None:
+def train_reader_cmd(out_path: Path, personal: int | None, written: int | None, epochs: int | None, seed: int,
+                     results_path: Path | None, data: Path, recipes: tuple[str, ...]) -> None:
     """Train the memory reader: which remembered memory answers a question, which words are the answer, or none.
 
     Multi-hop attention over MiniLM's word vectors of the memories a search returns (End-to-End Memory
@@ -1478,6 +1486,7 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     Examples:
       memchat train-reader --results results/reader
       memchat train-reader --personal 500 --epochs 2 --out /tmp/reader.pt
+      memchat train-reader --written 0 --out /tmp/reader-no-written.pt
       memchat train-reader --joint --out /tmp/joint.pt --results results/reader-joint
       memchat train-reader --dialogues --out /tmp/reader-dream.pt --results results/reader-dream
       memchat train-reader --exact --out /tmp/reader-exact.pt --results results/reader-exact
@@ -1488,7 +1497,8 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     if len(set(recipes)) > 1:
         raise click.UsageError("--joint, --dialogues, --exact and --recency are four recipes: choose one")
     recipe = ReadingTrainConfig(seed=seed, **(RECIPES[recipes[0]] if recipes else {}))
-    metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, epochs=epochs)
+    metrics = _train_on_word_vectors(train_reader, recipe, data, out_path, personal=personal, written=written,
+                                     epochs=epochs)
     test = metrics["squad2_test_articles"]
     _result_table(f"Memory reader written to {esc(out_path)}", [
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
@@ -1501,8 +1511,8 @@ def train_reader_cmd(out_path: Path, personal: int | None, epochs: int | None, s
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    _reproduce("memchat train-reader" + recipe_flags(dataclasses.asdict(recipe)) + (f" --epochs {epochs}" if epochs else ""),
-               "personal", personal, seed)
+    _reproduce("memchat train-reader" + recipe_flags(dataclasses.asdict(recipe)) + (f" --epochs {epochs}" if epochs else "")
+               + (f" --written {written}" if written is not None else ""), "personal", personal, seed)
 
 
 def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:

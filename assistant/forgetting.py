@@ -70,7 +70,8 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
     if 1 < len(items) < item_count(chosen.text):
         return Named(unclear=tuple(chosen.text[a:b] for a, b in items))
     # no item named, or every one ("forget that bakari, my mother, lives in puebla"): the memory goes whole
-    alone = [i for i in range(len(hits)) if i != reading.chosen
+    share = config.forget_share * reading.chances[reading.chosen]
+    alone = [i for i in range(len(hits)) if i != reading.chosen and reading.chances[i] >= share
              and reader.read(asked, [memories[i]], config.forget_sure).chosen is not None]
     return Named(forget=(chosen, *(hits[i].fact for i in alone)))
 

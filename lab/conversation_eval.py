@@ -32,7 +32,7 @@ TELLING = ("tell", "correct")  # lines whose statement must be stored
 # "I don't know" in the words people use; scoring only: the assistant never reads this list.
 SAYS_UNKNOWN = re.compile(r"\b(?:don'?t|do not) (?:know|remember)\b|\bhave(?:n'?t| not) told\b|\bnot sure\b"
                           r"|\bno idea\b")
-_EDGES = "\"'.,;:!?()[]{}<>*_`…"  # stripped from both ends of a word; '$', ':' and '-' inside it stay
+EDGES = "\"'.,;:!?()[]{}<>*_`…"  # stripped from both ends of a word; '$', ':' and '-' inside it stay
 _LINE = re.compile(r"^([a-z][a-z-]*)\s*:\s*(.*)$")
 
 
@@ -170,7 +170,7 @@ def words(text: str) -> list[str]:
     """A text's words, lower-cased, with the punctuation around each stripped ("7:45", "check-in" and
     "$120" stay whole)."""
     spaced = text.lower().replace("’", "'").replace("‘", "'").replace("—", " ").replace("–", " ")
-    return [w for w in (raw.strip(_EDGES) for raw in spaced.split()) if w]
+    return [w for w in (raw.strip(EDGES) for raw in spaced.split()) if w]
 
 
 def _word_set(text: str) -> set[str]:

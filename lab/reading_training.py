@@ -36,6 +36,7 @@ from .corpora import dream
 from .reading_data import (ReadingExample, attribute_examples, dialogue_examples, news_examples, personal_examples,
                            squad_examples, squad_split, version_examples)
 from .word_vectors import encode
+from .written_data import training_conversations, written_examples
 
 Log = Callable[[str], None]
 
@@ -56,6 +57,9 @@ class ReadingTrainConfig:
     # of told catalogue facts told again with another value (`personal_examples`)
     versions: int = 0
     personal_versions: float = 0.0
+    # Each question of the hand-written training conversations (lab/training_conversations,
+    # `written_examples`), this many times, with other neighbours each time (0: none)
+    written: int = 6
     epochs: int = 6
     batch_size: int = 32
     lr: float = 1e-3
@@ -252,8 +256,8 @@ def squad_scores(rows: list[Row], predictions) -> dict[str, float]:
     for r, (chosen, text, _) in zip(rows, predictions):
         e = r[4]
         gold = list(e.answers) if e.answer is not None else [""]
-        if e.answer is not None and not e.answers and e.span:
-            gold = [e.memories[e.answer][e.span[0]:e.span[1]]]
+        if e.answer is not None and not e.answers:  # the span's words, or the memory a request names
+            gold = [e.memories[e.answer][e.span[0]:e.span[1]] if e.span else e.memories[e.answer]]
         em += max(float(_norm(text) == _norm(g)) for g in gold)
         f1 += max(_f1(text, g) for g in gold)
         chose += float(chosen == e.answer or chosen in e.also)
@@ -347,6 +351,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
         version_examples(train_articles, config.versions, config.seed, newest=config.recency)
     if config.dialogues:
         examples += dialogue_examples(dream(data, "train"), None, config.seed)
+    if config.written:
+        examples += written_examples(training_conversations(), config.seed, config.written)
     rng.shuffle(examples)
     cut = len(examples) // 10
     dev, train = examples[:cut], examples[cut:]
@@ -419,6 +425,8 @@ def _data_used(config: ReadingTrainConfig) -> str:
              "questions about one attribute of a person among their others"]
     if config.dialogues:
         parts.append("DREAM train dialogues (non-commercial research only)")
+    if config.written:
+        parts.append("the project's hand-written training conversations")
     if config.news:
         parts.append("SQuAD sentences retold with another value as corrections")
     if (config.versions or config.personal_versions) and config.recency:
@@ -426,7 +434,7 @@ def _data_used(config: ReadingTrainConfig) -> str:
                      "the sentence the rest")
     elif config.versions or config.personal_versions:
         parts.append("a sentence and its correction both in memory, both answering")
-    return ", ".join(parts) + " (lab/reading_data.py)"
+    return ", ".join(parts) + (" (lab/reading_data.py; lab/written_data.py over lab/training_conversations)" if config.written else " (lab/reading_data.py)")
 
 
 # Published SQuAD 2.0 test figures (Rajpurkar, Jia & Liang 2018, trained on the full 130k-question training
@@ -468,6 +476,9 @@ def write_results(metrics: dict, path: Path) -> None:
         *[f"| ... the most probable of the memories and none, no threshold | {c['questions']} | "
           f"{c['exact_match']:.1f} | {c['f1']:.1f} | {c['no_answer_accuracy']:.1f} |"
           for c in [metrics.get("squad2_test_articles_as_the_chat_decides")] if c],
+        *[f"| ... at the threshold the chat uses, P >= {c['threshold']} | {c['questions']} | {c['exact_match']:.1f} | "
+          f"{c['f1']:.1f} | {c['no_answer_accuracy']:.1f} |" for c in [metrics.get("squad2_test_articles_chat_threshold")]
+          if c],
         f"| memchat reader, development examples | {dev['questions']} | {dev['exact_match']:.1f} | {dev['f1']:.1f} | "
         f"{dev['no_answer_accuracy']:.1f} |",
         *(f"| {name}, SQuAD 2.0 test | 8,862 | | {f1} | |" for name, f1 in ANCHORS), "",

@@ -31,7 +31,8 @@ from .relations import catalogue, render
 class TurnExample:
     text: str
     kind: str  # one of assistant.turns.KINDS
-    spans: tuple[tuple[int, int], ...] = ()  # the characters of each fact told (or of what a forget names)
+    # the characters of each fact told (or of what a forget names); None: not known, the turn teaches its kind only
+    spans: tuple[tuple[int, int], ...] | None = ()
 
 
 # -- what people wrap around what they say (data, not runtime rules) ---------------------------------------

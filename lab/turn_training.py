@@ -25,6 +25,7 @@ from memory_store import MiniLMEmbedder, Words
 
 from .turn_data import TurnExample, turn_examples
 from .word_vectors import encode
+from .written_data import training_conversations, written_turns
 
 Log = Callable[[str], None]
 
@@ -39,14 +40,20 @@ class TurnTrainConfig:
     lr: float = 2e-3
     clip: float = 1.0
     hidden: int = 128
+    written: int = 3  # each line of the hand-written training conversations (`written_turns`), this many times
 
     def __post_init__(self) -> None:
+        if self.written < 0:
+            raise ConfigError("written must be 0 or more")
         if min(self.examples, self.dev_examples, self.epochs, self.batch_size, self.hidden) < 1 or self.lr <= 0:
             raise ConfigError("examples, dev_examples, epochs, batch_size and hidden must be 1 or more, lr above 0")
 
 
-def piece_tags(words: Words, spans: Sequence[tuple[int, int]]) -> list[int]:
-    """B/I/O for each piece: B for the first piece inside a span, I for the rest, O outside every span."""
+def piece_tags(words: Words, spans: Sequence[tuple[int, int]] | None) -> list[int]:
+    """B/I/O for each piece: B for the first piece inside a span, I for the rest, O outside every span;
+    without spans (None: not known), -100 for each, which the loss and the scores skip."""
+    if spans is None:
+        return [-100] * len(words.spans)
     tags = []
     for start, end in words.spans:
         inside = next((i for i, (a, b) in enumerate(spans) if a <= start and end <= b), None)
@@ -116,6 +123,8 @@ def train_turn_model(config: TurnTrainConfig, data: Path, out: Path, log: Log | 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     train = turn_examples(data, config.examples, config.seed, "train")
+    if config.written:
+        train += written_turns(training_conversations(), config.written)
     seen = {e.text for e in train}
     dev = [e for e in turn_examples(data, config.dev_examples, config.seed + 1, "validation") if e.text not in seen]
     say(f"{len(train)} training turns, {len(dev)} development turns; embedding them")
@@ -149,7 +158,8 @@ def train_turn_model(config: TurnTrainConfig, data: Path, out: Path, log: Log | 
         "kind_accuracy", "tag_accuracy", "facts_exact")}, "history": history, "seconds": round(time.time() - started),
         "train_config": config.__dict__, "data": "Synthetic-Persona-Chat test personas (CC BY 4.0), DailyDialog "
         "train (CC BY-NC-SA 4.0), SQuAD 2.0/1.1 dev training articles (CC BY-SA 4.0), DREAM train, the catalogue's "
-        "train split"}
+        "train split" + (", the hand-written training conversations (lab/training_conversations)" if config.written
+                         else "")}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)), metrics=metrics)  # reads word vectors, no vocabulary
     return metrics
 

@@ -271,11 +271,15 @@ def test_updates_by_the_word_rules_with_the_real_embedding_model(tmp_path, minil
         "My favourite colour is green.", "I'm 79, believe it or not."], [
         "Actually, I moved to Porto.", "My favourite colour is blue now.", "My sister moved to Paris.",
         "Please update your notes, I'm 91, believe it or not."])
+    # The reader confirms a retirement only at 0.99 (`reader_update_threshold`); the move to Porto it reads at
+    # 0.83 keeps Lisbon as history, and the newer of the two answers (pooled reading).
+    assert replaced.pop("Actually, I moved to Porto.") in ([], ["I live in Lisbon."])
     assert replaced == {
-        "Actually, I moved to Porto.": ["I live in Lisbon."],
         "My favourite colour is blue now.": ["My favourite colour is green."],
         "My sister moved to Paris.": ["My sister Ana lives in Rome."],
         "Please update your notes, I'm 91, believe it or not.": ["I'm 79, believe it or not."],
     }
     assert "I work at a bakery in Lisbon." in [f.text for f in store.facts("ana")]
+    lives = bot.reply("Where do I live?", now=NOW).text
+    assert "Porto" in lives and "Lisbon" not in lives
     store.close()

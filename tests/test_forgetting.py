@@ -72,3 +72,34 @@ def test_the_reader_vetoes_an_update_it_does_not_confirm(store, tmp_path):
     news = bot.reply("My sister lives in Madrid now.", now=NOW)  # the word rules call it news on Rome
     assert news.replaced == ()  # ... but the reader, reading it, names no memory holding "now"
     assert store.get(old.id).status == "active"
+
+
+class SureAloneReader(KeywordReader):
+    """Among several memories, the ones holding the request's last word share most of the probability;
+    read alone against "none", any memory seems named (as a lone memory often does to the real reader)."""
+
+    def read(self, question, memories, threshold=None, ages=None):
+        if len(memories) == 1:
+            return Reading((0.9,), 0.1, 0, memories[0].text)
+        word = question.text.lower().split()[-1].strip(".?!")
+        weights = [8.0 if word in m.text.lower() else 1.0 for m in memories]
+        chances = tuple(w / (sum(weights) + 1.0) for w in weights)
+        chosen = max(range(len(memories)), key=lambda i: chances[i])
+        return Reading(chances, 1.0 / (sum(weights) + 1.0), chosen, word)
+
+
+@pytest.mark.parametrize("share, kept", [(0.3, ["I like tea.", "The boiler was serviced in May."]), (0.0, [])])
+def test_another_memory_goes_only_if_it_is_also_likely_among_the_others(store, tmp_path, share, kept):
+    import dataclasses
+
+    from assistant.settings import AssistantConfig
+
+    config = dataclasses.replace(AssistantConfig(), forget_share=share)
+    bot = Assistant.load(store, user="kim", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), config=config,
+                         turns=None, reader=None)
+    bot.reader = SureAloneReader()
+    for text in ("My flatmate Joe plays the bass.", "Joe is moving to Leeds with my flatmate.", "I like tea.",
+                 "The boiler was serviced in May."):
+        store.add(text, user="kim", now=NOW)
+    bot.reply("forget everything about my flatmate", now=NOW)
+    assert sorted(f.text for f in store.facts("kim")) == kept

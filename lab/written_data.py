@@ -1,0 +1,149 @@
+"""Reader and turn examples from the hand-written *training* conversations (lab/training_conversations).
+
+Those conversations were written by hand for training, in the evaluation conversations' format
+(lab/conversations/FORMAT.md), by people who never saw the evaluation conversations; no evaluation reads
+them. Replayed on paper, every question the user asks becomes a reader example over what the user had told
+by then, in the words people type rather than the catalogue's templates or encyclopaedia prose:
+
+- `ask` and `ask-new`: the latest memory holding an answer answers; for `ask-new`, the earlier memories
+  holding the old value are its versions and answer too, pooled as the chat pools them. (An earlier memory
+  that only shares the answer's words, "3 shelves" and "assay 3", is another memory.)
+- `ask-untold` and `ask-forgotten`: none answers, often beside a close neighbour (the same person's other
+  detail, the outbound flight when the return was asked).
+- `forget`: the request is read as a question whose answer is the memory it names, as the chat finds a
+  forget request's targets.
+- `correct` and `tell`: the statement is read as a question whose answer is the memory it replaces, as the
+  chat decides an update: a correction's OLD memory, and none for a statement that replaces nothing.
+
+A memory is one told line. When more were told than a search returns, the example keeps the answering
+memories and the others that share most words with the question (the close neighbours a search finds),
+then others at random.
+
+For the turn model (`written_turns`), each line is a turn of its kind: `tell` and `correct` a statement,
+every question a question, `forget` a forget request, `chat` small talk. A question or small talk tells no
+fact; where a statement's facts begin and end, and which words a forget request names, the files do not
+say, so those turns teach their kind only (`TurnExample.spans` None).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from .conversation_eval import EDGES, Conversation, holds, holds_any, read_conversations, words
+from .reading_data import MAX_MEMORIES, ReadingExample
+from .turn_data import TurnExample
+
+FOLDER = Path(__file__).resolve().parent / "training_conversations"
+
+
+def written_examples(conversations: Sequence[Conversation], seed: int, repeats: int = 1) -> list[ReadingExample]:
+    """Every example of the conversations, `repeats` times, each time with other neighbours and order."""
+    rng = random.Random(f"written:{seed}")
+    out = []
+    for conversation in conversations:
+        for question, told, answering, versions, answers in _questions(conversation):
+            span = _span(told[answering], answers) if answering is not None else None
+            for _ in range(repeats):
+                out.append(_example(question, told, answering, versions, span, rng))
+    return out
+
+
+TURN_KINDS = {"tell": "statement", "correct": "statement", "ask": "question", "ask-new": "question",
+              "ask-untold": "question", "ask-forgotten": "question", "forget": "forget", "chat": "small_talk"}
+
+
+def written_turns(conversations: Sequence[Conversation], repeats: int = 1) -> list[TurnExample]:
+    """Every line of the conversations as a turn of its kind, `repeats` times."""
+    out = []
+    for conversation in conversations:
+        for step in conversation.steps:
+            kind = TURN_KINDS.get(step.kind)
+            if kind is not None:
+                spans = () if kind in ("question", "small_talk") else None
+                out += [TurnExample(step.text, kind, spans)] * repeats
+    return out
+
+
+def training_conversations(folder: Path = FOLDER) -> list[Conversation]:
+    return read_conversations(folder)
+
+
+def _questions(conversation: Conversation
+               ) -> list[tuple[str, list[str], int | None, list[int], tuple[str, ...]]]:
+    """(question, memories told before it, the answering memory's index or None, its versions' indices,
+    the answer's alternatives) for every line read as a question."""
+    told: list[str] = []
+    out = []
+    for step in conversation.steps:
+        if step.kind in ("ask", "ask-new"):
+            holding = [i for i, m in enumerate(told) if holds_any(m, step.answers)]
+            if holding:  # (an answer the told lines do not hold is the file's mistake: left out)
+                old = [i for i, m in enumerate(told[: holding[-1]]) if step.old and holds_any(m, step.old)]
+                out.append((step.text, list(told), holding[-1], old, step.answers))
+        elif step.kind in ("ask-untold", "ask-forgotten"):
+            if told:
+                out.append((step.text, list(told), None, [], ()))
+        elif step.kind == "forget":
+            named = [i for i, m in enumerate(told) if any(holds(m, group) for group in step.targets)]
+            if named:
+                out.append((step.text, list(told), named[-1], named[:-1], ()))
+            told = [m for i, m in enumerate(told) if i not in set(named)]
+        elif step.kind in ("tell", "correct"):
+            replaced = [i for i, m in enumerate(told) if step.old and holds_any(m, step.old)]
+            if told and (step.kind == "tell" or replaced):
+                out.append((step.text, list(told), replaced[-1] if replaced else None, replaced[:-1], ()))
+            told.append(step.text)
+    return out
+
+
+def _span(memory: str, answers: Sequence[str]) -> tuple[int, int] | None:
+    """The characters of `memory` from the first to the last word of the first answer it holds (words as
+    the conversations match them); None without an answer (a forget request's or an update's target)."""
+    places = [(w.lower().strip(EDGES), a + len(w) - len(w.lstrip(EDGES)), a + len(w.rstrip(EDGES)))
+              for a, w in _tokens(memory)]
+    for answer in answers:
+        found, at = [], 0
+        for word in words(answer):
+            hit = next((i for i in range(at, len(places)) if places[i][0] in (word, word.lstrip("$£€"))
+                        or places[i][0].lstrip("$£€") == word or places[i][0] == word + "'s"), None)
+            if hit is None:
+                break
+            found.append(hit)
+            at = hit + 1
+        else:
+            if found:
+                return places[found[0]][1], places[found[-1]][2]
+    return None
+
+
+def _tokens(text: str) -> list[tuple[int, str]]:
+    """Each whitespace-separated word of `text` and where it starts."""
+    out, at = [], 0
+    for raw in text.split():
+        at = text.index(raw, at)
+        out.append((at, raw))
+        at += len(raw)
+    return out
+
+
+def _example(question: str, told: list[str], answering: int | None, versions: list[int],
+             span: tuple[int, int] | None, rng: random.Random) -> ReadingExample:
+    """At most MAX_MEMORIES of `told`, shuffled: the answering ones, then the nearest by shared words."""
+    keep = ([answering] if answering is not None else []) + versions[: MAX_MEMORIES - 2]
+    asked = set(words(question))
+    others = [i for i in range(len(told)) if i not in keep]
+    rng.shuffle(others)
+    others.sort(key=lambda i: -len(asked & set(words(told[i]))))
+    room = MAX_MEMORIES - len(keep)
+    near = others[: rng.randint(room // 2, room)]
+    rest = [i for i in others if i not in near]
+    chosen = keep + near + rest[: room - len(near)]
+    rng.shuffle(chosen)
+    memories = tuple(told[i] for i in chosen)
+    if answering is None:
+        return ReadingExample(question, memories, None)
+    answer = chosen.index(answering)
+    return ReadingExample(question, memories, answer, span, (), tuple(chosen.index(i) for i in versions
+                                                                         if i in chosen))
