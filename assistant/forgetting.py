@@ -47,8 +47,9 @@ class Named:
 def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: str, request: str,
              now: datetime | None) -> Named:
     """Read a forget request against its nearest memories (one store read). The memory
-    the reader chooses goes, and every other it finds, read alone, surely named (`forget_sure`): "everything
-    about my old flatmate" names several. A chosen list whose one item the request says loses that item
+    the reader chooses goes, and every other it finds, read alone, surely named (`forget_sure`) and, read
+    among the others, at least `forget_share` as likely as the chosen one: "everything about my old
+    flatmate" names several. A chosen list whose one item the request says loses that item
     only ("take the tent off the list"); one whose several items, not all, it says is not touched (`unclear`);
     one whose every item it says goes whole ("forget that bakari, my mother, lives in puebla")."""
     said = [request, *([first] if (first := request.split(",")[0].strip()) != request and first else [])]

@@ -28,6 +28,7 @@ from assistant.checkpoint import save_checkpoint
 from assistant.errors import ConfigError
 from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
                                batch_reading, best_span, load_reader, reads)
+from assistant.settings import AssistantConfig
 from assistant.vocab import PAD, UNK, Vocab
 from memory_store import MiniLMEmbedder, Words
 from memory_store.minilm import read_safetensors
@@ -84,6 +85,8 @@ class ReadingTrainConfig:
     dev_limit: int | None = None  # development examples read after each epoch (None: all)
 
     def __post_init__(self) -> None:
+        if self.written < 0:
+            raise ConfigError("written must be 0 or more")
         if min(self.personal, self.epochs, self.batch_size, self.hidden, self.hops, self.train_memories,
                self.train_pieces, 1 if self.dev_limit is None else self.dev_limit) < 1 \
                 or self.lr <= 0 or self.joint_lr <= 0:
@@ -94,17 +97,17 @@ class ReadingTrainConfig:
 # The joint reader's recipe as trained for the experiment in the README (`memchat train-reader --joint`): two
 # epochs (35-45 min each here), corrections read as news, epoch and threshold chosen on 1,200 development
 # examples.
-JOINT_RECIPE = {"joint": True, "epochs": 2, "news": 5000, "dev_limit": 1200}
+JOINT_RECIPE = {"joint": True, "epochs": 2, "news": 5000, "dev_limit": 1200, "written": 0}
 # The MemN2N reader with everyday talk added, as trained for the experiment in the README (`memchat
 # train-reader --dialogues`): DREAM's train dialogues and corrections read as news, 76 min here.
-DIALOGUE_RECIPE = {"dialogues": True, "news": 5000}
+DIALOGUE_RECIPE = {"dialogues": True, "news": 5000, "written": 0}
 # The exact-match reader, as trained for the experiment in the README (`memchat train-reader --exact`): DrQA's
 # exact-match feature, SQuAD questions also asked without their answering sentence, casually typed questions;
 # 35 min here.
-EXACT_RECIPE = {"exact_match": True, "dropped": 0.3, "casual": 0.3}
+EXACT_RECIPE = {"exact_match": True, "dropped": 0.3, "casual": 0.3, "written": 0}
 # The reader that reads when memories were told, as trained for the README (`memchat train-reader --recency`):
 # SQuAD sentences and catalogue facts with a later correction, the correction the answer.
-RECENCY_RECIPE = {"recency": True, "versions": 4000, "personal_versions": 0.2}
+RECENCY_RECIPE = {"recency": True, "versions": 4000, "personal_versions": 0.2, "written": 0}
 
 Row = tuple[Words, list[Words], int, tuple[int, int] | None, ReadingExample]  # question, memories, target, pieces
 
@@ -351,11 +354,15 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
         version_examples(train_articles, config.versions, config.seed, newest=config.recency)
     if config.dialogues:
         examples += dialogue_examples(dream(data, "train"), None, config.seed)
-    if config.written:
-        examples += written_examples(training_conversations(), config.seed, config.written)
     rng.shuffle(examples)
     cut = len(examples) // 10
     dev, train = examples[:cut], examples[cut:]
+    if config.written:  # every tenth conversation's questions, once each, are development examples
+        written = training_conversations()
+        held = set(range(0, len(written), 10))
+        train += written_examples([c for i, c in enumerate(written) if i not in held], config.seed, config.written)
+        dev += written_examples([c for i, c in enumerate(written) if i in held], config.seed, 1)
+        rng.shuffle(train)
     test = squad_examples(test_articles, config.seed)
     personal_test = personal_examples(data, 1000, config.seed, split="eval")
     dialogue_test = dialogue_examples(dream(data, "dev"), None, config.seed)
@@ -395,6 +402,8 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     test_read = read_all(model, test_rows)
     test_scores = squad_scores(test_rows, decide(test_read, threshold))
     chat_scores = squad_scores(test_rows, decide(test_read, None))
+    chat = AssistantConfig().reader_threshold  # the threshold the chat reads at, when it sets its own
+    at_chat = None if chat is None else {**squad_scores(test_rows, decide(test_read, chat)), "threshold": chat}
     personal_rows = _rows(personal_test, vectors)
     personal_scores = squad_scores(personal_rows, predict(model, personal_rows, threshold))
     dialogue_rows = _rows(dialogue_test, vectors)
@@ -406,6 +415,7 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     metrics = {"embedder": MiniLMEmbedder.name, "epoch": max(history, key=lambda h: h["f1"])["epoch"],
                "threshold": threshold, "dev": dev_scores, "squad2_test_articles": test_scores,
                "squad2_test_articles_as_the_chat_decides": chat_scores,
+               "squad2_test_articles_chat_threshold": at_chat,
                "test_articles": [a.title for a in test_articles], "catalogue_eval": personal_scores,
                "dream_dev": dialogue_scores, "history": history, "seconds": round(time.time() - started),
                "train_config": dataclasses.asdict(config),
@@ -434,7 +444,9 @@ def _data_used(config: ReadingTrainConfig) -> str:
                      "the sentence the rest")
     elif config.versions or config.personal_versions:
         parts.append("a sentence and its correction both in memory, both answering")
-    return ", ".join(parts) + (" (lab/reading_data.py; lab/written_data.py over lab/training_conversations)" if config.written else " (lab/reading_data.py)")
+    where = "lab/reading_data.py; lab/written_data.py over lab/training_conversations" if config.written \
+        else "lab/reading_data.py"
+    return ", ".join(parts) + f" ({where})"
 
 
 # Published SQuAD 2.0 test figures (Rajpurkar, Jia & Liang 2018, trained on the full 130k-question training
@@ -477,8 +489,8 @@ def write_results(metrics: dict, path: Path) -> None:
           f"{c['exact_match']:.1f} | {c['f1']:.1f} | {c['no_answer_accuracy']:.1f} |"
           for c in [metrics.get("squad2_test_articles_as_the_chat_decides")] if c],
         *[f"| ... at the threshold the chat uses, P >= {c['threshold']} | {c['questions']} | {c['exact_match']:.1f} | "
-          f"{c['f1']:.1f} | {c['no_answer_accuracy']:.1f} |" for c in [metrics.get("squad2_test_articles_chat_threshold")]
-          if c],
+          f"{c['f1']:.1f} | {c['no_answer_accuracy']:.1f} |"
+          for c in [metrics.get("squad2_test_articles_chat_threshold")] if c],
         f"| memchat reader, development examples | {dev['questions']} | {dev['exact_match']:.1f} | {dev['f1']:.1f} | "
         f"{dev['no_answer_accuracy']:.1f} |",
         *(f"| {name}, SQuAD 2.0 test | 8,862 | | {f1} | |" for name, f1 in ANCHORS), "",

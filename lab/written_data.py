@@ -1,23 +1,25 @@
 """Reader and turn examples from the hand-written *training* conversations (lab/training_conversations).
 
 Those conversations were written by hand for training, in the evaluation conversations' format
-(lab/conversations/FORMAT.md), by people who never saw the evaluation conversations; no evaluation reads
-them. Replayed on paper, every question the user asks becomes a reader example over what the user had told
+(lab/conversations/FORMAT.md), by writers told not to read the evaluation conversations (two that retold
+one were taken out: the folder's README); no evaluation reads them. Replayed on paper, every question the user asks becomes a reader example over what the user had told
 by then, in the words people type rather than the catalogue's templates or encyclopaedia prose:
 
-- `ask` and `ask-new`: the latest memory holding an answer answers; for `ask-new`, the earlier memories
-  holding the old value are its versions and answer too, pooled as the chat pools them. (An earlier memory
-  that only shares the answer's words, "3 shelves" and "assay 3", is another memory.)
+- `ask`: of the memories holding an answer, the one sharing most words with the question answers (the
+  latest on a tie); `ask-new`: the latest, and the memory its correction replaced is a version of the
+  answer, answering too, pooled as the chat pools them. (Another memory that only shares the answer's
+  words, "3 shelves" and "assay 3", is not a version.)
 - `ask-untold` and `ask-forgotten`: none answers, often beside a close neighbour (the same person's other
   detail, the outbound flight when the return was asked).
 - `forget`: the request is read as a question whose answer is the memory it names, as the chat finds a
   forget request's targets.
 - `correct` and `tell`: the statement is read as a question whose answer is the memory it replaces, as the
-  chat decides an update: a correction's OLD memory, and none for a statement that replaces nothing.
+  chat decides an update: of the memories holding a correction's OLD, the one sharing most words with it,
+  and none for a statement that replaces nothing.
 
 A memory is one told line. When more were told than a search returns, the example keeps the answering
-memories and the others that share most words with the question (the close neighbours a search finds),
-then others at random.
+memories, some of the others that share most words with the question (the close neighbours a search
+finds), and others at random.
 
 For the turn model (`written_turns`), each line is a turn of its kind: `tell` and `correct` a statement,
 every question a question, `forget` a forget request, `chat` small talk. A question or small talk tells no
@@ -67,6 +69,7 @@ def written_turns(conversations: Sequence[Conversation], repeats: int = 1) -> li
 
 
 def training_conversations(folder: Path = FOLDER) -> list[Conversation]:
+    """The training conversations of `folder` (default: lab/training_conversations), in file-name order."""
     return read_conversations(folder)
 
 
@@ -75,13 +78,16 @@ def _questions(conversation: Conversation
     """(question, memories told before it, the answering memory's index or None, its versions' indices,
     the answer's alternatives) for every line read as a question."""
     told: list[str] = []
+    replaced: dict[str, str] = {}  # a correction's text -> the memory it replaced
     out = []
     for step in conversation.steps:
         if step.kind in ("ask", "ask-new"):
             holding = [i for i, m in enumerate(told) if holds_any(m, step.answers)]
             if holding:  # (an answer the told lines do not hold is the file's mistake: left out)
-                old = [i for i, m in enumerate(told[: holding[-1]]) if step.old and holds_any(m, step.old)]
-                out.append((step.text, list(told), holding[-1], old, step.answers))
+                answering = holding[-1] if step.kind == "ask-new" else _nearest(step.text, told, holding)
+                old = replaced.get(told[answering])
+                versions = [told.index(old)] if old in told else []
+                out.append((step.text, list(told), answering, versions, step.answers))
         elif step.kind in ("ask-untold", "ask-forgotten"):
             if told:
                 out.append((step.text, list(told), None, [], ()))
@@ -91,30 +97,48 @@ def _questions(conversation: Conversation
                 out.append((step.text, list(told), named[-1], named[:-1], ()))
             told = [m for i, m in enumerate(told) if i not in set(named)]
         elif step.kind in ("tell", "correct"):
-            replaced = [i for i, m in enumerate(told) if step.old and holds_any(m, step.old)]
-            if told and (step.kind == "tell" or replaced):
-                out.append((step.text, list(told), replaced[-1] if replaced else None, replaced[:-1], ()))
+            holding = [i for i, m in enumerate(told) if step.old and holds_any(m, step.old)]
+            if told and (step.kind == "tell" or holding):
+                target = _nearest(step.text, told, holding) if holding else None
+                out.append((step.text, list(told), target, [], ()))
+                if target is not None:
+                    replaced[step.text] = told[target]
             told.append(step.text)
     return out
 
 
+def _nearest(question: str, told: list[str], holding: list[int]) -> int:
+    """Of the memories holding an answer, the one sharing most words with the question, the latest on a tie
+    ("who's got the export work" is "marcus is on the export", not "marcus is buying the first round")."""
+    asked = set(words(question))
+    return max(holding, key=lambda i: (len(asked & set(words(told[i]))), i))
+
+
 def _span(memory: str, answers: Sequence[str]) -> tuple[int, int] | None:
-    """The characters of `memory` from the first to the last word of the first answer it holds (words as
-    the conversations match them); None without an answer (a forget request's or an update's target)."""
+    """The characters of `memory` from the first to the last word of the first answer it holds, in its
+    shortest stretch (words as the conversations match them); None without an answer (a forget request's
+    or an update's target)."""
     places = [(w.lower().strip(EDGES), a + len(w) - len(w.lstrip(EDGES)), a + len(w.rstrip(EDGES)))
               for a, w in _tokens(memory)]
+
+    def same(i: int, word: str) -> bool:
+        said = places[i][0]
+        return word in (said, said.lstrip("$£€")) or said in (word + "'s",)
+
     for answer in answers:
-        found, at = [], 0
-        for word in words(answer):
-            hit = next((i for i in range(at, len(places)) if places[i][0] in (word, word.lstrip("$£€"))
-                        or places[i][0].lstrip("$£€") == word or places[i][0] == word + "'s"), None)
-            if hit is None:
-                break
-            found.append(hit)
-            at = hit + 1
-        else:
-            if found:
-                return places[found[0]][1], places[found[-1]][2]
+        wanted = words(answer)
+        best: tuple[int, int] | None = None
+        for first in (i for i in range(len(places)) if wanted and same(i, wanted[0])):
+            at, last = first + 1, first
+            for word in wanted[1:]:
+                last = next((i for i in range(at, len(places)) if same(i, word)), -1)
+                if last < 0:
+                    break
+                at = last + 1
+            if last >= 0 and (best is None or last - first < best[1] - best[0]):
+                best = (first, last)
+        if best is not None:
+            return places[best[0]][1], places[best[1]][2]
     return None
 
 
@@ -139,6 +163,7 @@ def _example(question: str, told: list[str], answering: int | None, versions: li
     room = MAX_MEMORIES - len(keep)
     near = others[: rng.randint(room // 2, room)]
     rest = [i for i in others if i not in near]
+    rng.shuffle(rest)
     chosen = keep + near + rest[: room - len(near)]
     rng.shuffle(chosen)
     memories = tuple(told[i] for i in chosen)

@@ -273,7 +273,7 @@ def test_updates_by_the_word_rules_with_the_real_embedding_model(tmp_path, minil
         "Please update your notes, I'm 91, believe it or not."])
     # The reader confirms a retirement only at 0.99 (`reader_update_threshold`); the move to Porto it reads at
     # 0.83 keeps Lisbon as history, and the newer of the two answers (pooled reading).
-    assert replaced.pop("Actually, I moved to Porto.") in ([], ["I live in Lisbon."])
+    assert replaced.pop("Actually, I moved to Porto.") == []
     assert replaced == {
         "My favourite colour is blue now.": ["My favourite colour is green."],
         "My sister moved to Paris.": ["My sister Ana lives in Rome."],

@@ -5,9 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.conversation_eval import parse_conversation, read_conversations
+from collections import Counter
+
+from assistant.errors import DataFormatError
+from lab.conversation_eval import parse_conversation, read_conversations, words
 from lab.reading_data import MAX_MEMORIES
-from lab.written_data import FOLDER, training_conversations, written_examples
+from lab.turn_training import piece_tags
+from lab.written_data import FOLDER, training_conversations, written_examples, written_turns
+from memory_store import Words
 
 PLUMBER = """title: a plumber and a sister
 tell: the plumber is coming thursday at 9:30, costs $120 for the callout
@@ -63,12 +68,27 @@ def test_a_word_the_answer_shares_with_another_memory_does_not_make_it_a_version
     text = """title: shelves
 tell: assay 3 at 45C died
 tell: 4 shelves per side
+tell: the 4 brackets were 3 quid each
 correct: change of plan, doing 3 shelves per side not 4 ~ 4 shelves
 ask-new: how many shelves on each side => 3 !! 4
 """
     e = examples(text)["how many shelves on each side"]
     assert answer(e).startswith("change of plan")
-    assert [e.memories[i] for i in e.also] == ["4 shelves per side"]
+    assert [e.memories[i] for i in e.also] == ["4 shelves per side"]  # what the correction replaced, only
+
+
+def test_of_two_memories_holding_the_answer_the_one_the_question_is_about_answers():
+    text = """title: sprint
+tell: marcus has the csv export ticket, priya has the login bug
+tell: friday drinks, marcus is buying the first round
+ask: whos got the export work => marcus
+tell: fillings on lower left 6 and upper right 5, plus a root canal on lower right 7
+ask: which tooth gets the root canal => lower right 7
+"""
+    found = examples(text)
+    assert answer(found["whos got the export work"]).startswith("marcus has the csv export")
+    e = found["which tooth gets the root canal"]
+    assert answer(e)[e.span[0]:e.span[1]] == "lower right 7"  # the shortest stretch holding its words
 
 
 def test_long_conversations_keep_the_answer_and_at_most_a_search_worth_of_memories():
@@ -83,14 +103,14 @@ def test_long_conversations_keep_the_answer_and_at_most_a_search_worth_of_memori
 def test_repeats_draw_other_neighbours_and_orders():
     told = "\n".join(f"tell: fact number {n} is about item{n}" for n in range(20))
     text = f"title: many\n{told}\ntell: the gate code is 4471\nask: whats the code for the gate => 4471\n"
-    drawn = [e.memories for e in written_examples([parse_conversation(text, Path("t.txt"))], 0, repeats=6)
-             if e.question.startswith("whats")]
-    assert len(drawn) == 6 and len(set(drawn)) > 1
+    drawn = [frozenset(e.memories) for e in written_examples([parse_conversation(text, Path("t.txt"))], 0,
+                                                             repeats=6) if e.question.startswith("whats")]
+    assert len(drawn) == 6 and len(set(drawn)) > 1  # other memories, not only another order
 
 
 def test_the_committed_training_conversations_parse_and_are_not_the_evaluation_ones():
     conversations = training_conversations()
-    assert len(conversations) >= 50
+    assert len(conversations) >= 48
     found = written_examples(conversations, 0)
     assert sum(e.answer is None for e in found) > 300 and sum(e.answer is not None for e in found) > 600
     evaluation = read_conversations(FOLDER.parent / "conversations")
@@ -101,13 +121,11 @@ def test_the_committed_training_conversations_parse_and_are_not_the_evaluation_o
 @pytest.mark.parametrize("bad", ["tell: no title first\n", "title: x\nask: a question without its answer\n"])
 def test_a_broken_training_file_is_named(tmp_path, bad):
     (tmp_path / "t01-x.txt").write_text(bad)
-    with pytest.raises(Exception, match="t01-x.txt"):
+    with pytest.raises(DataFormatError, match="t01-x.txt"):
         training_conversations(tmp_path)
 
 
 def test_every_line_is_a_turn_of_its_kind_and_statements_teach_their_kind_only():
-    from lab.written_data import written_turns
-
     turns = written_turns([parse_conversation(PLUMBER + "chat: haha ok cheers\n", Path("t.txt"))], repeats=2)
     kinds = {t.text: (t.kind, t.spans) for t in turns}
     assert len(turns) == 2 * 10
@@ -119,9 +137,21 @@ def test_every_line_is_a_turn_of_its_kind_and_statements_teach_their_kind_only()
 
 
 def test_a_turn_without_known_facts_gives_no_tag_to_learn():
-    from lab.turn_training import piece_tags
-    from memory_store import Words
+    said = Words("the plumber", ("the", "plumber"), ((0, 3), (4, 11)), np.zeros((2, 384), dtype=np.float32))
+    assert piece_tags(said, None) == [-100, -100]
+    assert piece_tags(said, ()) == [0, 0]
 
-    words = Words("the plumber", ("the", "plumber"), ((0, 3), (4, 11)), np.zeros((2, 384), dtype=np.float32))
-    assert piece_tags(words, None) == [-100, -100]
-    assert piece_tags(words, ()) == [0, 0]
+
+def test_no_training_conversation_retells_an_evaluation_one():
+    """Rare words (five letters or more, in at most three files of both sets) that a training conversation
+    shares with an evaluation one: two conversations written apart share a few (a child's name, "dentist");
+    one retold from the other shares its story ("smugglers", "cartographer", "throne": a training
+    conversation with eight such words was taken out)."""
+    def vocabulary(conversation):
+        return {w for s in conversation.steps for w in words(s.text) if len(w) >= 5 and w.isalpha()}
+
+    training = [(c.path.name, vocabulary(c)) for c in training_conversations()]
+    evaluation = [(c.path.name, vocabulary(c)) for c in read_conversations(FOLDER.parent / "conversations")]
+    files = Counter(w for _, v in training + evaluation for w in v)
+    shared = {(a, b): {w for w in va & vb if files[w] <= 3} for a, va in training for b, vb in evaluation}
+    assert max(len(v) for v in shared.values()) <= 5, max(shared.items(), key=lambda kv: len(kv[1]))
