@@ -38,6 +38,9 @@ from .reading_data import MAX_MEMORIES, ReadingExample
 from .turn_data import TurnExample
 
 FOLDER = Path(__file__).resolve().parent / "training_conversations"
+# each line's kind as a turn the turn model learns (`assistant.turns.KINDS`)
+TURN_KINDS = {"tell": "statement", "correct": "statement", "ask": "question", "ask-new": "question",
+              "ask-untold": "question", "ask-forgotten": "question", "forget": "forget", "chat": "small_talk"}
 
 
 def written_examples(conversations: Sequence[Conversation], seed: int, repeats: int = 1) -> list[ReadingExample]:
@@ -50,10 +53,6 @@ def written_examples(conversations: Sequence[Conversation], seed: int, repeats: 
             for _ in range(repeats):
                 out.append(_example(question, told, answering, versions, span, rng))
     return out
-
-
-TURN_KINDS = {"tell": "statement", "correct": "statement", "ask": "question", "ask-new": "question",
-              "ask-untold": "question", "ask-forgotten": "question", "forget": "forget", "chat": "small_talk"}
 
 
 def written_turns(conversations: Sequence[Conversation], repeats: int = 1) -> list[TurnExample]:
@@ -123,7 +122,7 @@ def _span(memory: str, answers: Sequence[str]) -> tuple[int, int] | None:
 
     def same(i: int, word: str) -> bool:
         said = places[i][0]
-        return word in (said, said.lstrip("$£€")) or said in (word + "'s",)
+        return word in (said, said.lstrip("$£€"), said.removesuffix("'s"))
 
     for answer in answers:
         wanted = words(answer)

@@ -4,12 +4,14 @@ and the reader's veto on updates."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 import pytest
 
 from assistant.assistant import Assistant
 from assistant.reading import Reading
+from assistant.settings import AssistantConfig
 from test_assistant import tiny_checkpoint
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -90,10 +92,6 @@ class SureAloneReader(KeywordReader):
 
 @pytest.mark.parametrize("share, kept", [(0.3, ["I like tea.", "The boiler was serviced in May."]), (0.0, [])])
 def test_another_memory_goes_only_if_it_is_also_likely_among_the_others(store, tmp_path, share, kept):
-    import dataclasses
-
-    from assistant.settings import AssistantConfig
-
     config = dataclasses.replace(AssistantConfig(), forget_share=share)
     bot = Assistant.load(store, user="kim", checkpoint=tiny_checkpoint(tmp_path / "chat.pt"), config=config,
                          turns=None, reader=None)
