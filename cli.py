@@ -252,6 +252,8 @@ def facts_table(facts: list[Fact], title: str, retention: dict[int, float] | Non
     table.add_column("added")
     for f in facts:
         status = f.status + (" (pinned)" if f.pinned else "")
+        if f.follows is not None:  # told as a newer version of that memory (both kept)
+            status += f" (newer than {f.follows})"
         cells = [str(f.id), Text(f.text), status]
         if retention is not None:
             cells.append(f"{retention[f.id]:.2f}")
@@ -1264,30 +1266,36 @@ def train_cmd(model_path: Path, dialog_data: Path | None, epochs: int | None, se
               help="Where the detector goes (the default is the one memchat ships).")
 @click.option("--conversations", type=click.IntRange(1), default=None,
               help="Training conversations the statement pairs come from (default: the recipe's).")
+@click.option("--written", type=click.IntRange(0), default=None,
+              help="Times each statement of the hand-written training conversations (lab/training_conversations) "
+                   "is paired with the lines told before it (default: the recipe's; 0: none).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the conversations, initialisation and batch order.")
-def train_updates_cmd(out_path: Path, conversations: int | None, seed: int) -> None:
+def train_updates_cmd(out_path: Path, conversations: int | None, written: int | None, seed: int) -> None:
     """Train the update detector: does a new statement replace a remembered fact?
 
     A small classifier over the store's sentence embeddings ("I relocated to Cebu." replaces "Home for me
-    is Gothenburg."), trained on memchat's own conversations (train split). A few minutes on this CPU,
-    most of it embedding the statements.
+    is Gothenburg."), trained on memchat's own conversations (train split); with --written, also on the
+    hand-written training conversations (a correction against the line it replaces). A few minutes on this
+    CPU, most of it embedding the statements.
 
     \b
     Examples:
       memchat train-updates
       memchat train-updates --conversations 1000 --out /tmp/updates.pt
+      memchat train-updates --written 3 --out /tmp/updates-written.pt
     """
     from lab.update_training import UpdateTrainConfig, train_update_detector
 
     config = UpdateTrainConfig(seed=seed)
-    if conversations is not None:
-        config = dataclasses.replace(config, conversations=conversations)
+    overrides = {"conversations": conversations, "written": written}
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     result = _train_on_embeddings(train_update_detector, config, out_path)
     _result_table(f"Update detector written to {esc(out_path)}", [
         ("dev precision / recall / F1", _prf_text(result.dev)),
         ("best epoch", str(result.best_epoch)), ("time", f"{result.seconds / 60:.1f} min"),
         *((f"pairs: {k}", f"{v:,}") for k, v in result.pairs.items())])
-    _reproduce("memchat train-updates", "conversations", conversations, seed)
+    _reproduce("memchat train-updates" + (f" --written {written}" if written is not None else ""), "conversations",
+               conversations, seed)
 
 
 @cli.command("train-answers")

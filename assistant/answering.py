@@ -18,6 +18,7 @@ from .intents import FIRST_PERSON, Intent
 from .kin import names_asked, names_given
 from .lines import Line
 from .reading import Reader, told_order
+from .versions import newest_version
 from .recalling import Recall
 from .settings import AssistantConfig
 from .wording import NOT_KNOWING, SAYS_UNKNOWN
@@ -94,7 +95,9 @@ def answer(store: MemoryStore, answers: AnswerFinder, config: AssistantConfig, q
 def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, question: str, words: Words | None,
                 hits: list[Hit]) -> tuple[list[Hit], dict[int, float], str]:
     """The hit that answers a question by the memory reader (none, or one), the reader's probability
-    for each hit, and the answer's words. `words`: the question's word vectors, when already made."""
+    for each hit, and the answer's words. Of versions of one answer, the newest answers: the memories the
+    reader finds about as likely (`newer_share`), and those told later as a newer version of one
+    (`Fact.follows`). `words`: the question's word vectors, when already made."""
     if not hits:
         return [], {}, ""
     texts = [h.fact.text for h in hits] if words is not None else [question, *(h.fact.text for h in hits)]
@@ -109,9 +112,24 @@ def read_answer(store: MemoryStore, reader: Reader, config: AssistantConfig, que
     if reading.chosen is None:
         return [], probability, ""
     newest = max(reading.versions, key=lambda i: (hits[i].fact.created_at, hits[i].fact.id))
+    newer = newest_version(newest, [h.fact for h in hits])  # told later as its newer version ("moved to fri")
+    if newer != newest and _answers_instead(reader, words, read, hits, newest, newer):
+        newest = newer
     if newest != reading.chosen:  # two memories answer it: the newer is the answer, the older history
         return [hits[newest]], probability, reader.span(words, read[newest])
     return [hits[reading.chosen]], probability, reading.answer
+
+
+def _answers_instead(reader: Reader, question: Words, read: list[Words], hits: list[Hit], older: int, newer: int
+                     ) -> bool:
+    """Whether the newer version of the memory that answers a question answers it in its stead: read
+    without the older one, the reader chooses it (more probable than "none"; no threshold: the older one
+    reached it, and a correction shares fewer words with the question than what it corrects). A newer version tells one part of the older memory anew
+    ("the test team grew to 9" of "my test team is 6 people and we run 1400 test cases"): the older one
+    still answers what the newer leaves out ("how many test cases?")."""
+    others = [i for i in range(len(read)) if i != older]
+    again = reader.read(question, [read[i] for i in others], None, ages=told_order([hits[i].fact for i in others]))
+    return again.chosen is not None and others[again.chosen] == newer
 
 
 def finder_sure(store: MemoryStore, answers: AnswerFinder, config: AssistantConfig, vector: np.ndarray,

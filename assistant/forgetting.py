@@ -18,6 +18,7 @@ from .consolidation import about_someone_else
 from .intents import Intent
 from .lists import item_count, named_items, without_item
 from .reading import Reader, told_order
+from .versions import linked_versions
 from .replies import Reply
 from .settings import AssistantConfig
 from .text import as_sentence, second_person
@@ -74,7 +75,8 @@ def named_by(store: MemoryStore, reader: Reader, config: AssistantConfig, user: 
     share = config.forget_share * reading.chances[reading.chosen]
     alone = [i for i in range(len(hits)) if i != reading.chosen and reading.chances[i] >= share
              and reader.read(asked, [memories[i]], config.forget_sure).chosen is not None]
-    return Named(forget=(chosen, *(hits[i].fact for i in alone)))
+    versions = linked_versions(reading.chosen, [h.fact for h in hits])  # an old value goes with its correction
+    return Named(forget=(chosen, *(hits[i].fact for i in sorted({*alone, *versions}))))
 
 
 def forget(store: MemoryStore, config: AssistantConfig, answers: AnswerFinder | None, reader: Reader | None,

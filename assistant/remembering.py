@@ -1,5 +1,6 @@
 """Commit stage of a telling turn: a statement stored as its facts, each retiring the older memory it
-updates (by the update detector, the answer finder and the memory reader; without them, the word rules)."""
+updates (by the update detector, the answer finder and the memory reader; without them, the word rules),
+and linked to an older memory it tells a newer version of (by the memory reader), which stays."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from memory_store import Fact, Hit, MemoryStore
 from .answers import AnswerFinder
 from .clauses import clauses
 from .consolidation import replaces, without_update_marker
-from .reading import Reader, told_order
+from .reading import Reader, Reading, told_order
 from .recalling import update_reach
 from .settings import AssistantConfig
 from .updates import UpdateDetector, another_pet, choose_update, passing
@@ -74,7 +75,8 @@ def _unmarked(parts: list[str], core: str) -> list[str]:
 def _remember_one(store: MemoryStore, config: AssistantConfig, judges: Judges, told: Told, core: str, marked: bool,
                   now: datetime | None, nearest: Sequence[Hit] | None, importance: float | None,
                   keep: Sequence[int]) -> tuple[list[Fact], list[Fact]]:
-    """Store one fact, retiring the older fact it updates (never one of `keep`, stored this turn)."""
+    """Store one fact, retiring the older fact it updates (never one of `keep`, stored this turn), or else
+    linking it to the older memory it tells a newer version of (`MemoryStore.follow`; both stay)."""
     reach = update_reach(config, judges.answers)
     hits = nearest if nearest is not None else store.search(core, k=reach, user=told.user, now=now)
     source = {"session": told.session, "turn": told.turn, "via": "chat"}
@@ -85,31 +87,70 @@ def _remember_one(store: MemoryStore, config: AssistantConfig, judges: Judges, t
     else:
         nearest_few = candidates[: config.update_candidates]
         chosen = next((i for i, h in enumerate(nearest_few) if replaces(core, h.fact.text, h.similarity)), None)
-    if judges.reader is not None and config.reader_updates and candidates:
-        chosen = _confirmed_update(store, config, judges.reader, core, candidates, chosen)
-    retire = [] if chosen is None else [candidates[chosen]]
+    read = candidates[: config.reader_k]  # as many as the reader was trained to read
+    reading = _read_as_question(store, judges.reader, core, read) if judges.reader is not None and read and (
+        _may_retire(config, chosen) or _may_link(config, chosen)) else None
+    if reading is None:
+        retired = chosen if judges.reader is None or not config.reader_updates else None
+    else:
+        retired = _confirmed_update(config, reading, read, chosen) if config.reader_updates else chosen
+    if retired is None and not fact.reinforced and (follows := _follows(config, reading, read, chosen)) is not None:
+        fact = store.follow(fact.id, follows, now=now)
+    retire = [] if retired is None else [candidates[retired]]
     replaced = [store.supersede(h.fact.id, fact.id, now=now) for h in retire]
     return [fact], replaced
 
 
-def _confirmed_update(store: MemoryStore, config: AssistantConfig, reader: Reader, statement: str,
-                      candidates: list[Hit], chosen: int | None) -> int | None:
-    """The memory a statement updates, read by the memory reader: both must answer the same questions,
-    so the reader, given the statement, must point at the candidate the update models chose (else no
-    update: a wrong retirement is worse than a missed one); a candidate the reader is sure of
-    (`reader_updates_above`) is updated even when those models missed it."""
-    candidates = candidates[: config.reader_k]  # as many as the reader was trained to read
-    if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(candidates):
+def _may_retire(config: AssistantConfig, chosen: int | None) -> bool:
+    """Whether the reader's reading could confirm a retirement (`_confirmed_update`)."""
+    return config.reader_updates and (chosen is not None or config.reader_updates_above is not None)
+
+
+def _may_link(config: AssistantConfig, chosen: int | None) -> bool:
+    """Whether the reader's reading could link the statement to an older memory (`_follows`)."""
+    return (chosen is not None and config.version_above is not None) or config.version_alone_above is not None
+
+
+def _read_as_question(store: MemoryStore, reader: Reader, statement: str, hits: Sequence[Hit]) -> Reading:
+    """The reader's reading of a statement as if it were a question over the memories it may update: one it
+    replaces, or tells a newer version of, answers what the statement answers."""
+    _, words = store.embed_words([statement, *(h.fact.text for h in hits)])
+    return reader.read(words[0], words[1:], None, ages=told_order([h.fact for h in hits]))
+
+
+def _follows(config: AssistantConfig, reading: Reading | None, read: Sequence[Hit], chosen: int | None) -> int | None:
+    """The older memory a statement tells a newer version of, by id: the one the update models chose
+    (`chosen`, an index of `read`'s candidates) when the reader, reading the statement as a question over
+    `read`, points at it at least `version_above`; or the one the reader alone gives at least
+    `version_alone_above` (None: none)."""
+    if reading is None or reading.chosen is None:
         return None
-    _, words = store.embed_words([statement, *(h.fact.text for h in candidates)])
-    reading = reader.read(words[0], words[1:], config.reader_update_threshold,
-                          ages=told_order([h.fact for h in candidates]))
+    chance = reading.chances[reading.chosen]
+    agreed = chosen == reading.chosen
+    if agreed and config.version_above is not None and chance >= config.version_above:
+        return read[reading.chosen].fact.id
+    alone = config.version_alone_above
+    return read[reading.chosen].fact.id if alone is not None and chance >= alone else None
+
+
+def _confirmed_update(config: AssistantConfig, reading: Reading, read: Sequence[Hit], chosen: int | None
+                      ) -> int | None:
+    """The memory a statement updates, read by the memory reader (`reading`, over `read`, the first of the
+    candidates): both must answer the same questions, so the reader, given the statement, must point at the
+    candidate the update models chose, at least `reader_update_threshold` surely (else no update: a wrong
+    retirement is worse than a missed one); a candidate the reader is sure of (`reader_updates_above`) is
+    updated even when those models missed it."""
+    if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(read):
+        return None
     if reading.chosen is None:
+        return None
+    chance = reading.chances[reading.chosen]
+    if config.reader_update_threshold is not None and chance < config.reader_update_threshold:
         return None
     if reading.chosen == chosen:
         return chosen
     sure = config.reader_updates_above
-    return reading.chosen if sure is not None and reading.chances[reading.chosen] >= sure else None
+    return reading.chosen if sure is not None and chance >= sure else None
 
 
 def _update_by_models(store: MemoryStore, config: AssistantConfig, judges: Judges, statement: str, marked: bool,

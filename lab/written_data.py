@@ -1,4 +1,4 @@
-"""Reader and turn examples from the hand-written *training* conversations (lab/training_conversations).
+"""Reader, turn and update examples from the hand-written *training* conversations (lab/training_conversations).
 
 Those conversations were written by hand for training, in the evaluation conversations' format
 (lab/conversations/FORMAT.md), by writers told not to read the evaluation conversations (two that retold
@@ -20,6 +20,9 @@ by then, in the words people type rather than the catalogue's templates or encyc
 A memory is one told line. When more were told than a search returns, the example keeps the answering
 memories, some of the others that share most words with the question (the close neighbours a search
 finds), and others at random.
+
+The update detector (`written_update_pairs`) learns from the same replay which earlier line each statement
+replaces: a correction the one its OLD names, any other statement none.
 
 For the turn model (`written_turns`), each line is a turn of its kind: `tell` and `correct` a statement,
 every question a question, `forget` a forget request, `chat` small talk. A question or small talk tells no
@@ -67,9 +70,38 @@ def written_turns(conversations: Sequence[Conversation], repeats: int = 1) -> li
     return out
 
 
+def written_update_pairs(conversations: Sequence[Conversation], repeats: int = 1) -> list[tuple[str, str, int]]:
+    """(statement, an earlier memory, 1 if the statement replaces it) for every statement of the conversations
+    against every line told before it, `repeats` times: the update detector's examples. A correction
+    replaces the memory `_questions` finds for it (of those holding its OLD, the one sharing most words);
+    every other pair, a plain statement beside a close one included ("marcus is on a phased return too"),
+    replaces nothing."""
+    out = []
+    for conversation in conversations:
+        said = {step.text for step in conversation.steps if step.kind in ("tell", "correct")}
+        for statement, told, target, _, _ in _questions(conversation):
+            if statement in said:
+                out += [(statement, memory, int(i == target)) for i, memory in enumerate(told)] * repeats
+    return out
+
+
 def training_conversations(folder: Path = FOLDER) -> list[Conversation]:
-    """The training conversations of `folder` (default: lab/training_conversations), in file-name order."""
-    return read_conversations(folder)
+    """The training conversations of `folder` (default: lab/training_conversations), in file-name order: the
+    first batch (t01-t90), not the development batch (`development_conversations`)."""
+    return [c for c in read_conversations(folder) if not _development(c)]
+
+
+def development_conversations(folder: Path = FOLDER) -> list[Conversation]:
+    """The second batch of the folder (t101-t150), written alike but kept out of training: the conversations
+    the chat's settings are chosen on (`memchat eval conversations --dir` over a copy of them, or
+    `lab.conversation_eval.run_conversation_eval` directly), so that no setting is chosen on the evaluation
+    conversations or on what the models trained on."""
+    return [c for c in read_conversations(folder) if _development(c)]
+
+
+def _development(conversation: Conversation) -> bool:
+    """Whether a conversation is of the development batch: its file's number has three digits (t101-...)."""
+    return len(conversation.path.name.split("-")[0].lstrip("t")) >= 3
 
 
 def _questions(conversation: Conversation

@@ -19,12 +19,12 @@ from memory_store.errors import (
     MemoryStoreError,
     StoreUnavailable,
 )
-from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
+from memory_store.records import FOLLOWS, DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.store import MemoryStore
 from memory_store.transfer import ImportReport
 
 __all__ = [
-    "DecayConfig", "DecayReport", "Embedder", "EmbedderMismatch", "Event", "Explanation", "Fact", "FactNotActive",
+    "FOLLOWS", "DecayConfig", "DecayReport", "Embedder", "EmbedderMismatch", "Event", "Explanation", "Fact", "FactNotActive",
     "FactNotFound", "Hit", "ImportFormatError", "ImportReport", "IndexConfig", "IndexCorrupt", "InvalidInput", "MemoryStore",
     "MemoryStoreError", "MiniLMEmbedder", "SearchConfig", "Stats", "StoreConfig", "StoreUnavailable", "UserStats", "Words",
 ]

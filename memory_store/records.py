@@ -9,6 +9,11 @@ from typing import Any, Literal
 Status = Literal["active", "dormant", "forgotten"]
 
 
+# The key of a fact's `source` that names, by id, the older fact it tells a newer version of ("the plumber moved
+# to friday" after "the plumber comes thursday"): the assistant links them when storing one, and both stay.
+FOLLOWS = "follows"
+
+
 @dataclass(frozen=True)
 class Fact:
     """One remembered statement and its memory state. Times are timezone-aware UTC datetimes."""
@@ -28,6 +33,11 @@ class Fact:
     source: dict[str, Any] | None = None  # provenance, e.g. {"session": "...", "turn": 3}
     reinforced: bool = False  # set on what add() returns when it reinforced this existing fact
     hold_until: datetime | None = None  # the end of the dated event's day it is about: no fading before
+
+    @property
+    def follows(self) -> int | None:
+        """The older memory this one was told as a newer version of (`source[FOLLOWS]`), both kept; None: none."""
+        return (self.source or {}).get(FOLLOWS)
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from memory_store.ledger import Ledger
 from memory_store.lexical import LexicalIndex
 from memory_store.privacy import exposed, private_dir, private_file
 from memory_store.retrieval import add_context, check_mode, fuse, time_window
-from memory_store.records import DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
+from memory_store.records import FOLLOWS, DecayReport, Event, Explanation, Fact, Hit, Stats, UserStats
 from memory_store.rows import FACT_COLUMNS, FACT_FROM, fact_from_row, json_ids, select_events, utc
 from memory_store.schema import LATEST, connect, migrate
-from memory_store.transfer import LATEST_TIME, ImportReport, read_records, write_export
+from memory_store.transfer import LATEST_TIME, ImportRecord, ImportReport, read_records, write_export
 from memory_store.validate import check_importance, check_k, check_query, check_text, check_user
 
 log = logging.getLogger(__name__)
@@ -604,6 +604,21 @@ class MemoryStore:
         self.ledger.after_change({uid})
         return self.get(old_id)
 
+    def follow(self, new_id: int, old_id: int, now: datetime | None = None) -> Fact:
+        """Record that `new_id` tells a newer version of `old_id` ("the plumber moved to friday" after "the
+        plumber comes thursday"): both stay active; the new fact's `source[FOLLOWS]` names the old one
+        (`Fact.follows`) and its history gets a `follow` event. Returns the new fact."""
+        at = self._now(now)
+        with self.ledger.transaction():
+            new, old = self.ledger.existing([new_id])[0], self.ledger.existing([old_id])[0]
+            if old.user != new.user or old.id == new.id:
+                raise InvalidInput("a fact can only follow another fact of the same user")
+            uid = self.ledger.uid_of(new)
+            source = json.dumps({**(new.source or {}), FOLLOWS: old.id})
+            self.db.conn.execute("UPDATE facts SET source = ? WHERE id = ?", (source, new.id))
+            self.ledger.log_events([(new.id, uid, "follow", at, 1.0, f"a newer version of fact {old.id}", None)])
+        return self.get(new_id)
+
     def pin(self, fact_id: int, pinned: bool = True, now: datetime | None = None) -> Fact:
         """Pin a fact (it never fades) or unpin it."""
         at = self._now(now)
@@ -718,6 +733,7 @@ class MemoryStore:
                 fresh.append(rec)
         vectors = self._embed_with_progress([r.text for r in fresh], progress)
         touched: set[int] = set()
+        inserted: list[tuple[ImportRecord, int]] = []
         with self.ledger.transaction():
             for rec, vector in zip(fresh, vectors):
                 uid = self.ledger.user_id(rec.user, create=True)
@@ -729,9 +745,23 @@ class MemoryStore:
                 )
                 self.ledger.log_events([(fid, uid, "import", at, None, "imported", None)])
                 touched.add(uid)
+                inserted.append((rec, fid))
+            self._relink(inserted)
         for uid in sorted(touched):
             self.indexes.refresh(uid)
         return ImportReport(imported=len(fresh), skipped=len(records) - len(fresh), users=sorted({r.user for r in fresh}))
+
+    def _relink(self, inserted: list[tuple[ImportRecord, int]]) -> None:
+        """Imported facts' links (`source[FOLLOWS]`) named the ids of the store they were exported from: each
+        now names the linked fact's id here, or goes when that fact was not imported with it."""
+        here = {rec.exported_id: fid for rec, fid in inserted if rec.exported_id is not None}
+        for rec, fid in inserted:
+            if rec.source and FOLLOWS in rec.source:
+                older = here.get(rec.source[FOLLOWS]) if rec.exported_id is not None else None
+                source = {k: v for k, v in rec.source.items() if k != FOLLOWS}
+                if older is not None:
+                    source[FOLLOWS] = older
+                self.db.conn.execute("UPDATE facts SET source = ? WHERE id = ?", (json.dumps(source) if source else None, fid))
 
     def _embed_with_progress(self, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
         """Embed in chunks of 512 so that a long import can report progress; one array, in order."""

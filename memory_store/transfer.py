@@ -48,6 +48,7 @@ class ImportRecord:
     status: str
     status_at: float
     source: dict[str, Any] | None
+    exported_id: int | None = None  # the fact's id in the store it was exported from (links name it)
 
 
 def write_export(path: Path, facts: Iterable[Fact], embedder: str, dim: int) -> int:
@@ -130,6 +131,7 @@ def _record(obj: dict[str, Any], config: StoreConfig, now: float) -> ImportRecor
         created_at=_time(obj.get("created_at"), now), importance=importance, pinned=pinned, stability=stability,
         last_review=_time(obj.get("last_review"), now), recall_count=recalls, status=status,
         status_at=_time(obj.get("status_at"), now), source=source,
+        exported_id=obj["id"] if isinstance(obj.get("id"), int) and not isinstance(obj.get("id"), bool) else None,
     )
 
 

@@ -14,6 +14,7 @@ from assistant.assistant import DEFAULT_READER
 from assistant.errors import CheckpointError
 from assistant.reading import (JointConfig, JointReader, MemoryReader, Reader, ReadingConfig, answer_text, batch_reading,
                                best_span, load_reader, nearness, told_around, told_order)
+from assistant.versions import linked_versions, newest_version
 from lab.reading_data import ReadingExample
 from lab.reading_training import _batches, _f1, _loss, _norm, _rows, _start_from_minilm, predict, squad_scores
 from memory_store import Fact, Words
@@ -321,3 +322,19 @@ def test_every_reader_recipe_is_named_by_its_own_flag_whatever_the_epochs():
         config = dataclasses.replace(ReadingTrainConfig(**settings), epochs=1)
         assert recipe_flags(dataclasses.asdict(config)) == f" --{flag}"
     assert recipe_flags(dataclasses.asdict(ReadingTrainConfig())) == ""  # the shipped reader's recipe
+
+
+def test_the_newest_version_follows_the_links_through_other_memories():
+    at = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+    def fact(i, minutes, follows=None):
+        return Fact(i, "u", f"m{i}", at + timedelta(minutes=minutes), 0.5, False, 1.0, at, 0, "active", at,
+                    source={"session": 1} if follows is None else {"follows": follows})
+
+    a, b, c, d = fact(1, 0), fact(2, 5, follows=1), fact(3, 9, follows=2), fact(4, 20)
+    assert newest_version(0, [a, d, c, b]) == 2  # a <- b <- c, in any order; d is no version of a
+    assert newest_version(1, [a, d, c, b]) == 1
+    assert newest_version(0, [a, d]) == 0
+    assert newest_version(0, [fact(1, 30), fact(2, 5, follows=1)]) == 0  # a link to a newer memory is none
+    assert linked_versions(1, [a, d, c, b]) == []  # d: no version of anything
+    assert linked_versions(2, [a, d, c, b]) == [0, 3] and linked_versions(0, [a, d, c, b]) == [2, 3]

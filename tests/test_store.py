@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import T0
+from fakes import HashEmbedder
 from memory_store import (
     FactNotActive,
     FactNotFound,
@@ -526,3 +527,22 @@ def test_a_failed_write_inside_a_transaction_is_undone_alone(store):
         store.add("Check-out is at 11am.", now=T0)
     assert sorted(f.text for f in store.facts(now=T0)) == ["Check-in is from 3pm.", "Check-out is at 11am."]
     assert store.get(kept.id).status == "active"
+
+
+def test_a_newer_version_is_linked_both_stay_and_an_import_names_the_linked_fact_by_its_new_id(tmp_path):
+    store = MemoryStore.open(tmp_path / "a", embedder=HashEmbedder())
+    old = store.add("The plumber comes on thursday.", user="kim", source={"turn": 1})
+    other = store.add("My sister lives in Rome.", user="kim")
+    new = store.follow(store.add("The plumber moved to friday.", user="kim", source={"turn": 2}).id, old.id)
+    assert new.follows == old.id and new.source["turn"] == 2 and store.get(old.id).status == "active"
+    assert store.history(new.id)[-1].kind == "follow" and store.get(other.id).follows is None
+    with pytest.raises(InvalidInput):
+        store.follow(new.id, new.id)
+    store.export_jsonl(tmp_path / "kim.jsonl")
+    store.close()
+    other_store = MemoryStore.open(tmp_path / "b", embedder=HashEmbedder())
+    other_store.add("Something told first, so ids differ.", user="kim")
+    other_store.import_jsonl(tmp_path / "kim.jsonl")
+    by_text = {f.text: f for f in other_store.facts("kim")}
+    assert by_text["The plumber moved to friday."].follows == by_text["The plumber comes on thursday."].id
+    assert by_text["The plumber moved to friday."].source["turn"] == 2

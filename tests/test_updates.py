@@ -117,3 +117,14 @@ def checkpoint_path(tmp_path):
 ])
 def test_a_pet_of_another_kind_is_another_pet_unless_it_was_just_got(new, old, another):
     assert another_pet(new, old) is another
+
+
+def test_the_written_conversations_add_their_statements_pairs_when_asked(tmp_path):
+    embedder = HashEmbedder(dim=32)
+    pairs = {}
+    for written in (0, 1):
+        config = UpdateTrainConfig(conversations=20, dev_conversations=5, written=written, fit=FitConfig(epochs=1),
+                                   detector=PairConfig(dim=32, hidden=8))
+        pairs[written] = train_update_detector(config, embedder.embed, embedder.name, tmp_path / "u.pt").pairs
+    assert pairs[1]["train_positive"] - pairs[0]["train_positive"] > 50  # a correction against what it replaces
+    assert pairs[1]["dev"] > pairs[0]["dev"]  # every tenth conversation's pairs are development pairs

@@ -11,7 +11,8 @@ from assistant.errors import DataFormatError
 from lab.conversation_eval import parse_conversation, read_conversations, words
 from lab.reading_data import MAX_MEMORIES
 from lab.turn_training import piece_tags
-from lab.written_data import FOLDER, training_conversations, written_examples, written_turns
+from lab.written_data import (FOLDER, development_conversations, training_conversations, written_examples,
+                              written_turns, written_update_pairs)
 from memory_store import Words
 
 PLUMBER = """title: a plumber and a sister
@@ -110,12 +111,16 @@ def test_repeats_draw_other_neighbours_and_orders():
 
 def test_the_committed_training_conversations_parse_and_are_not_the_evaluation_ones():
     conversations = training_conversations()
-    assert len(conversations) >= 48
+    held = development_conversations()
+    assert len(conversations) >= 47 and len(held) >= 50
+    assert not {c.path.name for c in conversations} & {c.path.name for c in held}  # none trained on and tuned on
+    assert all(c.path.name.startswith("t1") and len(c.path.name.split("-")[0]) == 4 for c in held)
     found = written_examples(conversations, 0)
     assert sum(e.answer is None for e in found) > 300 and sum(e.answer is not None for e in found) > 600
     evaluation = read_conversations(FOLDER.parent / "conversations")
     told = {s.text.lower() for c in evaluation for s in c.steps if s.kind in ("tell", "correct")}
-    assert not told & {s.text.lower() for c in conversations for s in c.steps if s.kind in ("tell", "correct")}
+    written = [*conversations, *held]
+    assert not told & {s.text.lower() for c in written for s in c.steps if s.kind in ("tell", "correct")}
 
 
 @pytest.mark.parametrize("bad", ["tell: no title first\n", "title: x\nask: a question without its answer\n"])
@@ -150,8 +155,17 @@ def test_no_training_conversation_retells_an_evaluation_one():
     def vocabulary(conversation):
         return {w for s in conversation.steps for w in words(s.text) if len(w) >= 5 and w.isalpha()}
 
-    training = [(c.path.name, vocabulary(c)) for c in training_conversations()]
+    training = [(c.path.name, vocabulary(c)) for c in [*training_conversations(), *development_conversations()]]
     evaluation = [(c.path.name, vocabulary(c)) for c in read_conversations(FOLDER.parent / "conversations")]
     files = Counter(w for _, v in training + evaluation for w in v)
     shared = {(a, b): {w for w in va & vb if files[w] <= 3} for a, va in training for b, vb in evaluation}
     assert max(len(v) for v in shared.values()) <= 5, max(shared.items(), key=lambda kv: len(kv[1]))
+
+
+def test_a_correction_replaces_the_line_its_old_value_names_and_nothing_else_replaces_anything():
+    pairs = written_update_pairs([parse_conversation(PLUMBER, Path("t.txt"))], repeats=2)
+    plumber = "the plumber is coming thursday at 9:30, costs $120 for the callout"
+    sister = "my sister anna lives in leeds. her husband is tom"
+    correction = "actually plumber moved to friday"
+    assert sorted(set(pairs)) == sorted({(sister, plumber, 0), (correction, plumber, 1), (correction, sister, 0)})
+    assert len(pairs) == 2 * 3  # each pair twice; the first statement has nothing before it
