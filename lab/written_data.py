@@ -51,7 +51,7 @@ def written_examples(conversations: Sequence[Conversation], seed: int, repeats: 
     rng = random.Random(f"written:{seed}")
     out = []
     for conversation in conversations:
-        for question, told, answering, versions, answers in _questions(conversation):
+        for _, question, told, answering, versions, answers in _questions(conversation):
             span = _span(told[answering], answers) if answering is not None else None
             for _ in range(repeats):
                 out.append(_example(question, told, answering, versions, span, rng))
@@ -78,9 +78,8 @@ def written_update_pairs(conversations: Sequence[Conversation], repeats: int = 1
     replaces nothing."""
     out = []
     for conversation in conversations:
-        said = {step.text for step in conversation.steps if step.kind in ("tell", "correct")}
-        for statement, told, target, _, _ in _questions(conversation):
-            if statement in said:
+        for kind, statement, told, target, _, _ in _questions(conversation):
+            if kind in ("tell", "correct"):
                 out += [(statement, memory, int(i == target)) for i, memory in enumerate(told)] * repeats
     return out
 
@@ -105,9 +104,9 @@ def _development(conversation: Conversation) -> bool:
 
 
 def _questions(conversation: Conversation
-               ) -> list[tuple[str, list[str], int | None, list[int], tuple[str, ...]]]:
-    """(question, memories told before it, the answering memory's index or None, its versions' indices,
-    the answer's alternatives) for every line read as a question."""
+               ) -> list[tuple[str, str, list[str], int | None, list[int], tuple[str, ...]]]:
+    """(the line's kind, question, memories told before it, the answering memory's index or None, its
+    versions' indices, the answer's alternatives) for every line read as a question."""
     told: list[str] = []
     replaced: dict[str, str] = {}  # a correction's text -> the memory it replaced
     out = []
@@ -118,20 +117,20 @@ def _questions(conversation: Conversation
                 answering = holding[-1] if step.kind == "ask-new" else _nearest(step.text, told, holding)
                 old = replaced.get(told[answering])
                 versions = [told.index(old)] if old in told else []
-                out.append((step.text, list(told), answering, versions, step.answers))
+                out.append((step.kind, step.text, list(told), answering, versions, step.answers))
         elif step.kind in ("ask-untold", "ask-forgotten"):
             if told:
-                out.append((step.text, list(told), None, [], ()))
+                out.append((step.kind, step.text, list(told), None, [], ()))
         elif step.kind == "forget":
             named = [i for i, m in enumerate(told) if any(holds(m, group) for group in step.targets)]
             if named:
-                out.append((step.text, list(told), named[-1], named[:-1], ()))
+                out.append((step.kind, step.text, list(told), named[-1], named[:-1], ()))
             told = [m for i, m in enumerate(told) if i not in set(named)]
         elif step.kind in ("tell", "correct"):
             holding = [i for i, m in enumerate(told) if step.old and holds_any(m, step.old)]
             if told and (step.kind == "tell" or holding):
                 target = _nearest(step.text, told, holding) if holding else None
-                out.append((step.text, list(told), target, [], ()))
+                out.append((step.kind, step.text, list(told), target, [], ()))
                 if target is not None:
                     replaced[step.text] = told[target]
             told.append(step.text)

@@ -12,6 +12,7 @@ import pytest
 
 import cli
 from conftest import ROOT, subprocess_env
+from memory_store import MemoryStore
 
 
 def run(argv: list[str], capsys, monkeypatch=None, stdin: bytes | None = None) -> tuple[int, str, str]:
@@ -298,3 +299,14 @@ def test_a_store_from_before_the_word_index_opens_and_keeps_every_fact(home, cap
     conn.close()
     code, out, _ = run(["--home", str(home), "search", "--mode", "lexical", "Lisbon", "--json"], capsys)
     assert code == 0 and [x["fact"]["text"] for x in json.loads(out)] == ["My sister Ana lives in Lisbon."]
+
+
+def test_facts_says_which_memory_is_a_newer_version_of_which(home, capsys):
+    h = ["--home", str(home)]
+    assert run(h + ["add", "I booked the plumber for thursday."], capsys)[0] == 0
+    with MemoryStore.open(home) as store:  # linked as the chat links them (assistant/remembering.py)
+        store.follow(2, 1)
+    code, out, _ = run(h + ["facts"], capsys)
+    assert code == 0 and " ".join(out.replace("│", " ").split()).count("(newer than 1)") == 1  # the cell may wrap
+    code, out, _ = run(h + ["facts", "--json"], capsys)
+    assert [f["source"].get("follows") for f in json.loads(out)] == [None, 1]
