@@ -18,9 +18,9 @@ from .intents import FIRST_PERSON, Intent
 from .kin import names_asked, names_given
 from .lines import Line
 from .reading import Reader, told_order
-from .versions import newest_version
 from .recalling import Recall
 from .settings import AssistantConfig
+from .versions import newest_version
 from .wording import NOT_KNOWING, SAYS_UNKNOWN
 
 
@@ -124,9 +124,10 @@ def _answers_instead(reader: Reader, question: Words, read: list[Words], hits: l
                      ) -> bool:
     """Whether the newer version of the memory that answers a question answers it in its stead: read
     without the older one, the reader chooses it (more probable than "none"; no threshold: the older one
-    reached it, and a correction shares fewer words with the question than what it corrects). A newer version tells one part of the older memory anew
-    ("the test team grew to 9" of "my test team is 6 people and we run 1400 test cases"): the older one
-    still answers what the newer leaves out ("how many test cases?")."""
+    reached it, and a correction shares fewer words with the question than what it corrects). A newer
+    version may tell one part of the older memory anew ("the test team grew to 9" of "my test team is 6
+    people and we run 1400 test cases"): the older one still answers what the newer leaves out ("how many
+    test cases?")."""
     others = [i for i in range(len(read)) if i != older]
     again = reader.read(question, [read[i] for i in others], None, ages=told_order([hits[i].fact for i in others]))
     return again.chosen is not None and others[again.chosen] == newer

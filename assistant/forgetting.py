@@ -18,10 +18,10 @@ from .consolidation import about_someone_else
 from .intents import Intent
 from .lists import item_count, named_items, without_item
 from .reading import Reader, told_order
-from .versions import linked_versions
 from .replies import Reply
 from .settings import AssistantConfig
 from .text import as_sentence, second_person
+from .versions import linked_versions
 from .wording import ALL_OF_IT, FORGET_ONE_BY_ONE, lower_first
 
 

@@ -90,10 +90,9 @@ def _remember_one(store: MemoryStore, config: AssistantConfig, judges: Judges, t
     read = candidates[: config.reader_k]  # as many as the reader was trained to read
     reading = _read_as_question(store, judges.reader, core, read) if judges.reader is not None and read and (
         _may_retire(config, chosen) or _may_link(config, chosen)) else None
-    if reading is None:
-        retired = chosen if judges.reader is None or not config.reader_updates else None
-    else:
-        retired = _confirmed_update(config, reading, read, chosen) if config.reader_updates else chosen
+    # without a reading the reader had nothing to confirm: `chosen` is None, or no reader is to confirm it
+    confirms = reading is not None and config.reader_updates
+    retired = _confirmed_update(config, reading, read, chosen) if confirms else chosen
     if retired is None and not fact.reinforced and (follows := _follows(config, reading, read, chosen)) is not None:
         fact = store.follow(fact.id, follows, now=now)
     retire = [] if retired is None else [candidates[retired]]
@@ -140,9 +139,7 @@ def _confirmed_update(config: AssistantConfig, reading: Reading, read: Sequence[
     candidate the update models chose, at least `reader_update_threshold` surely (else no update: a wrong
     retirement is worse than a missed one); a candidate the reader is sure of (`reader_updates_above`) is
     updated even when those models missed it."""
-    if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(read):
-        return None
-    if reading.chosen is None:
+    if (chosen is None and config.reader_updates_above is None) or (chosen or 0) >= len(read) or reading.chosen is None:
         return None
     chance = reading.chances[reading.chosen]
     if config.reader_update_threshold is not None and chance < config.reader_update_threshold:

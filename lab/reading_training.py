@@ -37,7 +37,7 @@ from .corpora import dream
 from .reading_data import (ReadingExample, attribute_examples, dialogue_examples, news_examples, personal_examples,
                            squad_examples, squad_split, version_examples)
 from .word_vectors import encode
-from .written_data import training_conversations, written_examples
+from .written_data import held_apart, training_conversations, written_examples
 
 Log = Callable[[str], None]
 
@@ -358,10 +358,9 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     cut = len(examples) // 10
     dev, train = examples[:cut], examples[cut:]
     if config.written:  # every tenth conversation's questions, once each, are development examples
-        written = training_conversations()
-        held = set(range(0, len(written), 10))
-        train += written_examples([c for i, c in enumerate(written) if i not in held], config.seed, config.written)
-        dev += written_examples([c for i, c in enumerate(written) if i in held], config.seed, 1)
+        kept, held = held_apart(training_conversations())
+        train += written_examples(kept, config.seed, config.written)
+        dev += written_examples(held, config.seed, 1)
         rng.shuffle(train)
     test = squad_examples(test_articles, config.seed)
     personal_test = personal_examples(data, 1000, config.seed, split="eval")

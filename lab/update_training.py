@@ -27,7 +27,7 @@ from .pair_training import Embed, FitConfig, Pair, fit
 from .personal_data import Conversation, conversations
 from .relations import Catalogue, Relation, catalogue, render
 from .training import Progress
-from .written_data import training_conversations, written_update_pairs
+from .written_data import held_apart, training_conversations, written_update_pairs
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,9 @@ def train_update_detector(config: UpdateTrainConfig, embed: Embed, embedder: str
     train_pairs += shared_value_pairs(config.shared_value_pairs, config.seed)
     dev_pairs = update_pairs(conversations("train", config.dev_conversations, seed=-1 - config.seed))
     if config.written:
-        written = training_conversations()
-        held = set(range(0, len(written), 10))
-        train_pairs += written_update_pairs([c for i, c in enumerate(written) if i not in held], config.written)
-        dev_pairs += written_update_pairs([c for i, c in enumerate(written) if i in held])
+        kept, held = held_apart(training_conversations())
+        train_pairs += written_update_pairs(kept, config.written)
+        dev_pairs += written_update_pairs(held)
     fitted = fit(train_pairs, dev_pairs, embed, config.detector, config.fit, config.seed, progress, "update detector")
     result = UpdateTrainResult(fitted.dev, fitted.best_epoch, fitted.pairs, fitted.seconds)
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=fitted.model, config=config.detector, vocab=Vocab.build([]),

@@ -90,6 +90,12 @@ def training_conversations(folder: Path = FOLDER) -> list[Conversation]:
     return [c for c in read_conversations(folder) if not _development(c)]
 
 
+def held_apart(conversations: Sequence[Conversation]) -> tuple[list[Conversation], list[Conversation]]:
+    """(trained on, held out): every tenth conversation is held out, its examples read once among a
+    training run's development examples (the reader's, the update detector's)."""
+    return ([c for i, c in enumerate(conversations) if i % 10], [c for i, c in enumerate(conversations) if not i % 10])
+
+
 def development_conversations(folder: Path = FOLDER) -> list[Conversation]:
     """The second batch of the folder (t101-t150), written alike but kept out of training: the conversations
     the chat's settings are chosen on (`memchat eval conversations --dir` over a copy of them, or

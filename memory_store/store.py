@@ -614,8 +614,7 @@ class MemoryStore:
             if old.user != new.user or old.id == new.id:
                 raise InvalidInput("a fact can only follow another fact of the same user")
             uid = self.ledger.uid_of(new)
-            source = json.dumps({**(new.source or {}), FOLLOWS: old.id})
-            self.db.conn.execute("UPDATE facts SET source = ? WHERE id = ?", (source, new.id))
+            self._write_source(new.id, {**(new.source or {}), FOLLOWS: old.id})
             self.ledger.log_events([(new.id, uid, "follow", at, 1.0, f"a newer version of fact {old.id}", None)])
         return self.get(new_id)
 
@@ -759,9 +758,12 @@ class MemoryStore:
             if rec.source and FOLLOWS in rec.source:
                 older = here.get(rec.source[FOLLOWS]) if rec.exported_id is not None else None
                 source = {k: v for k, v in rec.source.items() if k != FOLLOWS}
-                if older is not None:
-                    source[FOLLOWS] = older
-                self.db.conn.execute("UPDATE facts SET source = ? WHERE id = ?", (json.dumps(source) if source else None, fid))
+                self._write_source(fid, source if older is None else {**source, FOLLOWS: older})
+
+    def _write_source(self, fact_id: int, source: dict[str, Any]) -> None:
+        """A fact's provenance rewritten (inside the caller's transaction); an empty one is none."""
+        written = json.dumps(source) if source else None
+        self.db.conn.execute("UPDATE facts SET source = ? WHERE id = ?", (written, fact_id))
 
     def _embed_with_progress(self, texts: list[str], progress: Callable[[int, int], None] | None) -> np.ndarray:
         """Embed in chunks of 512 so that a long import can report progress; one array, in order."""

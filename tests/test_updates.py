@@ -13,7 +13,7 @@ from fakes import HashEmbedder
 from lab.pair_training import FitConfig
 from lab.personal_data import conversations
 from lab.update_training import UpdateTrainConfig, train_update_detector, update_pairs
-from lab.written_data import training_conversations, written_update_pairs
+from lab.written_data import held_apart, training_conversations, written_update_pairs
 from test_assistant import replacements, tiny_checkpoint
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -128,8 +128,7 @@ def test_the_written_conversations_add_their_statements_pairs_when_asked(tmp_pat
                                    detector=PairConfig(dim=32, hidden=8))
         pairs[written] = train_update_detector(config, embedder.embed, embedder.name, tmp_path / "u.pt").pairs
     assert pairs[1]["train_positive"] - pairs[0]["train_positive"] > 50  # a correction against what it replaces
-    written = training_conversations()
-    held = [c for i, c in enumerate(written) if i % 10 == 0]  # every tenth conversation: development pairs only
-    kept = [c for i, c in enumerate(written) if i % 10]
+    kept, held = held_apart(training_conversations())  # every tenth conversation: development pairs only
+    assert len(held) == (len(kept) + len(held) + 9) // 10
     assert pairs[1]["dev"] - pairs[0]["dev"] == len(written_update_pairs(held))
     assert pairs[1]["train"] - pairs[0]["train"] == len(written_update_pairs(kept))
