@@ -336,18 +336,41 @@ def answer_text(words: Words, first: int, last: int) -> str:
 
 
 class Reader:
-    """The shipped memory reader, ready to read."""
+    """The shipped memory reader, ready to read: one model, or several trained alike (an ensemble) whose
+    probabilities, and whose answer pointers' log-probabilities, are averaged."""
 
-    def __init__(self, model: MemoryReader | JointReader, metrics: dict | None = None):
-        self.model = model.eval()
+    def __init__(self, models: MemoryReader | JointReader | list[MemoryReader | JointReader],
+                 metrics: dict | None = None):
+        self.models = [m.eval() for m in (models if isinstance(models, list) else [models])]
+        self.model = self.models[0]
         self.metrics = dict(metrics or {})
-        self.middle = isinstance(model, JointReader)  # reads the words' middle-layer states
-        self.exact = reads(model, "exact_match")  # ... and which question words each memory says itself
-        self.recency = reads(model, "recency")  # ... and when each memory was told against the others
+        self.middle = isinstance(self.model, JointReader)  # reads the words' middle-layer states
+        self.exact = reads(self.model, "exact_match")  # ... and which question words each memory says itself
+        self.recency = reads(self.model, "recency")  # ... and when each memory was told against the others
+        if any(isinstance(m, JointReader) != self.middle or reads(m, "exact_match") != self.exact
+               or reads(m, "recency") != self.recency for m in self.models):
+            raise ValueError("the members of a reader ensemble must read the same features")
 
     @property
     def threshold(self) -> float:
-        return self.model.config.threshold
+        """P(a memory answers) at or above which its choice is taken, as chosen in training (an ensemble's
+        own, else its first member's)."""
+        return float(self.metrics.get("threshold", self.model.config.threshold)) if len(self.models) > 1 \
+            else self.model.config.threshold
+
+    def _run(self, question: Words, memories: list[list[Words]] | list[Words], ages: torch.Tensor | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's reading of one question over `memories`, averaged: P(each memory answers, last
+        "none") (K + 1,) and the answer pointer's log-probabilities (K, N, 2)."""
+        batch = batch_reading([question], [memories], self.middle, self.exact)
+        told = {"ages": ages} if self.recency and ages is not None else {}
+        p, pointer = [], []
+        with torch.no_grad():
+            for model in self.models:
+                logits, span = model(*batch, **told)
+                p.append(torch.softmax(logits[0], dim=-1))
+                pointer.append(torch.log_softmax(span[0], dim=1))
+        return torch.stack(p).mean(0), torch.stack(pointer).mean(0)
 
     def read(self, question: Words, memories: list[Words], threshold: float | None = None,
              pooled: float | None = None, alike: np.ndarray | None = None, ages: Sequence[float] | None = None
@@ -363,10 +386,7 @@ class Reader:
             return Reading((), 1.0, None)
         if ages is not None and len(ages) != len(memories):
             raise ValueError(f"{len(ages)} ages for {len(memories)} memories: one each")
-        with torch.no_grad():
-            told = {"ages": None if ages is None else torch.tensor([list(map(float, ages))])} if self.recency else {}
-            logits, span = self.model(*batch_reading([question], [memories], self.middle, self.exact), **told)
-        p = torch.softmax(logits[0], dim=-1)
+        p, span = self._run(question, memories, None if ages is None else torch.tensor([list(map(float, ages))]))
         chances = tuple(float(x) for x in p[:-1])
         best = int(p[:-1].argmax())
         versions = (best,) if pooled is None else tuple(
@@ -374,23 +394,28 @@ class Reader:
         answered = sum(chances[i] for i in versions)
         if answered <= float(p[-1]) or (threshold is not None and answered < threshold):
             return Reading(chances, float(p[-1]), None)
-        first, last = best_span(span[0, best, :, 0], span[0, best, :, 1], len(memories[best].pieces))
+        first, last = best_span(span[best, :, 0], span[best, :, 1], len(memories[best].pieces))
         return Reading(chances, float(p[-1]), best, answer_text(memories[best], first, last), versions)
 
     def span(self, question: Words, memory: Words) -> str:
         """The words of one memory that answer the question best (whether or not it answers at all)."""
-        with torch.no_grad():
-            _, span = self.model(*batch_reading([question], [[memory]], self.middle, self.exact))
-        first, last = best_span(span[0, 0, :, 0], span[0, 0, :, 1], len(memory.pieces))
+        _, span = self._run(question, [memory])
+        first, last = best_span(span[0, :, 0], span[0, :, 1], len(memory.pieces))
         return answer_text(memory, first, last)
 
 
 def load_reader(path: Path) -> Reader:
+    """A saved reader; an ensemble's members are saved side by side ("0.score.0.weight", ...)."""
     saved = load_checkpoint(Path(path), kind=CHECKPOINT_KIND)
+    members = int(saved.metrics.get("members", 1))
     try:
-        model = JointReader(JointConfig(**saved.config)) if "layers" in saved.config else MemoryReader(
-            ReadingConfig(**saved.config))
-        model.load_state_dict(saved.state)
+        models = []
+        for i in range(members):
+            model = JointReader(JointConfig(**saved.config)) if "layers" in saved.config else MemoryReader(
+                ReadingConfig(**saved.config))
+            prefix = f"{i}." if members > 1 else ""
+            model.load_state_dict({k[len(prefix):]: v for k, v in saved.state.items() if k.startswith(prefix)})
+            models.append(model)
     except (TypeError, KeyError, RuntimeError) as e:
         raise CheckpointError(f"{path} is not a memory reader this version can load: {e}") from e
-    return Reader(model, saved.metrics)
+    return Reader(models, saved.metrics)

@@ -14,6 +14,7 @@ import json
 import random
 import re
 import string
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from assistant.checkpoint import save_checkpoint
+from assistant.checkpoint import load_checkpoint, save_checkpoint
 from assistant.errors import ConfigError
 from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, ReadingConfig, answer_text,
                                batch_reading, best_span, load_reader, reads)
@@ -45,6 +46,9 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class ReadingTrainConfig:
     seed: int = 0
+    # An ensemble member's number: its starting weights and batch order are drawn from it (member 0 draws
+    # them from `seed`, as readers trained before it did); its data, split and development examples from `seed`
+    member: int = 0
     personal: int = 6000  # catalogue examples beside SQuAD's
     attributes: int = 4000  # questions about one attribute of a person among their others (`attribute_examples`)
     squad_limit: int | None = None  # SQuAD training questions used (None: all)
@@ -85,8 +89,8 @@ class ReadingTrainConfig:
     dev_limit: int | None = None  # development examples read after each epoch (None: all)
 
     def __post_init__(self) -> None:
-        if self.written < 0:
-            raise ConfigError("written must be 0 or more")
+        if self.written < 0 or self.member < 0:
+            raise ConfigError("written and member must be 0 or more")
         if min(self.personal, self.epochs, self.batch_size, self.hidden, self.hops, self.train_memories,
                self.train_pieces, 1 if self.dev_limit is None else self.dev_limit) < 1 \
                 or self.lr <= 0 or self.joint_lr <= 0:
@@ -231,15 +235,22 @@ def decide(read: list[tuple[int | None, str, float, float]], threshold: float | 
             else (None, "", p) for best, text, p, none in read]
 
 
-def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[int | None, str, float, float]]:
-    """(the most probable memory, its answer span, its P, P(none)) for each row, in one pass."""
-    model.eval()
+def read_all(model: MemoryReader | JointReader | Sequence[MemoryReader | JointReader], rows: list[Row]
+             ) -> list[tuple[int | None, str, float, float]]:
+    """(the most probable memory, its answer span, its P, P(none)) for each row, in one pass; several models
+    (an ensemble's members) read as the chat reads them, their probabilities averaged (`Reader`)."""
+    models = list(model) if isinstance(model, Sequence) else [model]
+    modes = [m.training for m in models]
+    for m in models:
+        m.eval()
     out = []
     with torch.no_grad():
-        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(model, JointReader), exact=reads(model, "exact_match")):
-            logits, span = model(*tensors, **told_when(model, chosen))
+        for chosen, tensors, _ in _batches(rows, 64, None, isinstance(models[0], JointReader),
+                                           exact=reads(models[0], "exact_match")):
+            read = [m(*tensors, **told_when(m, chosen)) for m in models]
+            p = torch.stack([torch.softmax(logits, dim=-1) for logits, _ in read]).mean(0)
+            span = torch.stack([torch.log_softmax(s, dim=2) for _, s in read]).mean(0)
             k = tensors[2].shape[1]
-            p = torch.softmax(logits, dim=-1)
             for b, r in enumerate(chosen):
                 if not r[1]:
                     out.append((None, "", 0.0, 1.0))
@@ -248,7 +259,8 @@ def read_all(model: MemoryReader | JointReader, rows: list[Row]) -> list[tuple[i
                 best = int(real.argmax())
                 first, last = best_span(span[b, best, :, 0], span[b, best, :, 1], len(r[1][best].pieces))
                 out.append((best, answer_text(r[1][best], first, last), float(real[best]), float(p[b, k])))
-    model.train()
+    for m, mode in zip(models, modes):
+        m.train(mode)
     return out
 
 
@@ -338,14 +350,24 @@ def _choose_threshold(read: list, rows: list[Row]) -> tuple[float, dict]:
     return best[1], best[2]
 
 
-def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | None = None,
-                 progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
-    """Train the reader, choose epoch and threshold on the development set, report SQuAD 2.0 test
-    articles, save to `out`; returns the metrics saved."""
-    started = time.time()
-    say = log or (lambda _m: None)
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
+@dataclass(frozen=True)
+class Examples:
+    """A recipe's examples, drawn as every reader trained so far drew them."""
+
+    train: list[ReadingExample]
+    dev: list[ReadingExample]
+    test: list[ReadingExample]  # SQuAD 2.0's held-out articles
+    test_articles: list[str]  # their titles
+    personal_test: list[ReadingExample]  # the catalogue's eval split
+    dialogue_test: list[ReadingExample]  # DREAM's dev dialogues
+
+    def texts(self) -> list[str]:
+        return [t for e in [*self.train, *self.dev, *self.test, *self.personal_test, *self.dialogue_test]
+                for t in (e.question, *e.memories)]
+
+
+def _examples(config: ReadingTrainConfig, data: Path, rng: random.Random) -> Examples:
+    """A recipe's examples, drawn by `rng` (seeded with config.seed)."""
     train_articles, test_articles = squad_split(data)
     examples = squad_examples(train_articles, config.seed, config.squad_limit, config.dropped, config.casual) + \
         personal_examples(data, config.personal, config.seed, versions=config.personal_versions,
@@ -365,18 +387,33 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     test = squad_examples(test_articles, config.seed)
     personal_test = personal_examples(data, 1000, config.seed, split="eval")
     dialogue_test = dialogue_examples(dream(data, "dev"), None, config.seed)
-    texts = [t for e in [*train, *dev, *test, *personal_test, *dialogue_test] for t in (e.question, *e.memories)]
+    return Examples(train, dev, test, [a.title for a in test_articles], personal_test, dialogue_test)
+
+
+def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | None = None,
+                 progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """Train the reader, choose epoch and threshold on the development set, report SQuAD 2.0 test
+    articles, save to `out`; returns the metrics saved."""
+    started = time.time()
+    say = log or (lambda _m: None)
+    torch.manual_seed(config.seed + 7919 * config.member)
+    rng = random.Random(config.seed)
+    drawn = _examples(config, data, rng)
+    train, dev, test, personal_test, dialogue_test = (drawn.train, drawn.dev, drawn.test, drawn.personal_test,
+                                                      drawn.dialogue_test)
+    texts = drawn.texts()
     say(f"{len(train)} training, {len(dev)} development, {len(test)} SQuAD test questions; embedding "
         f"{len(set(texts))} texts")
     vectors = encode(texts, progress=progress, cache=cache, middle=config.joint)
     rows, dev_rows = _rows(train, vectors), _rows(dev[: config.dev_limit], vectors)
     model, optimizer = _model(config)
+    order = rng if config.member == 0 else random.Random(f"{config.seed}-member-{config.member}")
     best, best_state, history = -1.0, None, []
     steps, done = config.epochs * -(-len(rows) // config.batch_size), 0
     for epoch in range(1, config.epochs + 1):
         total = 0.0
         model.train()
-        for chosen, tensors, targets in _batches(rows, config.batch_size, rng, config.joint,
+        for chosen, tensors, targets in _batches(rows, config.batch_size, order, config.joint,
                                                  config.train_memories if config.joint else None, config.train_pieces,
                                                  reads(model, "exact_match")):
             loss = _loss(model, chosen, tensors, targets)
@@ -415,7 +452,7 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
                "threshold": threshold, "dev": dev_scores, "squad2_test_articles": test_scores,
                "squad2_test_articles_as_the_chat_decides": chat_scores,
                "squad2_test_articles_chat_threshold": at_chat,
-               "test_articles": [a.title for a in test_articles], "catalogue_eval": personal_scores,
+               "test_articles": drawn.test_articles, "catalogue_eval": personal_scores,
                "dream_dev": dialogue_scores, "history": history, "seconds": round(time.time() - started),
                "train_config": dataclasses.asdict(config),
                "data": _data_used(config)}
@@ -471,12 +508,15 @@ def write_results(metrics: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".json").write_text(json.dumps(metrics, indent=1) + "\n")
     test, personal, dev = metrics["squad2_test_articles"], metrics["catalogue_eval"], metrics["dev"]
+    members = int(metrics.get("members", 1))
     lines = [
         "# Memory reader: SQuAD 2.0 (dev split by article) and the catalogue's held-out split", "",
-        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader{recipe_flags(metrics.get('train_config', {}))} --results "
-        f"{path}`): "
-        f"{metrics['data']}. Epoch {metrics['epoch']}, answer threshold {metrics['threshold']} (chosen on the "
-        f"development tenth of the training examples).", "",
+        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader"
+        f"{recipe_flags(metrics.get('train_config', {}))}{f' --members {members}' if members > 1 else ''} --results "
+        f"{path}`): {metrics['data']}. "
+        + (f"An ensemble of {members} readers trained alike from other starting weights and batch orders, their "
+           f"probabilities averaged (best epochs {metrics['epoch']}); " if members > 1 else f"Epoch {metrics['epoch']}, ")
+        + f"answer threshold {metrics['threshold']} (chosen on the development tenth of the training examples).", "",
         f"Held-out SQuAD 2.0 dev articles ({len(metrics['test_articles'])}): "
         + ", ".join(metrics["test_articles"]) + ". Each paragraph's sentences are the memories; a question is "
         "answered by choosing a sentence and a span in it, or none.", "",
@@ -515,6 +555,76 @@ def score_saved(path: Path, data: Path, seed: int = 0, cache: Path | None = None
     _, test_articles = squad_split(data)
     test = squad_examples(test_articles, seed)
     rows = _rows(test, encode([t for e in test for t in (e.question, *e.memories)], cache=cache, middle=saved.middle))
-    read = read_all(saved.model, rows)  # one pass, decided both ways
+    read = read_all(saved.models, rows)  # one pass, decided both ways
     return {"squad2_test_articles": squad_scores(rows, decide(read, saved.threshold)),
             "squad2_test_articles_as_the_chat_decides": squad_scores(rows, decide(read, None))}
+
+
+def ensemble_readers(paths: Sequence[Path], data: Path, out: Path, log: Log | None = None,
+                     progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """One checkpoint holding the readers at `paths` (trained on one recipe's data, as members 0, 1, ... of
+    `ReadingTrainConfig.member`), which the chat reads together, their probabilities averaged (`Reader`).
+    The ensemble's threshold is chosen, and its figures made, as `train_reader` does for one reader."""
+    started = time.time()
+    say = log or (lambda _m: None)
+    members = [load_checkpoint(Path(p), kind=CHECKPOINT_KIND) for p in paths]
+    configs = [{**m.config, "threshold": None} for m in members]
+    recipes = [{k: v for k, v in m.metrics.get("train_config", {}).items() if k != "member"} for m in members]
+    if len({json.dumps(c, sort_keys=True) for c in configs}) != 1 or len(
+            {json.dumps(r, sort_keys=True) for r in recipes}) != 1:
+        raise ConfigError("the members of a reader ensemble must share one config and one recipe's data")
+    if "layers" in members[0].config:
+        raise ConfigError("only MemN2N readers (not the joint reader) can be ensembled")
+    if joined := [str(p) for p, m in zip(paths, members) if int(m.metrics.get("members", 1)) > 1]:
+        raise ConfigError(f"{', '.join(joined)} already holds an ensemble: join single readers")
+    holder, models = nn.Module(), []
+    for i, m in enumerate(members):
+        model = MemoryReader(ReadingConfig(**m.config))
+        model.load_state_dict(m.state)
+        holder.add_module(str(i), model)
+        models.append(model)
+    config = ReadingTrainConfig(**{**members[0].metrics["train_config"], "member": 0})
+    drawn = _examples(config, data, random.Random(config.seed))
+    texts = [t for e in [*drawn.dev, *drawn.test, *drawn.personal_test, *drawn.dialogue_test]
+             for t in (e.question, *e.memories)]
+    say(f"{len(members)} members; embedding {len(set(texts))} texts")
+    vectors = encode(texts, progress=progress, cache=cache)
+    dev_rows, test_rows = _rows(drawn.dev[: config.dev_limit], vectors), _rows(drawn.test, vectors)
+    threshold, dev_scores = _choose_threshold(read_all(models, dev_rows), dev_rows)
+    test_read = read_all(models, test_rows)
+    chat = AssistantConfig().reader_threshold
+    personal_rows, dialogue_rows = _rows(drawn.personal_test, vectors), _rows(drawn.dialogue_test, vectors)
+    metrics = {"embedder": MiniLMEmbedder.name, "members": len(members), "threshold": threshold, "dev": dev_scores,
+               "epoch": ", ".join(str(m.metrics.get("epoch")) for m in members),
+               "squad2_test_articles": squad_scores(test_rows, decide(test_read, threshold)),
+               "squad2_test_articles_as_the_chat_decides": squad_scores(test_rows, decide(test_read, None)),
+               "squad2_test_articles_chat_threshold": None if chat is None else {
+                   **squad_scores(test_rows, decide(test_read, chat)), "threshold": chat},
+               "test_articles": drawn.test_articles,
+               "catalogue_eval": squad_scores(personal_rows, decide(read_all(models, personal_rows), threshold)),
+               "dream_dev": squad_scores(dialogue_rows, decide(read_all(models, dialogue_rows), threshold)),
+               "member_metrics": [{k: m.metrics.get(k) for k in ("epoch", "threshold", "dev", "squad2_test_articles",
+                                                                  "seconds", "train_config")} for m in members],
+               "seconds": sum(int(m.metrics.get("seconds", 0)) for m in members) + round(time.time() - started),
+               "train_config": dataclasses.asdict(config), "data": members[0].metrics.get("data")}
+    say(f"threshold {threshold}: SQuAD 2.0 test articles EM {metrics['squad2_test_articles']['exact_match']:.1f}, "
+        f"F1 {metrics['squad2_test_articles']['f1']:.1f}, no-answer "
+        f"{metrics['squad2_test_articles']['no_answer_accuracy']:.1f}")
+    save_checkpoint(out, kind=CHECKPOINT_KIND, model=holder, config=dataclasses.replace(
+        models[0].config, threshold=threshold), vocab=Vocab((PAD, UNK)), metrics=metrics)
+    return metrics
+
+
+def train_reader_ensemble(config: ReadingTrainConfig, data: Path, out: Path, members: int = 1, log: Log | None = None,
+                          progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
+    """`members` readers of one recipe (members config.member, config.member + 1, ...: other starting weights
+    and batch orders, the same data), trained one after another and saved as one ensemble at `out`; one
+    member: `train_reader`."""
+    if members == 1:
+        return train_reader(config, data, out, log, progress, cache)
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(members):
+            paths.append(Path(folder) / f"member{i}.pt")
+            train_reader(dataclasses.replace(config, member=config.member + i), data, paths[-1], log, progress, cache)
+        return ensemble_readers(paths, data, out, log, progress, cache)

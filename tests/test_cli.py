@@ -175,6 +175,10 @@ BAD_INPUTS = [
     (["--user", "[/]", "facts"], "invalid user name '[/]'", None),
     (["search", "[/]", "-k", "0"], "Invalid value for '-k'", None),
     (["train-reader", "--joint", "--dialogues", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "choose one", None),
+    (["train-reader", "--joint", "--members", "2", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "takes no --members",
+     None),
+    (["join-readers", "{tmp}/bad.jsonl", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "cannot read checkpoint", None),
+    (["join-readers", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "Missing argument 'MEMBERS...'", None),
 ]
 
 

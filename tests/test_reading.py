@@ -11,12 +11,15 @@ import pytest
 import torch
 
 from assistant.assistant import DEFAULT_READER
-from assistant.errors import CheckpointError
-from assistant.reading import (JointConfig, JointReader, MemoryReader, Reader, ReadingConfig, answer_text, batch_reading,
-                               best_span, load_reader, nearness, told_around, told_order)
+from assistant.checkpoint import save_checkpoint
+from assistant.errors import CheckpointError, ConfigError
+from assistant.reading import (CHECKPOINT_KIND, JointConfig, JointReader, MemoryReader, Reader, ReadingConfig,
+                               answer_text, batch_reading, best_span, load_reader, nearness, told_around, told_order)
 from assistant.versions import linked_versions, newest_version
+from assistant.vocab import Vocab
 from lab.reading_data import ReadingExample
-from lab.reading_training import _batches, _f1, _loss, _norm, _rows, _start_from_minilm, predict, squad_scores
+from lab.reading_training import (_batches, _f1, _loss, _norm, _rows, _start_from_minilm, ensemble_readers, predict,
+                                  read_all, squad_scores)
 from memory_store import Fact, Words
 from memory_store.embedder import embed_words
 
@@ -95,6 +98,59 @@ def test_a_tiny_reader_learns_which_memory_answers_or_that_none_does(exact_match
     q = embed_words(embedder, ["where does tom live"])[1][0]
     reading = reader.read(q, ms)
     assert reading.chosen == 1 and "oslo" in reading.answer
+
+
+def test_an_ensemble_reads_with_its_members_probabilities_averaged_and_is_saved_and_loaded_whole(tmp_path):
+    rng = random.Random(0)
+    embedder = HashEmbedder()
+    examples = _examples(rng)
+    members = []
+    for seed in (0, 1):  # two tiny readers trained alike from other starting weights
+        torch.manual_seed(seed)
+        model = MemoryReader(ReadingConfig(dim=embedder.dim, hidden=16, dropout=0.0))
+        rows = _fit(model, examples, embedder, random.Random(seed), 8)
+        members.append(model.eval())
+    q = embed_words(embedder, ["where does tom live"])[1][0]
+    ms = embed_words(embedder, ["ana lives in rome", "tom lives in oslo", "lea lives in lima"])[1]
+    alone = [Reader(m).read(q, ms) for m in members]
+    together = Reader(members).read(q, ms)
+    assert together.chances == pytest.approx([(a + b) / 2 for a, b in zip(alone[0].chances, alone[1].chances)], abs=1e-6)
+    assert together.none == pytest.approx((alone[0].none + alone[1].none) / 2, abs=1e-6)
+    # the training scripts read the rows as the chat does
+    batch = read_all(members, rows)
+    for row, (best, _, p, none) in zip(rows[:5], batch[:5]):
+        reading = Reader(members).read(row[0], row[1])
+        assert best == int(np.argmax(reading.chances)) and p == pytest.approx(max(reading.chances), abs=1e-5)
+        assert none == pytest.approx(reading.none, abs=1e-5)
+
+    holder = torch.nn.Module()
+    for i, m in enumerate(members):
+        holder.add_module(str(i), m)
+    path = tmp_path / "reader.pt"
+    save_checkpoint(path, kind=CHECKPOINT_KIND, model=holder, config=members[0].config, vocab=Vocab(("<pad>", "<unk>")),
+                    metrics={"members": 2, "threshold": 0.4})
+    loaded = load_reader(path)
+    assert len(loaded.models) == 2 and loaded.threshold == 0.4
+    assert loaded.read(q, ms).chances == pytest.approx(together.chances, abs=1e-6)
+
+
+def test_readers_of_other_shapes_or_recipes_are_never_ensembled(tmp_path):
+    paths = []
+    for i, hidden in enumerate((8, 16)):
+        paths.append(tmp_path / f"m{i}.pt")
+        save_checkpoint(paths[-1], kind=CHECKPOINT_KIND, model=MemoryReader(ReadingConfig(dim=8, hidden=hidden)),
+                        config=ReadingConfig(dim=8, hidden=hidden), vocab=Vocab(("<pad>", "<unk>")),
+                        metrics={"train_config": {"seed": 0, "member": i}})
+    with pytest.raises(ConfigError, match="share one config"):
+        ensemble_readers(paths, tmp_path / "no-data", tmp_path / "out.pt")
+    holder = torch.nn.Module()
+    for i in range(2):
+        holder.add_module(str(i), MemoryReader(ReadingConfig(dim=8, hidden=8)))
+    save_checkpoint(paths[1], kind=CHECKPOINT_KIND, model=holder, config=ReadingConfig(dim=8, hidden=8),
+                    vocab=Vocab(("<pad>", "<unk>")), metrics={"members": 2, "train_config": {"seed": 0}})
+    with pytest.raises(ConfigError, match="already holds an ensemble"):
+        ensemble_readers(paths, tmp_path / "no-data", tmp_path / "out.pt")
+    assert not (tmp_path / "out.pt").exists()
 
 
 def _with_middle(words: Words) -> Words:
