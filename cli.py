@@ -1514,8 +1514,8 @@ def train_reader_cmd(out_path: Path, personal: int | None, written: int | None, 
 
     if len(set(recipes)) > 1:
         raise click.UsageError("--joint, --dialogues, --exact and --recency are four recipes: choose one")
-    if members > 1 and "joint" in recipes:
-        raise click.UsageError("the joint reader is trained alone: --joint takes no --members")
+    if (members > 1 or member) and "joint" in recipes:
+        raise click.UsageError("the joint reader is trained alone: --joint takes no --members or --member")
     recipe = ReadingTrainConfig(seed=seed, member=member, **(RECIPES[recipes[0]] if recipes else {}))
     metrics = _train_on_word_vectors(functools.partial(train_reader_ensemble, members=members), recipe, data,
                                      out_path, personal=personal, written=written, epochs=epochs)
@@ -1562,6 +1562,9 @@ def join_readers_cmd(members: tuple[Path, ...], out_path: Path, results_path: Pa
     with stage_progress() as report:
         metrics = ensemble_readers(list(members), data, out_path,
                                    progress=lambda done, total: report("embedding", done, total))
+    metrics["command"] = "memchat join-readers " + " ".join(str(m) for m in members) + (
+        f" --out {out_path}" if out_path != SHIPPED_MODEL.with_name("reader.pt") else "") + (
+        f" --results {results_path}" if results_path is not None else "")
     test = metrics["squad2_test_articles"]
     _result_table(f"Reader ensemble of {len(members)} written to {esc(out_path)}", [
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
@@ -1571,8 +1574,7 @@ def join_readers_cmd(members: tuple[Path, ...], out_path: Path, results_path: Pa
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    out.print("Reproduce: memchat join-readers " + " ".join(esc(str(m)) for m in members)
-              + (f" --out {esc(out_path)}" if out_path != SHIPPED_MODEL.with_name("reader.pt") else ""))
+    out.print(f"Reproduce: {esc(metrics['command'])}")
 
 
 def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:

@@ -339,9 +339,9 @@ class Reader:
     """The shipped memory reader, ready to read: one model, or several trained alike (an ensemble) whose
     probabilities, and whose answer pointers' log-probabilities, are averaged."""
 
-    def __init__(self, models: MemoryReader | JointReader | list[MemoryReader | JointReader],
+    def __init__(self, models: MemoryReader | JointReader | Sequence[MemoryReader | JointReader],
                  metrics: dict | None = None):
-        self.models = [m.eval() for m in (models if isinstance(models, list) else [models])]
+        self.models = [m.eval() for m in (list(models) if isinstance(models, (list, tuple)) else [models])]
         self.model = self.models[0]
         self.metrics = dict(metrics or {})
         self.middle = isinstance(self.model, JointReader)  # reads the words' middle-layer states

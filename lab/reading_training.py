@@ -511,9 +511,10 @@ def write_results(metrics: dict, path: Path) -> None:
     members = int(metrics.get("members", 1))
     lines = [
         "# Memory reader: SQuAD 2.0 (dev split by article) and the catalogue's held-out split", "",
-        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`memchat train-reader"
-        f"{recipe_flags(metrics.get('train_config', {}))}{f' --members {members}' if members > 1 else ''} --results "
-        f"{path}`): {metrics['data']}. "
+        f"Trained in {metrics['seconds'] / 60:.0f} min on this CPU (`"
+        + metrics.get("command", f"memchat train-reader{recipe_flags(metrics.get('train_config', {}))}"
+                                 f"{f' --members {members}' if members > 1 else ''} --results {path}")
+        + f"`): {metrics['data']}. "
         + (f"An ensemble of {members} readers trained alike from other starting weights and batch orders, their "
            f"probabilities averaged (best epochs {metrics['epoch']}); " if members > 1 else f"Epoch {metrics['epoch']}, ")
         + f"answer threshold {metrics['threshold']} (chosen on the development tenth of the training examples).", "",
@@ -567,7 +568,14 @@ def ensemble_readers(paths: Sequence[Path], data: Path, out: Path, log: Log | No
     The ensemble's threshold is chosen, and its figures made, as `train_reader` does for one reader."""
     started = time.time()
     say = log or (lambda _m: None)
+    if len({Path(p).resolve() for p in paths}) < 2:
+        raise ConfigError("an ensemble joins two or more readers (each file once)")
     members = [load_checkpoint(Path(p), kind=CHECKPOINT_KIND) for p in paths]
+    if missing := [str(p) for p, m in zip(paths, members) if "train_config" not in m.metrics]:
+        raise ConfigError(f"{', '.join(missing)} does not say how it was trained (no train_config): not a trained member")
+    numbers = [m.metrics["train_config"].get("member", 0) for m in members]
+    if len(set(numbers)) < len(numbers):
+        raise ConfigError(f"the members must differ: their member numbers are {numbers} (`train-reader --member N`)")
     configs = [{**m.config, "threshold": None} for m in members]
     recipes = [{k: v for k, v in m.metrics.get("train_config", {}).items() if k != "member"} for m in members]
     if len({json.dumps(c, sort_keys=True) for c in configs}) != 1 or len(
@@ -578,9 +586,12 @@ def ensemble_readers(paths: Sequence[Path], data: Path, out: Path, log: Log | No
     if joined := [str(p) for p, m in zip(paths, members) if int(m.metrics.get("members", 1)) > 1]:
         raise ConfigError(f"{', '.join(joined)} already holds an ensemble: join single readers")
     holder, models = nn.Module(), []
-    for i, m in enumerate(members):
+    for i, (path, m) in enumerate(zip(paths, members)):
         model = MemoryReader(ReadingConfig(**m.config))
-        model.load_state_dict(m.state)
+        try:
+            model.load_state_dict(m.state)
+        except RuntimeError as e:
+            raise ConfigError(f"{path} holds weights its config does not describe: {str(e).splitlines()[0]}") from e
         holder.add_module(str(i), model)
         models.append(model)
     config = ReadingTrainConfig(**{**members[0].metrics["train_config"], "member": 0})

@@ -177,7 +177,9 @@ BAD_INPUTS = [
     (["train-reader", "--joint", "--dialogues", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "choose one", None),
     (["train-reader", "--joint", "--members", "2", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "takes no --members",
      None),
-    (["join-readers", "{tmp}/bad.jsonl", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "cannot read checkpoint", None),
+    (["join-readers", "{tmp}/bad.jsonl", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "two or more readers", None),
+    (["join-readers", "{tmp}/bad.jsonl", "{tmp}/../{tmp_name}/bad.jsonl", "--data", "{tmp}", "--out", "{tmp}/r.pt"],
+     "each file once", None),
     (["join-readers", "--data", "{tmp}", "--out", "{tmp}/r.pt"], "Missing argument 'MEMBERS...'", None),
 ]
 
@@ -185,7 +187,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("argv, message, stdin", BAD_INPUTS, ids=[" ".join(a)[:40] for a, _, _ in BAD_INPUTS])
 def test_bad_input_fails_cleanly_and_loses_nothing(home, tmp_path, capsys, monkeypatch, argv, message, stdin):
     (tmp_path / "bad.jsonl").write_text('{"text": "fine"}\n{oops\n')
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    argv = [a.replace("{tmp_name}", tmp_path.name).replace("{tmp}", str(tmp_path)) for a in argv]
     code, out, err = run(["--home", str(home)] + argv, capsys, monkeypatch, stdin)
     assert code in (1, 2), f"exit code {code}: {out}{err}"
     assert message in out + err

@@ -118,10 +118,15 @@ def test_an_ensemble_reads_with_its_members_probabilities_averaged_and_is_saved_
     assert together.none == pytest.approx((alone[0].none + alone[1].none) / 2, abs=1e-6)
     # the training scripts read the rows as the chat does
     batch = read_all(members, rows)
-    for row, (best, _, p, none) in zip(rows[:5], batch[:5]):
+    answered = 0
+    for row, (best, text, p, none) in zip(rows, batch):
         reading = Reader(members).read(row[0], row[1])
         assert best == int(np.argmax(reading.chances)) and p == pytest.approx(max(reading.chances), abs=1e-5)
         assert none == pytest.approx(reading.none, abs=1e-5)
+        if reading.chosen is not None:  # the same answer words, from the averaged pointers
+            answered += 1
+            assert text == reading.answer
+    assert answered >= 10
 
     holder = torch.nn.Module()
     for i, m in enumerate(members):
@@ -143,11 +148,16 @@ def test_readers_of_other_shapes_or_recipes_are_never_ensembled(tmp_path):
                         metrics={"train_config": {"seed": 0, "member": i}})
     with pytest.raises(ConfigError, match="share one config"):
         ensemble_readers(paths, tmp_path / "no-data", tmp_path / "out.pt")
+    with pytest.raises(ConfigError, match="two or more"):
+        ensemble_readers([paths[0], paths[0]], tmp_path / "no-data", tmp_path / "out.pt")
+    (tmp_path / "copy.pt").write_bytes(paths[0].read_bytes())
+    with pytest.raises(ConfigError, match="must differ"):
+        ensemble_readers([paths[0], tmp_path / "copy.pt"], tmp_path / "no-data", tmp_path / "out.pt")
     holder = torch.nn.Module()
     for i in range(2):
         holder.add_module(str(i), MemoryReader(ReadingConfig(dim=8, hidden=8)))
     save_checkpoint(paths[1], kind=CHECKPOINT_KIND, model=holder, config=ReadingConfig(dim=8, hidden=8),
-                    vocab=Vocab(("<pad>", "<unk>")), metrics={"members": 2, "train_config": {"seed": 0}})
+                    vocab=Vocab(("<pad>", "<unk>")), metrics={"members": 2, "train_config": {"seed": 0, "member": 1}})
     with pytest.raises(ConfigError, match="already holds an ensemble"):
         ensemble_readers(paths, tmp_path / "no-data", tmp_path / "out.pt")
     assert not (tmp_path / "out.pt").exists()
