@@ -1509,8 +1509,7 @@ def train_reader_cmd(out_path: Path, personal: int | None, written: int | None, 
       memchat train-reader --members 3 --results results/reader
       memchat train-reader --member 1 --out /tmp/reader-m1.pt
     """
-    from lab.reading_training import (RECIPES, ReadingTrainConfig, recipe_flags, train_reader_ensemble,
-                                      write_results)
+    from lab.reading_training import RECIPES, ReadingTrainConfig, recipe_flags, train_reader_ensemble
 
     if len(set(recipes)) > 1:
         raise click.UsageError("--joint, --dialogues, --exact and --recency are four recipes: choose one")
@@ -1519,18 +1518,7 @@ def train_reader_cmd(out_path: Path, personal: int | None, written: int | None, 
     recipe = ReadingTrainConfig(seed=seed, member=member, **(RECIPES[recipes[0]] if recipes else {}))
     metrics = _train_on_word_vectors(functools.partial(train_reader_ensemble, members=members), recipe, data,
                                      out_path, personal=personal, written=written, epochs=epochs)
-    test = metrics["squad2_test_articles"]
-    _result_table(f"Memory reader written to {esc(out_path)}", [
-        ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
-        ("... no-answer accuracy", f"{test['no_answer_accuracy']:.1f}%"),
-        ("catalogue eval split: memory chosen right", f"{metrics['catalogue_eval']['memory_accuracy']:.1f}%"),
-        ("DREAM dev: sentence chosen right / 'none' right",
-         f"{metrics['dream_dev']['memory_accuracy']:.1f}% / {metrics['dream_dev']['no_answer_accuracy']:.1f}%"),
-        ("threshold, best epoch" + ("s" if members > 1 else ""), f"{metrics['threshold']}, {metrics['epoch']}"),
-        ("time", f"{metrics['seconds'] / 60:.1f} min")])
-    if results_path is not None:
-        write_results(metrics, results_path)
-        out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
+    _reader_results(f"Memory reader written to {esc(out_path)}", metrics, results_path)
     _reproduce("memchat train-reader" + recipe_flags(dataclasses.asdict(recipe)) + (f" --epochs {epochs}" if epochs else "")
                + (f" --written {written}" if written is not None else "") + (f" --members {members}" if members > 1 else "")
                + (f" --member {member}" if member else ""), "personal", personal, seed)
@@ -1556,7 +1544,7 @@ def join_readers_cmd(members: tuple[Path, ...], out_path: Path, results_path: Pa
       memchat join-readers /tmp/reader-m0.pt /tmp/reader-m1.pt /tmp/reader-m2.pt
       memchat join-readers m0.pt m1.pt --out /tmp/reader.pt --results /tmp/reader-ensemble
     """
-    from lab.reading_training import ensemble_readers, write_results
+    from lab.reading_training import ensemble_readers
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with stage_progress() as report:
@@ -1565,16 +1553,27 @@ def join_readers_cmd(members: tuple[Path, ...], out_path: Path, results_path: Pa
     metrics["command"] = "memchat join-readers " + " ".join(str(m) for m in members) + (
         f" --out {out_path}" if out_path != SHIPPED_MODEL.with_name("reader.pt") else "") + (
         f" --results {results_path}" if results_path is not None else "")
-    test = metrics["squad2_test_articles"]
-    _result_table(f"Reader ensemble of {len(members)} written to {esc(out_path)}", [
+    _reader_results(f"Reader ensemble of {len(members)} written to {esc(out_path)}", metrics, results_path)
+    out.print(f"Reproduce: {esc(metrics['command'])}")
+
+
+def _reader_results(title: str, metrics: dict, results_path: Path | None) -> None:
+    """A trained or joined reader's figures as a table, and in RESULTS.json / .md when asked."""
+    from lab.reading_training import write_results
+
+    test, dream = metrics["squad2_test_articles"], metrics["dream_dev"]
+    _result_table(title, [
         ("SQuAD 2.0 held-out articles: EM / F1", f"{test['exact_match']:.1f} / {test['f1']:.1f}"),
         ("... no-answer accuracy", f"{test['no_answer_accuracy']:.1f}%"),
         ("catalogue eval split: memory chosen right", f"{metrics['catalogue_eval']['memory_accuracy']:.1f}%"),
-        ("threshold, members' best epochs", f"{metrics['threshold']}, {metrics['epoch']}")])
+        ("DREAM dev: sentence chosen right / 'none' right",
+         f"{dream['memory_accuracy']:.1f}% / {dream['no_answer_accuracy']:.1f}%"),
+        ("threshold, best epoch" + ("s of the members" if metrics.get("members", 1) > 1 else ""),
+         f"{metrics['threshold']}, {metrics['epoch']}"),
+        ("time", f"{metrics['seconds'] / 60:.1f} min")])
     if results_path is not None:
         write_results(metrics, results_path)
         out.print(f"Results: {esc(results_path.with_suffix('.json'))}, {esc(results_path.with_suffix('.md'))}")
-    out.print(f"Reproduce: {esc(metrics['command'])}")
 
 
 def _train_on_word_vectors(train, config, data: Path, out_path: Path, **overrides: int | None) -> dict:

@@ -361,9 +361,10 @@ class Examples:
     personal_test: list[ReadingExample]  # the catalogue's eval split
     dialogue_test: list[ReadingExample]  # DREAM's dev dialogues
 
-    def texts(self) -> list[str]:
-        return [t for e in [*self.train, *self.dev, *self.test, *self.personal_test, *self.dialogue_test]
-                for t in (e.question, *e.memories)]
+    def texts(self, training: bool = True) -> list[str]:
+        """Every question and memory text (`training` False: all but the training examples')."""
+        return [t for e in [*(self.train if training else []), *self.dev, *self.test, *self.personal_test,
+                            *self.dialogue_test] for t in (e.question, *e.memories)]
 
 
 def _examples(config: ReadingTrainConfig, data: Path, rng: random.Random) -> Examples:
@@ -390,6 +391,31 @@ def _examples(config: ReadingTrainConfig, data: Path, rng: random.Random) -> Exa
     return Examples(train, dev, test, [a.title for a in test_articles], personal_test, dialogue_test)
 
 
+def _figures(model: MemoryReader | JointReader | Sequence[MemoryReader], drawn: Examples, vectors: dict,
+             dev_rows: list[Row], say: Log) -> dict:
+    """A trained reader's (or an ensemble's) threshold, chosen for the best F1 on `dev_rows`, and its figures
+    there, on SQuAD 2.0's held-out articles (at it, as the chat decides, at the chat's threshold), on the
+    catalogue's eval split and on DREAM's dev dialogues."""
+    threshold, dev_scores = _choose_threshold(read_all(model, dev_rows), dev_rows)
+    test_rows = _rows(drawn.test, vectors)
+    test_read = read_all(model, test_rows)
+    chat = AssistantConfig().reader_threshold  # the threshold the chat reads at, when it sets its own
+    personal_rows, dialogue_rows = _rows(drawn.personal_test, vectors), _rows(drawn.dialogue_test, vectors)
+    figures = {"threshold": threshold, "dev": dev_scores,
+               "squad2_test_articles": squad_scores(test_rows, decide(test_read, threshold)),
+               "squad2_test_articles_as_the_chat_decides": squad_scores(test_rows, decide(test_read, None)),
+               "squad2_test_articles_chat_threshold": None if chat is None else {
+                   **squad_scores(test_rows, decide(test_read, chat)), "threshold": chat},
+               "test_articles": drawn.test_articles,
+               "catalogue_eval": squad_scores(personal_rows, predict(model, personal_rows, threshold)),
+               "dream_dev": squad_scores(dialogue_rows, predict(model, dialogue_rows, threshold))}
+    test, personal, dialogue = figures["squad2_test_articles"], figures["catalogue_eval"], figures["dream_dev"]
+    say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test['exact_match']:.1f}, F1 {test['f1']:.1f}, "
+        f"no-answer {test['no_answer_accuracy']:.1f}; catalogue eval split memory {personal['memory_accuracy']:.1f}; "
+        f"DREAM dev sentence {dialogue['memory_accuracy']:.1f}, none {dialogue['no_answer_accuracy']:.1f}")
+    return figures
+
+
 def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | None = None,
                  progress: Callable[[int, int], None] | None = None, cache: Path | None = None) -> dict:
     """Train the reader, choose epoch and threshold on the development set, report SQuAD 2.0 test
@@ -399,13 +425,11 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
     torch.manual_seed(config.seed + 7919 * config.member)
     rng = random.Random(config.seed)
     drawn = _examples(config, data, rng)
-    train, dev, test, personal_test, dialogue_test = (drawn.train, drawn.dev, drawn.test, drawn.personal_test,
-                                                      drawn.dialogue_test)
     texts = drawn.texts()
-    say(f"{len(train)} training, {len(dev)} development, {len(test)} SQuAD test questions; embedding "
-        f"{len(set(texts))} texts")
+    say(f"{len(drawn.train)} training, {len(drawn.dev)} development, {len(drawn.test)} SQuAD test questions; "
+        f"embedding {len(set(texts))} texts")
     vectors = encode(texts, progress=progress, cache=cache, middle=config.joint)
-    rows, dev_rows = _rows(train, vectors), _rows(dev[: config.dev_limit], vectors)
+    rows, dev_rows = _rows(drawn.train, vectors), _rows(drawn.dev[: config.dev_limit], vectors)
     model, optimizer = _model(config)
     order = rng if config.member == 0 else random.Random(f"{config.seed}-member-{config.member}")
     best, best_state, history = -1.0, None, []
@@ -432,28 +456,10 @@ def train_reader(config: ReadingTrainConfig, data: Path, out: Path, log: Log | N
         if scores["f1"] > best:
             best, best_state = scores["f1"], {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
-    threshold, dev_scores = _choose_threshold(read_all(model, dev_rows), dev_rows)
-    model.config = dataclasses.replace(model.config, threshold=threshold)
-    test_rows = _rows(test, vectors)
-    test_read = read_all(model, test_rows)
-    test_scores = squad_scores(test_rows, decide(test_read, threshold))
-    chat_scores = squad_scores(test_rows, decide(test_read, None))
-    chat = AssistantConfig().reader_threshold  # the threshold the chat reads at, when it sets its own
-    at_chat = None if chat is None else {**squad_scores(test_rows, decide(test_read, chat)), "threshold": chat}
-    personal_rows = _rows(personal_test, vectors)
-    personal_scores = squad_scores(personal_rows, predict(model, personal_rows, threshold))
-    dialogue_rows = _rows(dialogue_test, vectors)
-    dialogue_scores = squad_scores(dialogue_rows, predict(model, dialogue_rows, threshold))
-    say(f"threshold {threshold}: SQuAD 2.0 test articles EM {test_scores['exact_match']:.1f}, F1 "
-        f"{test_scores['f1']:.1f}, no-answer {test_scores['no_answer_accuracy']:.1f}; catalogue eval split memory "
-        f"{personal_scores['memory_accuracy']:.1f}; DREAM dev sentence {dialogue_scores['memory_accuracy']:.1f}, none "
-        f"{dialogue_scores['no_answer_accuracy']:.1f}")
-    metrics = {"embedder": MiniLMEmbedder.name, "epoch": max(history, key=lambda h: h["f1"])["epoch"],
-               "threshold": threshold, "dev": dev_scores, "squad2_test_articles": test_scores,
-               "squad2_test_articles_as_the_chat_decides": chat_scores,
-               "squad2_test_articles_chat_threshold": at_chat,
-               "test_articles": drawn.test_articles, "catalogue_eval": personal_scores,
-               "dream_dev": dialogue_scores, "history": history, "seconds": round(time.time() - started),
+    figures = _figures(model, drawn, vectors, dev_rows, say)
+    model.config = dataclasses.replace(model.config, threshold=figures["threshold"])
+    metrics = {"embedder": MiniLMEmbedder.name, "epoch": max(history, key=lambda h: h["f1"])["epoch"], **figures,
+               "history": history, "seconds": round(time.time() - started),
                "train_config": dataclasses.asdict(config),
                "data": _data_used(config)}
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=model, config=model.config, vocab=Vocab((PAD, UNK)),
@@ -596,33 +602,18 @@ def ensemble_readers(paths: Sequence[Path], data: Path, out: Path, log: Log | No
         models.append(model)
     config = ReadingTrainConfig(**{**members[0].metrics["train_config"], "member": 0})
     drawn = _examples(config, data, random.Random(config.seed))
-    texts = [t for e in [*drawn.dev, *drawn.test, *drawn.personal_test, *drawn.dialogue_test]
-             for t in (e.question, *e.memories)]
+    texts = drawn.texts(training=False)
     say(f"{len(members)} members; embedding {len(set(texts))} texts")
     vectors = encode(texts, progress=progress, cache=cache)
-    dev_rows, test_rows = _rows(drawn.dev[: config.dev_limit], vectors), _rows(drawn.test, vectors)
-    threshold, dev_scores = _choose_threshold(read_all(models, dev_rows), dev_rows)
-    test_read = read_all(models, test_rows)
-    chat = AssistantConfig().reader_threshold
-    personal_rows, dialogue_rows = _rows(drawn.personal_test, vectors), _rows(drawn.dialogue_test, vectors)
-    metrics = {"embedder": MiniLMEmbedder.name, "members": len(members), "threshold": threshold, "dev": dev_scores,
-               "epoch": ", ".join(str(m.metrics.get("epoch")) for m in members),
-               "squad2_test_articles": squad_scores(test_rows, decide(test_read, threshold)),
-               "squad2_test_articles_as_the_chat_decides": squad_scores(test_rows, decide(test_read, None)),
-               "squad2_test_articles_chat_threshold": None if chat is None else {
-                   **squad_scores(test_rows, decide(test_read, chat)), "threshold": chat},
-               "test_articles": drawn.test_articles,
-               "catalogue_eval": squad_scores(personal_rows, decide(read_all(models, personal_rows), threshold)),
-               "dream_dev": squad_scores(dialogue_rows, decide(read_all(models, dialogue_rows), threshold)),
+    figures = _figures(models, drawn, vectors, _rows(drawn.dev[: config.dev_limit], vectors), say)
+    metrics = {"embedder": MiniLMEmbedder.name, "members": len(members),
+               "epoch": ", ".join(str(m.metrics.get("epoch")) for m in members), **figures,
                "member_metrics": [{k: m.metrics.get(k) for k in ("epoch", "threshold", "dev", "squad2_test_articles",
                                                                   "seconds", "train_config")} for m in members],
                "seconds": sum(int(m.metrics.get("seconds", 0)) for m in members) + round(time.time() - started),
                "train_config": dataclasses.asdict(config), "data": members[0].metrics.get("data")}
-    say(f"threshold {threshold}: SQuAD 2.0 test articles EM {metrics['squad2_test_articles']['exact_match']:.1f}, "
-        f"F1 {metrics['squad2_test_articles']['f1']:.1f}, no-answer "
-        f"{metrics['squad2_test_articles']['no_answer_accuracy']:.1f}")
     save_checkpoint(out, kind=CHECKPOINT_KIND, model=holder, config=dataclasses.replace(
-        models[0].config, threshold=threshold), vocab=Vocab((PAD, UNK)), metrics=metrics)
+        models[0].config, threshold=figures["threshold"]), vocab=Vocab((PAD, UNK)), metrics=metrics)
     return metrics
 
 

@@ -595,14 +595,19 @@ class MemoryStore:
         """Mark `old_id` as replaced by `new_id` (an update): the old fact goes dormant, linked to the new."""
         at = self._now(now)
         with self.ledger.transaction():
-            old, new = self.ledger.existing([old_id])[0], self.ledger.existing([new_id])[0]
-            if old.user != new.user or old.id == new.id:
-                raise InvalidInput("a fact can only be superseded by another fact of the same user")
+            old, new = self._two_of_one_user(old_id, new_id, "be superseded by")
             uid = self.ledger.uid_of(old)
             self.ledger.apply_status(uid, [old], "dormant", at, "supersede", f"replaced by fact {new.id}")
             self.db.conn.execute("UPDATE facts SET superseded_by = ? WHERE id = ?", (new.id, old.id))
         self.ledger.after_change({uid})
         return self.get(old_id)
+
+    def _two_of_one_user(self, old_id: int, new_id: int, verb: str) -> tuple[Fact, Fact]:
+        """Facts `old_id` and `new_id` (inside a transaction), which must be two facts of one user."""
+        old, new = self.ledger.existing([old_id])[0], self.ledger.existing([new_id])[0]
+        if old.user != new.user or old.id == new.id:
+            raise InvalidInput(f"a fact can only {verb} another fact of the same user")
+        return old, new
 
     def follow(self, new_id: int, old_id: int, now: datetime | None = None) -> Fact:
         """Record that `new_id` tells a newer version of `old_id` ("the plumber moved to friday" after "the
@@ -610,9 +615,7 @@ class MemoryStore:
         (`Fact.follows`) and its history gets a `follow` event. Returns the new fact."""
         at = self._now(now)
         with self.ledger.transaction():
-            new, old = self.ledger.existing([new_id])[0], self.ledger.existing([old_id])[0]
-            if old.user != new.user or old.id == new.id:
-                raise InvalidInput("a fact can only follow another fact of the same user")
+            old, new = self._two_of_one_user(old_id, new_id, "follow")
             uid = self.ledger.uid_of(new)
             self._write_source(new.id, {**(new.source or {}), FOLLOWS: old.id})
             self.ledger.log_events([(new.id, uid, "follow", at, 1.0, f"a newer version of fact {old.id}", None)])
